@@ -1,0 +1,463 @@
+/*
+ * pto2 — a task-graph runtime.
+ *
+ * An orchestration function (user C code, run by pto2_run() on the calling
+ * thread) submits kernels on tensors.  pto2 finds the dependencies between
+ * tasks from overlapping tensor regions, allocates task slots, output buffers
+ * and dependency lists from per-scope-depth ring buffers, and runs ready tasks
+ * on simulated AI cores: clusters of one AIC ("cube") and two AIV ("vector")
+ * cores, carried by a small pool of executor threads.
+ *
+ * Threading contract: every function in the "orchestration" section must be
+ * called from inside the orchestration function, on the thread that called
+ * pto2_run().  Kernels run on executor threads and must not call pto2.
+ *
+ * Error model: the first error of a run is sticky.  After it, orchestration
+ * calls return at once (submits return PTO2_TASK_ID_INVALID), the run ends
+ * and pto2_run() returns the code; pto2_error_message() names the cause.  The
+ * runtime stays usable for the next run.
+ */
+#ifndef PTO2_H
+#define PTO2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pto2/errors.h"
+#include "pto2/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Limits                                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define PTO2_MAX_DIMS 5           /* tensor rank */
+#define PTO2_MAX_TENSOR_ARGS 16   /* tensor arguments per task */
+#define PTO2_MAX_SCALAR_ARGS 128  /* scalar arguments per task */
+#define PTO2_MAX_FANIN 16         /* distinct producers per task */
+#define PTO2_MAX_SCOPE_DEPTH 64   /* scope nesting, the root scope included */
+#define PTO2_RING_COUNT 4         /* ring = min(scope depth, 3) */
+#define PTO2_MAX_KERNELS 64       /* kernel ids 0 .. PTO2_MAX_KERNELS-1 */
+#define PTO2_NO_KERNEL (-1)       /* unused lane of a mixed task */
+
+/* ------------------------------------------------------------------------ */
+/* Data types and scalar helpers                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Element types.  The order is part of the ABI. */
+typedef enum pto2_dtype {
+  PTO2_FLOAT32 = 0,
+  PTO2_FLOAT16 = 1,
+  PTO2_INT32 = 2,
+  PTO2_INT16 = 3,
+  PTO2_INT8 = 4,
+  PTO2_UINT8 = 5,
+  PTO2_BFLOAT16 = 6,
+  PTO2_INT64 = 7,
+  PTO2_UINT64 = 8,
+  PTO2_DTYPE_COUNT
+} pto2_dtype;
+
+/* Bytes per element; 0 for a value that is not a pto2_dtype. */
+PTO2_API size_t pto2_dtype_size(pto2_dtype dtype);
+/* "float32", "bfloat16", ...; "invalid" for a value that is not a pto2_dtype. */
+PTO2_API const char *pto2_dtype_name(pto2_dtype dtype);
+
+/* Scalars travel as uint64_t; a value of fewer than 8 bytes occupies the low
+ * bytes (bit copy, no numeric conversion). */
+static inline uint64_t pto2_u64_from_f32(float f) {
+  union { float f; uint32_t u; } v = {.f = f};
+  return v.u;
+}
+static inline float pto2_f32_from_u64(uint64_t bits) {
+  union { uint32_t u; float f; } v = {.u = (uint32_t)bits};
+  return v.f;
+}
+static inline uint64_t pto2_u64_from_i32(int32_t i) { return (uint32_t)i; }
+static inline int32_t pto2_i32_from_u64(uint64_t bits) { return (int32_t)(uint32_t)bits; }
+
+/* bfloat16: the upper half of a float32. */
+static inline float pto2_bf16_to_f32(uint16_t h) {
+  union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
+  return v.f;
+}
+/* Round to nearest, ties to even; NaN stays NaN. */
+static inline uint16_t pto2_f32_to_bf16(float f) {
+  union { float f; uint32_t u; } v = {.f = f};
+  if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x0040u);
+  v.u += 0x7fffu + ((v.u >> 16) & 1u);
+  return (uint16_t)(v.u >> 16);
+}
+/* IEEE 754 binary16 conversions (round to nearest, ties to even). */
+PTO2_API float pto2_fp16_to_f32(uint16_t h);
+PTO2_API uint16_t pto2_f32_to_fp16(float f);
+
+/* ------------------------------------------------------------------------ */
+/* Task ids                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Identifies one submitted task: ring in the top 8 bits, a per-ring 56-bit
+ * sequence number below.  Ids are never reused within a runtime. */
+typedef struct pto2_task_id {
+  uint64_t raw;
+} pto2_task_id;
+
+#define PTO2_TASK_ID_INVALID ((pto2_task_id){UINT64_MAX})
+
+static inline bool pto2_task_id_is_valid(pto2_task_id id) { return id.raw != UINT64_MAX; }
+static inline unsigned pto2_task_id_ring(pto2_task_id id) { return (unsigned)(id.raw >> 56); }
+static inline uint64_t pto2_task_id_local(pto2_task_id id) {
+  return id.raw & ((UINT64_C(1) << 56) - 1);
+}
+static inline bool pto2_task_id_eq(pto2_task_id a, pto2_task_id b) { return a.raw == b.raw; }
+
+/* ------------------------------------------------------------------------ */
+/* Tensors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A tensor is a row-major view into one allocation.  `raw_shapes` is the
+ * shape of the underlying layout, `shapes` the shape of the view and
+ * `offsets` the view's origin within `raw_shapes`, all in elements.  Two
+ * tensors with the same `addr` are views of one allocation; the runtime finds
+ * dependencies between tasks whose views of one allocation overlap.
+ *
+ * Build tensors with the functions below; the struct is plain data that may
+ * be copied freely.
+ */
+typedef struct pto2_tensor {
+  void *addr;           /* read-only: base of the whole allocation (dependency key) */
+  void *data;           /* read-only: first element of this view; kernels read here */
+  uint64_t nbytes;      /* read-only: size of the whole allocation in bytes */
+  pto2_task_id owner;   /* read-only: task that created the allocation, or invalid */
+  int32_t version;      /* public: a newer version always depends on older writers */
+  uint8_t ndims;        /* read-only: rank, 1..PTO2_MAX_DIMS; 0 marks an invalid tensor */
+  uint8_t dtype;        /* read-only: pto2_dtype */
+  bool manual_dep;      /* public: true = never looked up or recorded in the TensorMap */
+  uint8_t flags;        /* private */
+  uint32_t shapes[PTO2_MAX_DIMS];     /* read-only */
+  uint32_t raw_shapes[PTO2_MAX_DIMS]; /* read-only */
+  uint32_t offsets[PTO2_MAX_DIMS];    /* read-only */
+} pto2_tensor;
+
+/* A tensor over caller-owned memory (an "external" tensor: no owner task). */
+PTO2_API pto2_tensor pto2_tensor_external(void *addr, const uint32_t *shapes, uint32_t ndims,
+                                          pto2_dtype dtype);
+/* A view of `t` with the same rank: shapes[d] elements starting at offsets[d]
+ * (relative to `t`'s own origin).  Owner, version and allocation are
+ * inherited; manual_dep is not (it is false).  A view that does not fit in
+ * `t` is returned invalid (ndims == 0); submitting it fails with a message. */
+PTO2_API pto2_tensor pto2_tensor_view(const pto2_tensor *t, const uint32_t *shapes,
+                                      const uint32_t *offsets);
+/* The same elements under a new shape.  `t` must be contiguous (every
+ * dimension but the first spans its whole raw extent); otherwise, or if the
+ * element counts differ, the result is invalid. */
+PTO2_API pto2_tensor pto2_tensor_reshape(const pto2_tensor *t, const uint32_t *shapes,
+                                         uint32_t ndims);
+/* false for the result of a failed view/reshape or a zeroed struct. */
+PTO2_API bool pto2_tensor_is_valid(const pto2_tensor *t);
+/* Number of elements in the view. */
+PTO2_API uint64_t pto2_tensor_numel(const pto2_tensor *t);
+
+/* Element stride of dimension d (product of the raw extents after d). */
+static inline uint64_t pto2_tensor_stride(const pto2_tensor *t, unsigned d) {
+  uint64_t s = 1;
+  for (unsigned i = d + 1; i < t->ndims; i++) s *= t->raw_shapes[i];
+  return s;
+}
+
+/* 2-D convenience view: rows x cols at (row0, col0). */
+static inline pto2_tensor pto2_tensor_view2(const pto2_tensor *t, uint32_t rows, uint32_t cols,
+                                            uint32_t row0, uint32_t col0) {
+  const uint32_t shapes[2] = {rows, cols};
+  const uint32_t offsets[2] = {row0, col0};
+  return pto2_tensor_view(t, shapes, offsets);
+}
+
+/* Describes a buffer the runtime allocates for a task's OUTPUT argument. */
+typedef struct pto2_create_info {
+  uint32_t shapes[PTO2_MAX_DIMS]; /* public */
+  uint8_t ndims;                  /* public */
+  uint8_t dtype;                  /* public: pto2_dtype */
+  bool manual_dep;                /* public: copied to the created tensor */
+  bool has_initial_value;         /* public: fill the buffer before the task runs */
+  uint64_t initial_value;         /* public: raw bits of one element (low bytes) */
+} pto2_create_info;
+
+PTO2_API pto2_create_info pto2_create_info_make(const uint32_t *shapes, uint32_t ndims,
+                                                pto2_dtype dtype);
+static inline void pto2_create_info_set_initial(pto2_create_info *ci, uint64_t bits) {
+  ci->has_initial_value = true;
+  ci->initial_value = bits;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Task arguments                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum pto2_arg_kind {
+  PTO2_ARG_INPUT = 0,           /* existing tensor, read */
+  PTO2_ARG_OUTPUT = 1,          /* new buffer allocated by the runtime */
+  PTO2_ARG_INOUT = 2,           /* existing tensor, read then written */
+  PTO2_ARG_OUTPUT_EXISTING = 3, /* existing tensor, written only */
+  PTO2_ARG_NO_DEP = 4           /* existing tensor passed through; creator only */
+} pto2_arg_kind;
+
+/*
+ * The argument list of one submit.  Initialise with pto2_arg_init(), add
+ * tensors first and scalars after them.  Builder errors are recorded (the
+ * first one wins) and reported by the submit, which then fails.  The tensors
+ * and create-infos added are referenced, not copied: they must stay alive
+ * until the submit returns.  After a successful submit, pto2_arg_output()
+ * returns the tensors created for the OUTPUT arguments, in the order added.
+ */
+typedef struct pto2_arg {
+  const char *error;   /* private: first builder error, or NULL */
+  uint16_t tensor_count, scalar_count, output_count, dep_count; /* private */
+  uint16_t block_num;  /* private: SPMD blocks, default 1 */
+  uint8_t kinds[PTO2_MAX_TENSOR_ARGS]; /* private */
+  union {
+    const pto2_tensor *tensor;
+    const pto2_create_info *create;
+  } refs[PTO2_MAX_TENSOR_ARGS];         /* private */
+  pto2_task_id deps[PTO2_MAX_FANIN];    /* private: explicit producers */
+  uint64_t scalars[PTO2_MAX_SCALAR_ARGS];        /* private */
+  pto2_tensor outputs[PTO2_MAX_TENSOR_ARGS];     /* read-only after submit */
+} pto2_arg;
+
+#define PTO2__ARG_ERR_AFTER_SCALAR                                                   \
+  "add_input/add_output/add_inout called after add_scalar: all tensors must be added " \
+  "before any scalars"
+#define PTO2__ARG_ERR_TOO_MANY_TENSORS "Too many tensor args (exceeds MAX_TENSOR_ARGS=16)"
+#define PTO2__ARG_ERR_TOO_MANY_SCALARS "Too many scalar args (exceeds MAX_SCALAR_ARGS=128)"
+
+static inline void pto2_arg_reset(pto2_arg *a) {
+  a->error = 0;
+  a->tensor_count = a->scalar_count = a->output_count = a->dep_count = 0;
+}
+static inline void pto2_arg_init(pto2_arg *a) {
+  pto2_arg_reset(a);
+  a->block_num = 1;
+}
+static inline bool pto2__arg_check_tensor(pto2_arg *a) {
+  if (a->error) return false;
+  if (a->scalar_count) a->error = PTO2__ARG_ERR_AFTER_SCALAR;
+  else if (a->tensor_count >= PTO2_MAX_TENSOR_ARGS) a->error = PTO2__ARG_ERR_TOO_MANY_TENSORS;
+  return a->error == 0;
+}
+static inline void pto2__arg_add_tensor(pto2_arg *a, const pto2_tensor *t, pto2_arg_kind kind) {
+  if (!pto2__arg_check_tensor(a)) return;
+  a->kinds[a->tensor_count] = (uint8_t)kind;
+  a->refs[a->tensor_count++].tensor = t;
+}
+static inline void pto2_arg_add_input(pto2_arg *a, const pto2_tensor *t) {
+  pto2__arg_add_tensor(a, t, PTO2_ARG_INPUT);
+}
+static inline void pto2_arg_add_inout(pto2_arg *a, const pto2_tensor *t) {
+  pto2__arg_add_tensor(a, t, PTO2_ARG_INOUT);
+}
+static inline void pto2_arg_add_output_existing(pto2_arg *a, const pto2_tensor *t) {
+  pto2__arg_add_tensor(a, t, PTO2_ARG_OUTPUT_EXISTING);
+}
+static inline void pto2_arg_add_no_dep(pto2_arg *a, const pto2_tensor *t) {
+  pto2__arg_add_tensor(a, t, PTO2_ARG_NO_DEP);
+}
+static inline void pto2_arg_add_output(pto2_arg *a, const pto2_create_info *ci) {
+  if (!pto2__arg_check_tensor(a)) return;
+  a->kinds[a->tensor_count] = (uint8_t)PTO2_ARG_OUTPUT;
+  a->refs[a->tensor_count++].create = ci;
+  a->output_count++;
+}
+static inline void pto2_arg_add_scalar(pto2_arg *a, uint64_t v) {
+  if (a->error) return;
+  if (a->scalar_count >= PTO2_MAX_SCALAR_ARGS) {
+    a->error = PTO2__ARG_ERR_TOO_MANY_SCALARS;
+    return;
+  }
+  a->scalars[a->scalar_count++] = v;
+}
+/* Adds n scalars; all or none. */
+PTO2_API void pto2_arg_add_scalars(pto2_arg *a, const uint64_t *v, uint32_t n);
+/* Adds n int32 values, each zero-extended (-1 becomes 0x00000000FFFFFFFF). */
+PTO2_API void pto2_arg_add_scalars_i32(pto2_arg *a, const int32_t *v, uint32_t n);
+/* Adds src's scalars [off, off+n). */
+PTO2_API void pto2_arg_copy_scalars_from(pto2_arg *a, const pto2_arg *src, uint32_t off,
+                                         uint32_t n);
+/* SPMD: run the task's kernels as `n` independent blocks (n >= 1). */
+PTO2_API void pto2_arg_set_block_num(pto2_arg *a, uint32_t n);
+/* The i-th tensor created for an OUTPUT argument by the last successful
+ * submit of `a`; NULL if there is no such output. */
+static inline const pto2_tensor *pto2_arg_output(const pto2_arg *a, unsigned i) {
+  return i < a->output_count ? &a->outputs[i] : 0;
+}
+/* The builder error recorded so far, or NULL. */
+static inline const char *pto2_arg_error(const pto2_arg *a) { return a->error; }
+
+/* ------------------------------------------------------------------------ */
+/* Kernels                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum pto2_core_type { PTO2_CORE_AIC = 0, PTO2_CORE_AIV = 1 } pto2_core_type;
+
+/* What a kernel sees.  tensors[i].data already points at the view origin. */
+typedef struct pto2_kernel_ctx {
+  const pto2_tensor *tensors; /* tensor arguments, in add order */
+  const uint64_t *scalars;    /* scalar arguments, in add order */
+  uint32_t tensor_count, scalar_count;
+  int32_t block_idx, block_num; /* SPMD block of this invocation */
+  int32_t sub_block_id;         /* 0 on a cluster's AIV0 core, 1 on AIV1; 0 on AIC */
+  int32_t core_id;              /* simulated core: AIC 0..B-1, AIV B..3B-1 */
+  pto2_task_id task_id;
+  void *user;                   /* the pointer given at registration */
+} pto2_kernel_ctx;
+
+/* Returns 0 on success; anything else fails the run (PTO2_E_KERNEL_FAILED). */
+typedef int (*pto2_kernel_fn)(const pto2_kernel_ctx *ctx);
+
+/* A task's kernels by lane; PTO2_NO_KERNEL marks an unused lane.  A task with
+ * two or more lanes occupies a whole cluster while it runs. */
+typedef struct pto2_mixed_kernels {
+  int32_t aic, aiv0, aiv1;
+} pto2_mixed_kernels;
+
+/* ------------------------------------------------------------------------ */
+/* Host side: runtime lifecycle                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pto2_runtime pto2_runtime;
+
+typedef enum pto2_log_level {
+  PTO2_LOG_DEFAULT = 0, /* PTO2_LOG_LEVEL from the environment, else INFO */
+  PTO2_LOG_SILENT = 1,  /* nothing but PTO2_LOG_ALWAYS */
+  PTO2_LOG_ERROR = 2,
+  PTO2_LOG_WARN = 3,
+  PTO2_LOG_INFO = 4,
+  PTO2_LOG_DEBUG = 5,
+  PTO2_LOG_ALWAYS = 6 /* a message level only: never filtered */
+} pto2_log_level;
+
+/* Zero in any field selects its default. */
+typedef struct pto2_config {
+  uint32_t block_dim;         /* clusters of 1 AIC + 2 AIV; default 24 */
+  uint32_t worker_threads;    /* executor threads besides the caller; default CPUs - 1, >= 1 */
+  uint32_t task_window;       /* tasks in flight per ring, power of two >= 4; default 4096 */
+  uint64_t heap_size;         /* output bytes per ring, power of two >= 1024; default 64 MiB */
+  uint32_t dep_pool;          /* dependency entries per ring, >= 4; default 16384 */
+  uint32_t stall_timeout_ms;  /* no progress while work is pending; default 10000 */
+  uint32_t kernel_timeout_ms; /* one kernel invocation; default 60000 */
+  pto2_log_level log_level;
+} pto2_config;
+
+/* Environment overrides, applied by pto2_runtime_create() over the config:
+ * PTO2_RING_TASK_WINDOW, PTO2_RING_HEAP, PTO2_RING_DEP_POOL, PTO2_LOG_LEVEL
+ * (silent|error|warn|info|debug).  An invalid value fails the create with
+ * PTO2_E_INVALID_CONFIG and a message on stderr. */
+PTO2_API int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) PTO2_WARN_UNUSED;
+/* Stops the executor threads and frees everything.  Not during pto2_run(). */
+PTO2_API void pto2_runtime_destroy(pto2_runtime *rt);
+/* The configuration in effect (defaults and environment applied). */
+PTO2_API void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out);
+
+/* Registers `fn` under `kernel_id` for lanes of `type`.  `name` is copied
+ * and appears in errors and traces.  Not during pto2_run(). */
+PTO2_API int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type type,
+                                  const char *name, pto2_kernel_fn fn,
+                                  void *user) PTO2_WARN_UNUSED;
+
+typedef struct pto2_run_stats {
+  uint64_t tasks;      /* tasks submitted */
+  uint64_t edges;      /* distinct producer -> consumer pairs recorded */
+  uint64_t orch_ns;    /* time spent in the orchestration function */
+  uint64_t elapsed_ns; /* orchestration start to completion of the last task */
+  uint32_t ring_task_high_water[PTO2_RING_COUNT]; /* most tasks in flight */
+  uint64_t ring_heap_high_water[PTO2_RING_COUNT]; /* most output bytes live */
+  uint32_t ring_dep_high_water[PTO2_RING_COUNT];  /* most dependency entries live */
+} pto2_run_stats;
+
+typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
+
+/* Runs `fn(rt, arg)` on the calling thread inside a root AUTO scope and
+ * returns when every submitted task has finished.  Returns 0 or the run's
+ * first error.  `stats` may be NULL.  While waiting, the calling thread runs
+ * ready tasks itself. */
+PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
+                      pto2_run_stats *stats);
+
+/* Error code of the current (or, between runs, the last) run; 0 if none. */
+PTO2_API int pto2_error_code(const pto2_runtime *rt);
+/* Message of that error ("" if none).  Valid until the next run starts. */
+PTO2_API const char *pto2_error_message(const pto2_runtime *rt);
+
+/* ------------------------------------------------------------------------ */
+/* Orchestration side                                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum pto2_scope_mode {
+  PTO2_SCOPE_AUTO = 0, /* every dependency found from tensors */
+} pto2_scope_mode;
+
+/* Scopes own the lifetime of the tasks submitted in them: a task's output
+ * buffers may be reused once its scope has ended, it has finished and all its
+ * consumers have finished.  Use a created tensor only inside the scope that
+ * created it (or a nested one). */
+PTO2_API int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode);
+PTO2_API int pto2_scope_end(pto2_runtime *rt);
+
+/* Submits a task whose lanes run the given kernels.  Returns its id, or
+ * PTO2_TASK_ID_INVALID if the run has failed (this call's error or an
+ * earlier one).  On success the created tensors are in pto2_arg_output(). */
+PTO2_API pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a);
+PTO2_API pto2_task_id pto2_submit_aic(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
+PTO2_API pto2_task_id pto2_submit_aiv(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
+
+/* Blocking element access: waits until the tensor's producers (its creator
+ * and every earlier task that wrote an overlapping region) have finished;
+ * set_tensor_data also waits until those producers' consumers have finished.
+ * `indices` has t->ndims entries, relative to the view.  The value travels
+ * as raw bits in the low bytes of a uint64_t. */
+PTO2_API int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
+                                  const uint32_t *indices, uint64_t *bits);
+PTO2_API int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
+                                  const uint32_t *indices, uint64_t bits);
+
+/* True once the run has failed; orchestration loops may poll it to stop. */
+PTO2_API bool pto2_is_fatal(const pto2_runtime *rt);
+
+/* Logs at `level` (filtered by the runtime's log level) to stderr. */
+PTO2_API void pto2_log(const pto2_runtime *rt, pto2_log_level level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/*
+ * PTO2_SCOPE(rt, mode) { ... } opens a scope for the block and closes it on
+ * every way out of the block (end, break, continue, return, goto).  Note that
+ * `break`/`continue` directly inside the block leave the scope block, not an
+ * enclosing loop.  If the scope cannot be opened (the run has failed) the
+ * block is skipped.
+ */
+typedef struct pto2__scope_guard {
+  pto2_runtime *rt;
+  int open;
+} pto2__scope_guard;
+PTO2_API pto2__scope_guard pto2__scope_guard_enter(pto2_runtime *rt, pto2_scope_mode mode);
+PTO2_API void pto2__scope_guard_leave(pto2__scope_guard *g);
+
+#define PTO2__CAT2(a, b) a##b
+#define PTO2__CAT(a, b) PTO2__CAT2(a, b)
+#define PTO2__GUARD PTO2__CAT(pto2__scope_guard_, __LINE__)
+#define PTO2_SCOPE(rt, mode)                                                           \
+  for (pto2__scope_guard PTO2__GUARD __attribute__((cleanup(pto2__scope_guard_leave))) = \
+           pto2__scope_guard_enter((rt), (mode));                                      \
+       PTO2__GUARD.open; pto2__scope_guard_leave(&PTO2__GUARD))
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PTO2_H */

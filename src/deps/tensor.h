@@ -1,0 +1,38 @@
+/*
+ * Tensor internals: the private flag bits and the region geometry used by
+ * the TensorMap's overlap test.
+ */
+#ifndef PTO2_DEPS_TENSOR_H
+#define PTO2_DEPS_TENSOR_H
+
+#include "pto2/pto2.h"
+
+enum {
+  PTO2__TF_OFFSET_ZERO = 1u << 0, /* offsets[] all zero */
+};
+
+/* Element offset of the view origin from the allocation base. */
+static inline uint64_t pto2__tensor_start(const pto2_tensor *t) {
+  return (uint64_t)((const char *)t->data - (const char *)t->addr) /
+         pto2_dtype_size((pto2_dtype)t->dtype);
+}
+
+/* Element offset, from the allocation base, of the raw layout's origin: 0 for
+ * tensors built by external/view/create, the view origin for a reshape. */
+static inline uint64_t pto2__tensor_raw_origin(const pto2_tensor *t) {
+  uint64_t flat = 0;
+  for (unsigned d = 0; d < t->ndims; d++) flat = flat * t->raw_shapes[d] + t->offsets[d];
+  return pto2__tensor_start(t) - flat;
+}
+
+/* Byte range [lo, hi) that bounds every element of the view. */
+static inline void pto2__tensor_byte_range(const pto2_tensor *t, uint64_t *lo, uint64_t *hi) {
+  uint64_t esz = pto2_dtype_size((pto2_dtype)t->dtype);
+  uint64_t last = 0;
+  for (unsigned d = 0; d < t->ndims; d++)
+    last += (uint64_t)(t->shapes[d] - 1) * pto2_tensor_stride(t, d);
+  *lo = (uint64_t)((const char *)t->data - (const char *)t->addr);
+  *hi = *lo + (last + 1) * esz;
+}
+
+#endif

@@ -1,0 +1,38 @@
+/* The out-of-line part of the argument builder (see pto2.h for the rest). */
+#include "pto2/pto2.h"
+
+void pto2_arg_add_scalars(pto2_arg *a, const uint64_t *v, uint32_t n) {
+  if (a->error) return;
+  if (n > (uint32_t)(PTO2_MAX_SCALAR_ARGS - a->scalar_count)) {
+    a->error = PTO2__ARG_ERR_TOO_MANY_SCALARS;
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) a->scalars[a->scalar_count++] = v[i];
+}
+
+void pto2_arg_add_scalars_i32(pto2_arg *a, const int32_t *v, uint32_t n) {
+  if (a->error) return;
+  if (n > (uint32_t)(PTO2_MAX_SCALAR_ARGS - a->scalar_count)) {
+    a->error = PTO2__ARG_ERR_TOO_MANY_SCALARS;
+    return;
+  }
+  for (uint32_t i = 0; i < n; i++) a->scalars[a->scalar_count++] = pto2_u64_from_i32(v[i]);
+}
+
+void pto2_arg_copy_scalars_from(pto2_arg *a, const pto2_arg *src, uint32_t off, uint32_t n) {
+  if (a->error) return;
+  if (off > src->scalar_count || n > (uint32_t)(src->scalar_count - off)) {
+    a->error = "Source scalar range out of bounds in copy_scalars_from";
+    return;
+  }
+  pto2_arg_add_scalars(a, src->scalars + off, n);
+}
+
+void pto2_arg_set_block_num(pto2_arg *a, uint32_t n) {
+  if (a->error) return;
+  if (n < 1 || n > INT16_MAX) {
+    a->error = "block_num must be between 1 and 32767";
+    return;
+  }
+  a->block_num = (uint16_t)n;
+}
