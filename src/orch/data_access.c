@@ -1,0 +1,118 @@
+/*
+ * Blocking element access from orchestration code.
+ *
+ * get waits until every producer of the tensor has finished: its creator
+ * and every earlier task whose recorded write overlaps it.  set also waits
+ * until those producers' consumers have finished, so it does not overwrite
+ * data a running reader still needs.  (Readers of caller-owned memory that
+ * no task wrote are not tracked: pass such tensors to the reader as INOUT,
+ * or order the write otherwise.)
+ */
+#include <string.h>
+
+#include "orch/orch_internal.h"
+#include "platform/spin.h"
+
+typedef struct access_wait {
+  pto2__slot *p;
+  bool consumers_too;
+  bool scope_open; /* the producer's scope still holds a reference */
+} access_wait;
+
+static bool producer_done(pto2_runtime *rt, void *ctx) {
+  (void)rt;
+  access_wait *w = ctx;
+  /* Acquire: pairs with the COMPLETED/CONSUMED release in
+   * pto2__task_complete(), so the kernel's writes are visible. */
+  uint8_t st = atomic_load_explicit(&w->p->state, memory_order_acquire);
+  if (st == PTO2__TASK_CONSUMED) return true;
+  if (st != PTO2__TASK_COMPLETED) return false;
+  if (!w->consumers_too) return true;
+  int refs = atomic_load_explicit(&w->p->fanout_refcount, memory_order_acquire);
+  int count = atomic_load_explicit(&w->p->fanout_count, memory_order_relaxed);
+  return refs >= count - (w->scope_open ? 1 : 0);
+}
+
+static bool producer_finished(pto2_runtime *rt, pto2_task_id id, bool consumers_too,
+                              access_wait *w) {
+  pto2__ring *r = &rt->rings[pto2_task_id_ring(id)];
+  uint64_t local = pto2_task_id_local(id);
+  if (pto2__task_retired(r, local)) return true;
+  w->p = pto2__ring_slot(r, local);
+  w->consumers_too = consumers_too;
+  w->scope_open = pto2__scope_is_open(&rt->orch, pto2__ring_meta(r, local));
+  return producer_done(rt, w);
+}
+
+static int wait_producer(pto2_runtime *rt, pto2_task_id id, bool consumers_too) {
+  access_wait w;
+  if (producer_finished(rt, id, consumers_too, &w)) return 0;
+  return pto2__orch_wait(rt, producer_done, &w, "a producer of a blocking data access");
+}
+
+/* The first overlapping writer that has not finished, or invalid.  The
+ * scan restarts after every wait (waiting may retire tasks and change the
+ * map); a finished writer stays finished, so the loop ends. */
+static pto2_task_id next_writer(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too) {
+  pto2__tensormap *m = &rt->tmap;
+  pto2__region g;
+  pto2__region_init(&g, t);
+  for (pto2__tmap_entry *e = m->buckets[pto2__tmap_bucket(m, t->addr)]; e; e = e->bucket_next) {
+    if (e->addr != t->addr || pto2__tmap_overlap(e, &g) == PTO2__NO_OVERLAP) continue;
+    access_wait w;
+    if (!producer_finished(rt, e->producer, consumers_too, &w)) return e->producer;
+  }
+  return PTO2_TASK_ID_INVALID;
+}
+
+static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too) {
+  for (;;) {
+    pto2_task_id id = next_writer(rt, t, consumers_too);
+    if (!pto2_task_id_is_valid(id)) return 0;
+    int rc = wait_producer(rt, id, consumers_too);
+    if (rc) return rc;
+  }
+}
+
+static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write,
+                  char **elem, const char *api) {
+  if (!pto2_tensor_is_valid(t))
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: not a valid tensor", api);
+  if (!idx) return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: indices must not be NULL", api);
+  uint64_t flat = 0;
+  for (unsigned d = 0; d < t->ndims; d++) {
+    if (idx[d] >= t->shapes[d])
+      return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                        "%s: index %u of dimension %u is out of range (extent %u)", api, idx[d],
+                        d, t->shapes[d]);
+    flat += (uint64_t)idx[d] * pto2_tensor_stride(t, d);
+  }
+  int rc = pto2__check_owner(rt, t, 0, api);
+  if (rc) return rc;
+  if (pto2_task_id_is_valid(t->owner) && (rc = wait_producer(rt, t->owner, write))) return rc;
+  if ((rc = wait_writers(rt, t, write))) return rc;
+  *elem = (char *)t->data + flat * pto2_dtype_size((pto2_dtype)t->dtype);
+  return 0;
+}
+
+int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *indices,
+                         uint64_t *bits) {
+  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_get_tensor_data");
+  char *elem;
+  int rc = access(rt, t, indices, false, &elem, "pto2_get_tensor_data");
+  if (rc) return rc;
+  uint64_t v = 0;
+  memcpy(&v, elem, pto2_dtype_size((pto2_dtype)t->dtype));
+  if (bits) *bits = v;
+  return 0;
+}
+
+int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *indices,
+                         uint64_t bits) {
+  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_set_tensor_data");
+  char *elem;
+  int rc = access(rt, t, indices, true, &elem, "pto2_set_tensor_data");
+  if (rc) return rc;
+  memcpy(elem, &bits, pto2_dtype_size((pto2_dtype)t->dtype));
+  return 0;
+}

@@ -1,0 +1,630 @@
+/*
+ * The orchestrator: scopes and AUTO submit.
+ *
+ * Submit, in order (the slot protocol is in sched/slot.h):
+ *   1. validate the kernels and arguments (nothing is allocated yet);
+ *   2. allocate a slot and the output bytes from the current ring, waiting
+ *      for retirement if the ring is full (orch/wait.c);
+ *   3. initialise the slot and publish the ring head (ring/ring.h R1);
+ *   4. find producers: each tensor's creator, and for INPUT/INOUT every
+ *      overlapping TensorMap entry (an INOUT removes the entries it covers);
+ *   5. record this task's INOUT/OUTPUT_EXISTING regions in the TensorMap;
+ *   6. write the payload and materialise the outputs;
+ *   7. set fanin_count, link into each unfinished producer's fanout list
+ *      under its lock, then release the publish increment (S1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "orch/orch_internal.h"
+#include "platform/spin.h"
+#include "util/log.h"
+
+#define OUTPUT_ALIGN 64u
+
+/* ------------------------------------------------------------------------ */
+/* Errors and checks shared by every orchestration call                      */
+/* ------------------------------------------------------------------------ */
+
+int pto2__orch_refuse(pto2_runtime *rt, const char *api) {
+  if (!rt->orch.active) {
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
+              "%s called outside pto2_run(): orchestration calls are only valid inside the "
+              "orchestration function",
+              api);
+    return PTO2_E_INVALID_ARGS;
+  }
+  return atomic_load_explicit(&rt->error, memory_order_relaxed);
+}
+
+int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api) {
+  if (!pto2_task_id_is_valid(t->owner)) return 0;
+  pto2__ring *r = pto2__ring_of(rt, t->owner);
+  if (!r)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "%s: tensor arg %u names a creator task this runtime never issued", api,
+                      argi);
+  uint64_t local = pto2_task_id_local(t->owner);
+  if (pto2__task_retired(r, local) || !pto2__scope_is_open(&rt->orch, &r->meta[local & r->mask]))
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "%s: tensor arg %u was created by task %u:%llu in a scope that has ended, "
+                      "so its memory may already be reused; use a created tensor only inside the "
+                      "scope that created it (or a scope nested in it)",
+                      api, argi, r->id, (unsigned long long)local);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scopes                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void open_scope(pto2__orch *o, pto2_scope_mode mode) {
+  pto2__scope *sc = &o->scopes[o->depth++];
+  sc->begin = o->scope_task_count;
+  sc->seq = o->next_scope_seq++;
+  sc->mode = (uint8_t)mode;
+  o->ring = (uint8_t)(o->depth - 1 < PTO2_RING_COUNT - 1 ? o->depth - 1 : PTO2_RING_COUNT - 1);
+}
+
+/* Drops the scope's reference on each of its tasks (S2), then pops it. */
+static void close_scope(pto2_runtime *rt, pto2__orch *o) {
+  pto2__scope *sc = &o->scopes[o->depth - 1];
+  for (uint32_t i = sc->begin; i < o->scope_task_count; i++)
+    pto2__release_ref(rt, o->scope_tasks[i]);
+  o->scope_task_count = sc->begin;
+  o->depth--;
+  if (o->depth) o->ring = (uint8_t)(o->depth - 1 < 3 ? o->depth - 1 : 3);
+}
+
+int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
+  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_begin");
+  pto2__orch *o = &rt->orch;
+  if (mode != PTO2_SCOPE_AUTO)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_scope_begin: unknown scope mode %d",
+                      (int)mode);
+  if (o->depth >= PTO2_MAX_SCOPE_DEPTH)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "pto2_scope_begin: scopes nested deeper than PTO2_MAX_SCOPE_DEPTH (%d)",
+                      PTO2_MAX_SCOPE_DEPTH);
+  open_scope(o, mode);
+  return 0;
+}
+
+int pto2_scope_end(pto2_runtime *rt) {
+  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_end");
+  pto2__orch *o = &rt->orch;
+  if (o->depth <= 1)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "pto2_scope_end without a matching pto2_scope_begin");
+  close_scope(rt, o);
+  return 0;
+}
+
+pto2__scope_guard pto2__scope_guard_enter(pto2_runtime *rt, pto2_scope_mode mode) {
+  pto2__scope_guard g = {rt, pto2_scope_begin(rt, mode) == 0};
+  return g;
+}
+
+void pto2__scope_guard_leave(pto2__scope_guard *g) {
+  if (!g->open) return;
+  g->open = 0;
+  (void)pto2_scope_end(g->rt);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Retirement, as seen by the orchestrator (ring/ring.h R3)                  */
+/* ------------------------------------------------------------------------ */
+
+bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r) {
+  /* Acquire: pairs with the executors' release of last_alive; the retired
+   * slots, heap bytes and dependency entries are then free to reuse. */
+  uint64_t alive = atomic_load_explicit(&r->last_alive, memory_order_acquire);
+  if (alive == r->seen_alive) return false;
+  const pto2__task_meta *newest = pto2__ring_meta(r, alive - 1);
+  r->heap.tail = newest->heap_end;
+  if (newest->dep_mark > r->deps.tail) r->deps.tail = newest->dep_mark;
+  for (uint64_t l = r->tmap_cleaned; l < alive; l++) {
+    pto2__task_meta *m = pto2__ring_meta(r, l);
+    if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
+  }
+  r->tmap_cleaned = r->seen_alive = alive;
+  return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Submit                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Producers of the task being submitted. */
+typedef struct found {
+  uint32_t count;                       /* distinct producers: the edges */
+  uint32_t live;                        /* those that may not have finished */
+  pto2_task_id ids[PTO2_MAX_FANIN];
+  pto2__slot *slots[PTO2_MAX_FANIN];
+} found;
+
+/* Validated form of the kernels of one submit. */
+typedef struct lanes {
+  int8_t kernel[PTO2__LANE_COUNT];
+  uint8_t mask;
+  uint8_t shape;
+} lanes;
+
+static int check_lane(pto2_runtime *rt, int32_t id, unsigned lane, const char *api) {
+  static const char *lane_names[] = {"aic", "aiv0", "aiv1"};
+  pto2_core_type want = lane == PTO2__LANE_AIC ? PTO2_CORE_AIC : PTO2_CORE_AIV;
+  if (id < 0 || id >= PTO2_MAX_KERNELS || !rt->kernels[id].fn)
+    return pto2__fail(rt, PTO2_E_UNKNOWN_KERNEL, "%s: kernel id %d (lane %s) is not registered",
+                      api, (int)id, lane_names[lane]);
+  if (rt->kernels[id].type != want)
+    return pto2__fail(rt, PTO2_E_UNKNOWN_KERNEL,
+                      "%s: kernel '%s' (id %d) is registered for %s cores but submitted on lane %s",
+                      api, rt->kernels[id].name, (int)id,
+                      rt->kernels[id].type == PTO2_CORE_AIC ? "AIC" : "AIV", lane_names[lane]);
+  return 0;
+}
+
+static int resolve_lanes(pto2_runtime *rt, pto2_mixed_kernels mk, lanes *l, const char *api) {
+  int32_t ids[PTO2__LANE_COUNT] = {mk.aic, mk.aiv0, mk.aiv1};
+  if (ids[PTO2__LANE_AIV0] == PTO2_NO_KERNEL && ids[PTO2__LANE_AIC] == PTO2_NO_KERNEL) {
+    ids[PTO2__LANE_AIV0] = ids[PTO2__LANE_AIV1]; /* a lone AIV1 runs as AIV0 */
+    ids[PTO2__LANE_AIV1] = PTO2_NO_KERNEL;
+  }
+  l->mask = 0;
+  for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) {
+    l->kernel[lane] = -1;
+    if (ids[lane] == PTO2_NO_KERNEL) continue;
+    int rc = check_lane(rt, ids[lane], lane, api);
+    if (rc) return rc;
+    l->kernel[lane] = (int8_t)ids[lane];
+    l->mask |= (uint8_t)(1u << lane);
+  }
+  if (!l->mask)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: the task has no kernel on any lane", api);
+  l->shape = __builtin_popcount(l->mask) >= 2 ? PTO2__SHAPE_MIX
+             : (l->mask & 1u)                 ? PTO2__SHAPE_AIC
+                                              : PTO2__SHAPE_AIV;
+  return 0;
+}
+
+static uint64_t output_bytes(const pto2_create_info *ci) {
+  uint64_t n = pto2_dtype_size((pto2_dtype)ci->dtype);
+  for (unsigned d = 0; d < ci->ndims; d++) n *= ci->shapes[d];
+  return (n + OUTPUT_ALIGN - 1) & ~(uint64_t)(OUTPUT_ALIGN - 1);
+}
+
+static const char *arg_kind_name(unsigned kind) {
+  static const char *names[] = {"INPUT", "OUTPUT", "INOUT", "OUTPUT_EXISTING", "NO_DEP"};
+  return kind < 5 ? names[kind] : "?";
+}
+
+/* Step 1 for the arguments: every tensor usable, every create-info sane.
+ * Returns the total output bytes, or fails the run. */
+static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint64_t *bytes) {
+  uint64_t total = 0;
+  for (unsigned i = 0; i < a->tensor_count; i++) {
+    if (a->kinds[i] == PTO2_ARG_OUTPUT) {
+      const pto2_create_info *ci = a->refs[i].create;
+      if (!ci || ci->ndims == 0 || ci->ndims > PTO2_MAX_DIMS ||
+          !pto2_dtype_size((pto2_dtype)ci->dtype))
+        return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                          "%s: OUTPUT arg %u has an invalid create-info (use "
+                          "pto2_create_info_make with 1..%d non-zero dimensions)",
+                          api, i, PTO2_MAX_DIMS);
+      total += output_bytes(ci);
+      continue;
+    }
+    const pto2_tensor *t = a->refs[i].tensor;
+    if (!pto2_tensor_is_valid(t))
+      return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                        "%s: %s arg %u is not a valid tensor (a failed view or reshape, or "
+                        "not built with the pto2_tensor functions)",
+                        api, arg_kind_name(a->kinds[i]), i);
+    int rc = pto2__check_owner(rt, t, i, api);
+    if (rc) return rc;
+  }
+  *bytes = total;
+  return 0;
+}
+
+static int overflow(pto2_runtime *rt, pto2_task_id self, unsigned argi, unsigned kind,
+                    const char *reason) {
+  return pto2__fail(rt, PTO2_E_DEPENDENCY_OVERFLOW,
+                    "FATAL: Dependency Overflow Detected! Task %u:%llu requires more than "
+                    "PTO2_MAX_FANIN (%d) unique fanin dependencies (arg %u, %s, found by %s)",
+                    pto2_task_id_ring(self), (unsigned long long)pto2_task_id_local(self),
+                    PTO2_MAX_FANIN, argi, arg_kind_name(kind), reason);
+}
+
+/* Adds a producer once.  Retired producers count as edges but need no
+ * wiring: their slot may already hold another task. */
+static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id self,
+                        unsigned argi, unsigned kind, const char *reason) {
+  for (uint32_t i = 0; i < f->count; i++)
+    if (f->ids[i].raw == id.raw) return 0;
+  if (f->count == PTO2_MAX_FANIN) return overflow(rt, self, argi, kind, reason);
+  f->ids[f->count++] = id;
+  pto2__ring *r = &rt->rings[pto2_task_id_ring(id)];
+  uint64_t local = pto2_task_id_local(id);
+  if (!pto2__task_retired(r, local)) f->slots[f->live++] = pto2__ring_slot(r, local);
+  return 0;
+}
+
+/* Step 4, TensorMap part: every writer whose region overlaps `t` (T2). */
+static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
+                          pto2_task_id self, unsigned argi) {
+  pto2__tensormap *m = &rt->tmap;
+  pto2__tmap_entry *e = m->buckets[pto2__tmap_bucket(m, t->addr)];
+  if (!e) return 0;
+  pto2__region g;
+  pto2__region_init(&g, t);
+  while (e) {
+    pto2__tmap_entry *next = e->bucket_next;
+    if (e->addr == t->addr) {
+      pto2__overlap ov = pto2__tmap_overlap(e, &g);
+      if (ov != PTO2__NO_OVERLAP) {
+        int rc = add_producer(rt, f, e->producer, self, argi,
+                              inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT, "overlap lookup");
+        if (rc) return rc;
+        if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(m, e); /* (T4) */
+      }
+    }
+    e = next;
+  }
+  return 0;
+}
+
+static int find_producers(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, found *f) {
+  f->count = f->live = 0;
+  for (unsigned i = 0; i < a->tensor_count; i++) {
+    unsigned kind = a->kinds[i];
+    if (kind == PTO2_ARG_OUTPUT) continue;
+    const pto2_tensor *t = a->refs[i].tensor;
+    if (pto2_task_id_is_valid(t->owner)) {
+      int rc = add_producer(rt, f, t->owner, self, i, kind, "creator retention");
+      if (rc) return rc;
+    }
+    if ((kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
+      int rc = lookup_writers(rt, f, t, kind == PTO2_ARG_INOUT, self, i);
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
+/* Step 5: the regions this task writes become visible to later lookups.
+ * Entries on a created buffer are chained to its creator, others to this
+ * task (T3). */
+static int record_writes(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self,
+                         pto2__task_meta *self_meta) {
+  for (unsigned i = 0; i < a->tensor_count; i++) {
+    unsigned kind = a->kinds[i];
+    if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING) continue;
+    const pto2_tensor *t = a->refs[i].tensor;
+    if (t->manual_dep) continue;
+    void **chain = &self_meta->tmap_chain;
+    if (pto2_task_id_is_valid(t->owner)) {
+      pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
+      chain = &pto2__ring_meta(r, pto2_task_id_local(t->owner))->tmap_chain;
+    }
+    pto2__region g;
+    pto2__region_init(&g, t);
+    if (!pto2__tmap_insert(&rt->tmap, &g, self, chain))
+      return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory growing the TensorMap (%llu entries)",
+                        (unsigned long long)rt->tmap.live);
+  }
+  return 0;
+}
+
+static void fill_initial(char *buf, uint64_t numel, size_t esz, uint64_t bits) {
+  if (!numel) return;
+  memcpy(buf, &bits, esz); /* little-endian: the low bytes hold the element */
+  uint64_t done = 1;
+  while (done < numel) {
+    uint64_t n = done < numel - done ? done : numel - done;
+    memcpy(buf + done * esz, buf, n * esz);
+    done += n;
+  }
+}
+
+static void materialize(pto2_tensor *t, const pto2_create_info *ci, char *buf, pto2_task_id owner) {
+  size_t esz = pto2_dtype_size((pto2_dtype)ci->dtype);
+  memset(t, 0, sizeof *t);
+  t->addr = t->data = buf;
+  t->nbytes = output_bytes(ci);
+  t->owner = owner;
+  t->ndims = ci->ndims;
+  t->dtype = ci->dtype;
+  t->manual_dep = ci->manual_dep;
+  t->flags = PTO2__TF_OFFSET_ZERO;
+  uint64_t numel = 1;
+  for (unsigned d = 0; d < ci->ndims; d++) {
+    t->shapes[d] = t->raw_shapes[d] = ci->shapes[d];
+    numel *= ci->shapes[d];
+  }
+  if (ci->has_initial_value) fill_initial(buf, numel, esz, ci->initial_value);
+}
+
+/* Step 6. */
+static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_task_id self) {
+  uint64_t offset = 0;
+  unsigned out = 0;
+  for (unsigned i = 0; i < a->tensor_count; i++) {
+    if (a->kinds[i] != PTO2_ARG_OUTPUT) {
+      pl->tensors[i] = *a->refs[i].tensor;
+      continue;
+    }
+    const pto2_create_info *ci = a->refs[i].create;
+    materialize(&pl->tensors[i], ci, heap_buf + offset, self);
+    offset += output_bytes(ci);
+    a->outputs[out++] = pl->tensors[i];
+  }
+  memcpy(pl->scalars, a->scalars, a->scalar_count * sizeof a->scalars[0]);
+  pl->tensor_count = (uint8_t)a->tensor_count;
+  pl->scalar_count = (uint8_t)a->scalar_count;
+}
+
+/* Registers `s` as a consumer of `p` (S3).  Returns 1 if p had finished,
+ * 0 if s was linked into p's fanout list, -1 if p was already CONSUMED. */
+static int register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
+  pto2__spin_lock(&p->fanout_lock);
+  uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
+  int finished = -1;
+  if (st != PTO2__TASK_CONSUMED) {
+    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
+    finished = st == PTO2__TASK_COMPLETED;
+    if (!finished) {
+      pto2__dep_entry *e = pto2__dep_pool_take(pool);
+      e->consumer = s;
+      e->next = p->fanout_head;
+      p->fanout_head = e;
+    }
+  }
+  pto2__spin_unlock(&p->fanout_lock);
+  return finished;
+}
+
+int pto2__wait_dep_space(pto2_runtime *rt, pto2__ring *r, uint64_t need);
+
+/* Step 7. */
+static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2__task_meta *m,
+                            const found *f) {
+  if (pto2__dep_pool_free(&r->deps) < f->live) {
+    int rc = pto2__wait_dep_space(rt, r, f->live);
+    if (rc) return rc;
+  }
+  pto2__payload *pl = s->payload;
+  /* Relaxed: published by the release increment below or by the producer
+   * locks taken below (S1); fixed before the first link. */
+  atomic_store_explicit(&s->fanin_count, (int)f->live + 1, memory_order_relaxed);
+  int done = 1; /* the publish increment */
+  bool linked = false;
+  unsigned recorded = 0;
+  for (uint32_t i = 0; i < f->live; i++) {
+    pto2__slot *p = f->slots[i];
+    int finished = register_consumer(p, s, &r->deps);
+    if (finished >= 0) pl->fanin[recorded++] = p; /* released when s completes */
+    if (finished != 0) done++;
+    else linked = true;
+  }
+  pl->fanin_count = (uint8_t)recorded;
+  m->dep_mark = r->deps.top;
+  if (!linked) {
+    /* No producer can reach the slot: it is ready now. */
+    atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
+    pto2__make_ready_from_orch(rt, s);
+    return 0;
+  }
+  /* acq_rel: releases the payload to the executor whose increment makes
+   * the task ready (S1). */
+  int n = atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_acq_rel) + done;
+  if (n == (int)f->live + 1) pto2__make_ready_from_orch(rt, s);
+  return 0;
+}
+
+int pto2__alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf);
+
+static void init_slot(pto2__slot *s, const lanes *l, uint16_t block_num, uint8_t ring) {
+  atomic_store_explicit(&s->fanin_refcount, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->fanout_count, 1, memory_order_relaxed); /* the scope (S2) */
+  atomic_store_explicit(&s->fanout_refcount, 0, memory_order_relaxed);
+  s->fanout_head = 0;
+  atomic_store_explicit(&s->state, PTO2__TASK_PENDING, memory_order_relaxed);
+  s->ring = ring;
+  s->shape = l->shape;
+  s->active_mask = l->mask;
+  s->block_num = (int16_t)block_num;
+  if (block_num > 1) {
+    atomic_store_explicit(&s->next_block, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->subtasks_done, 0, memory_order_relaxed);
+    s->subtasks_total = (int16_t)(block_num * __builtin_popcount(l->mask));
+  }
+}
+
+static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
+  if (PTO2_UNLIKELY(o->scope_task_count == o->scope_task_cap)) {
+    uint32_t cap = o->scope_task_cap * 2;
+    pto2__slot **grown = realloc(o->scope_tasks, cap * sizeof *grown);
+    if (!grown)
+      return pto2__fail(rt, PTO2_E_NO_MEMORY, "Failed to grow scope task buffer to %u entries",
+                        cap);
+    o->scope_tasks = grown;
+    o->scope_task_cap = cap;
+  }
+  o->scope_tasks[o->scope_task_count++] = s;
+  return 0;
+}
+
+/* Steps 2-3: a slot for the new task, initialised and published. */
+static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto2_arg *a,
+                      uint64_t bytes, pto2__slot **out, char **buf) {
+  pto2__orch *o = &rt->orch;
+  int rc = pto2__alloc_task(rt, r, bytes, buf);
+  if (rc) return rc;
+  uint64_t local = r->next_local;
+  pto2__slot *s = pto2__ring_slot(r, local);
+  pto2__task_meta *m = pto2__ring_meta(r, local);
+  if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
+  m->local = local;
+  m->heap_end = r->heap.top;
+  m->scope_depth = (uint16_t)(o->depth - 1);
+  m->scope_seq = o->scopes[o->depth - 1].seq;
+  init_slot(s, l, a->block_num, r->id);
+  pto2__payload *pl = s->payload;
+  pl->id.raw = ((uint64_t)r->id << 56) | local;
+  for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) pl->kernel[lane] = l->kernel[lane];
+  rc = push_scope_task(rt, o, s);
+  if (rc) return rc;
+  r->next_local = local + 1;
+  /* Release: the slot above is initialised before executors scan it (R1). */
+  atomic_store_explicit(&r->head, local + 1, memory_order_release);
+  if (local + 1 - r->seen_alive > r->task_high_water) r->task_high_water = local + 1 - r->seen_alive;
+  *out = s;
+  return 0;
+}
+
+static pto2_task_id submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
+                           const char *api) {
+  pto2__orch *o = &rt->orch;
+  if (PTO2_UNLIKELY(a->error)) {
+    pto2__fail(rt, PTO2_E_INVALID_ARGS,
+               "FATAL: Invalid Arg Detected! Error: %s (%s, %u tensors, %u scalars). This is a "
+               "bug in the orchestration code.",
+               a->error, api, a->tensor_count, a->scalar_count);
+    return PTO2_TASK_ID_INVALID;
+  }
+  lanes l = {{-1, -1, -1}, 0, 0};
+  uint64_t bytes = 0;
+  if (resolve_lanes(rt, mk, &l, api) || check_args(rt, a, api, &bytes))
+    return PTO2_TASK_ID_INVALID;
+  pto2__ring *r = &rt->rings[o->ring];
+  uint32_t in_scope = o->scope_task_count - o->scopes[o->depth - 1].begin;
+  if (PTO2_UNLIKELY(in_scope >= r->mask + 1)) {
+    pto2__fail(rt, PTO2_E_SCOPE_DEADLOCK,
+               "FATAL: Scope Deadlock Detected! (ring %u) Tasks in current scope (%u) >= "
+               "task_window_size (%llu) at scope depth %u: a scope's tasks cannot retire before "
+               "it ends. Raise PTO2_RING_TASK_WINDOW (e.g. PTO2_RING_TASK_WINDOW=%llu) or split "
+               "the scope.",
+               r->id, in_scope, (unsigned long long)r->mask + 1, o->depth - 1,
+               (unsigned long long)(r->mask + 1) * 2);
+    return PTO2_TASK_ID_INVALID;
+  }
+  pto2__slot *s;
+  char *buf;
+  if (claim_slot(rt, r, &l, a, bytes, &s, &buf)) return PTO2_TASK_ID_INVALID;
+  pto2__payload *pl = s->payload;
+  pto2__task_meta *m = pto2__ring_meta(r, pto2_task_id_local(pl->id));
+  found f;
+  if (find_producers(rt, a, pl->id, &f) || record_writes(rt, a, pl->id, m))
+    return PTO2_TASK_ID_INVALID;
+  write_payload(pl, a, buf, pl->id);
+  if (wire_and_publish(rt, r, s, m, &f)) return PTO2_TASK_ID_INVALID;
+  o->tasks++;
+  o->edges += f.count;
+  return pl->id;
+}
+
+pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a) {
+  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) {
+    pto2__orch_refuse(rt, "pto2_submit_task");
+    return PTO2_TASK_ID_INVALID;
+  }
+  return submit(rt, mk, a, "pto2_submit_task");
+}
+
+pto2_task_id pto2_submit_aic(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a) {
+  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) {
+    pto2__orch_refuse(rt, "pto2_submit_aic");
+    return PTO2_TASK_ID_INVALID;
+  }
+  pto2_mixed_kernels mk = {kernel_id, PTO2_NO_KERNEL, PTO2_NO_KERNEL};
+  return submit(rt, mk, a, "pto2_submit_aic");
+}
+
+pto2_task_id pto2_submit_aiv(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a) {
+  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) {
+    pto2__orch_refuse(rt, "pto2_submit_aiv");
+    return PTO2_TASK_ID_INVALID;
+  }
+  pto2_mixed_kernels mk = {PTO2_NO_KERNEL, kernel_id, PTO2_NO_KERNEL};
+  return submit(rt, mk, a, "pto2_submit_aiv");
+}
+
+bool pto2_is_fatal(const pto2_runtime *rt) {
+  return atomic_load_explicit(&((pto2_runtime *)rt)->error, memory_order_relaxed) != 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Run lifecycle                                                             */
+/* ------------------------------------------------------------------------ */
+
+int pto2__orch_init(pto2_runtime *rt) {
+  pto2__orch *o = &rt->orch;
+  o->scope_task_cap = 1024;
+  o->scope_tasks = malloc(o->scope_task_cap * sizeof *o->scope_tasks);
+  return o->scope_tasks ? 0 : PTO2_E_NO_MEMORY;
+}
+
+void pto2__orch_fini(pto2_runtime *rt) { free(rt->orch.scope_tasks); }
+
+void pto2__orch_run_begin(pto2_runtime *rt) {
+  pto2__orch *o = &rt->orch;
+  o->tasks = o->edges = 0;
+  o->depth = 0;
+  o->scope_task_count = 0;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
+    pto2__ring *r = &rt->rings[i];
+    r->task_high_water = 0;
+    r->heap.high_water = 0;
+    r->deps.high_water = 0;
+  }
+  open_scope(o, PTO2_SCOPE_AUTO); /* the root scope */
+  o->active = true;
+}
+
+static bool all_retired(pto2_runtime *rt, void *ctx) {
+  (void)ctx;
+  bool done = true;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
+    pto2__ring *r = &rt->rings[i];
+    pto2__ring_observe(rt, r);
+    done = done && r->seen_alive == r->next_local;
+  }
+  return done;
+}
+
+int pto2__orch_run_end(pto2_runtime *rt) {
+  pto2__orch *o = &rt->orch;
+  if (!atomic_load_explicit(&rt->error, memory_order_relaxed)) {
+    if (o->depth > 1)
+      pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                 "%u scope(s) left open when the orchestration function returned: every "
+                 "pto2_scope_begin needs a pto2_scope_end",
+                 o->depth - 1);
+    else
+      close_scope(rt, o);
+  }
+  o->active = false;
+  int rc = atomic_load_explicit(&rt->error, memory_order_relaxed);
+  if (!rc) rc = pto2__orch_wait(rt, all_retired, 0, "the last tasks to finish");
+  return rc;
+}
+
+void pto2__orch_reset(pto2_runtime *rt) {
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
+    pto2__ring *r = &rt->rings[i];
+    for (uint64_t l = r->tmap_cleaned; l < r->next_local; l++)
+      pto2__ring_meta(r, l)->tmap_chain = 0;
+    r->seen_alive = r->tmap_cleaned = r->next_local;
+    atomic_store_explicit(&r->last_alive, r->next_local, memory_order_relaxed);
+    r->heap.tail = r->heap.top;
+    r->deps.tail = r->deps.top;
+  }
+  pto2__tmap_clear(&rt->tmap);
+  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_reset(&rt->queues[i]);
+  rt->executors[0].next = 0;
+  rt->orch.depth = 0;
+  rt->orch.scope_task_count = 0;
+}

@@ -1,0 +1,38 @@
+/* Helpers shared by the orchestrator's files. */
+#ifndef PTO2_ORCH_INTERNAL_H
+#define PTO2_ORCH_INTERNAL_H
+
+#include "runtime.h"
+
+/* True while orchestration calls may act: inside pto2_run() and no error. */
+static inline bool pto2__orch_ok(pto2_runtime *rt) {
+  /* Relaxed: the error is sticky; seeing it one call late is harmless. */
+  return PTO2_LIKELY(rt->orch.active) &&
+         PTO2_LIKELY(!atomic_load_explicit(&rt->error, memory_order_relaxed));
+}
+
+/* The code an orchestration call returns when pto2__orch_ok() is false. */
+int pto2__orch_refuse(pto2_runtime *rt, const char *api);
+
+static inline bool pto2__scope_is_open(const pto2__orch *o, const pto2__task_meta *m) {
+  return m->scope_depth < o->depth && o->scopes[m->scope_depth].seq == m->scope_seq;
+}
+
+/* Ring of a task id, or NULL for an id this runtime never issued. */
+static inline pto2__ring *pto2__ring_of(pto2_runtime *rt, pto2_task_id id) {
+  unsigned ring = pto2_task_id_ring(id);
+  if (ring >= PTO2_RING_COUNT) return 0;
+  pto2__ring *r = &rt->rings[ring];
+  return pto2_task_id_local(id) < r->next_local ? r : 0;
+}
+
+/* True if the task has retired: its slot may hold another task by now. */
+static inline bool pto2__task_retired(const pto2__ring *r, uint64_t local) {
+  return local < r->seen_alive || r->meta[local & r->mask].local != local;
+}
+
+/* Checks that a tensor argument's creator is still alive (its scope is
+ * open), so its memory cannot have been reused.  Fails the run if not. */
+int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * Parking: futex wait/wake and an event count built on them.
+ *
+ * Event count protocol (a waiter must not sleep through the event it waits
+ * for):
+ *   waiter:   key = ec_prepare(ec); if (condition) ec_cancel(ec);
+ *             else ec_wait(ec, key, timeout);
+ *   notifier: make the condition true; ec_notify(ec);
+ * ec_prepare() increments `waiters` and then reads `epoch`, both seq_cst,
+ * before the waiter tests its condition; ec_notify() issues a seq_cst fence
+ * after the notifier's store and then reads `waiters`.  In the single total
+ * order of seq_cst operations either the waiter's condition test sees the
+ * store, or the notifier sees the waiter and bumps `epoch`, which makes the
+ * futex wait return at once.
+ */
+#ifndef PTO2_PLATFORM_FUTEX_H
+#define PTO2_PLATFORM_FUTEX_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Sleeps while *addr == expected, at most timeout_ns (0 = no limit). */
+void pto2__futex_wait(atomic_uint *addr, uint32_t expected, uint64_t timeout_ns);
+void pto2__futex_wake_all(atomic_uint *addr);
+
+typedef struct pto2__eventcount {
+  atomic_uint epoch;
+  atomic_uint waiters;
+} pto2__eventcount;
+
+static inline uint32_t pto2__ec_prepare(pto2__eventcount *ec) {
+  atomic_fetch_add_explicit(&ec->waiters, 1, memory_order_seq_cst);
+  atomic_thread_fence(memory_order_seq_cst);
+  return atomic_load_explicit(&ec->epoch, memory_order_seq_cst);
+}
+
+static inline void pto2__ec_cancel(pto2__eventcount *ec) {
+  /* Relaxed: only a notifier's decision to wake depends on it, and a stale
+   * non-zero value costs one spurious wake. */
+  atomic_fetch_sub_explicit(&ec->waiters, 1, memory_order_relaxed);
+}
+
+static inline void pto2__ec_wait(pto2__eventcount *ec, uint32_t key, uint64_t timeout_ns) {
+  pto2__futex_wait(&ec->epoch, key, timeout_ns);
+  pto2__ec_cancel(ec);
+}
+
+static inline void pto2__ec_wake(pto2__eventcount *ec) {
+  atomic_fetch_add_explicit(&ec->epoch, 1, memory_order_seq_cst);
+  pto2__futex_wake_all(&ec->epoch);
+}
+
+/* For a notifier whose store was not itself seq_cst. */
+static inline void pto2__ec_notify(pto2__eventcount *ec) {
+  atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&ec->waiters, memory_order_relaxed)) pto2__ec_wake(ec);
+}
+
+/* For a notifier whose store was a seq_cst read-modify-write (the ready
+ * queue's enqueue CAS): that operation already orders the load below. */
+static inline void pto2__ec_notify_after_seq_cst(pto2__eventcount *ec) {
+  if (atomic_load_explicit(&ec->waiters, memory_order_seq_cst)) pto2__ec_wake(ec);
+}
+
+#endif

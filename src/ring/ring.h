@@ -1,0 +1,110 @@
+/*
+ * Rings: one set per scope depth (ring = min(depth, 3)).  Each ring has a
+ * task window (slots), a heap for runtime-created outputs and a pool of
+ * dependency entries.  All three are reclaimed in task order, driven by the
+ * ring watermark `last_alive`: every task with a smaller local id is
+ * CONSUMED.
+ *
+ * Theory of operation.
+ *  (R1) Only the orchestrator allocates.  It publishes `head` (the next
+ *       local id) with a release store after initialising the new slot, so
+ *       an executor that acquires `head` never reads a slot's previous
+ *       occupant as part of the live range.
+ *  (R2) Executors advance `last_alive` under `advance_lock` (a try-lock).  A
+ *       thread that consumes the task at the watermark and loses the
+ *       try-lock relies on the holder re-checking after unlock; the seq_cst
+ *       CONSUMED store, try-lock, unlock and re-check make one of the two
+ *       see the other (docs/concurrency.md, "watermark").
+ *  (R3) The orchestrator reclaims heap bytes and dependency entries up to
+ *       the marks recorded for the newest retired task (last_alive - 1):
+ *       allocation is in task order, so everything before that mark
+ *       belongs to retired tasks.  Positions are free-running 64-bit
+ *       counters, so "full" and "empty" never look alike.
+ */
+#ifndef PTO2_RING_RING_H
+#define PTO2_RING_RING_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sched/slot.h"
+
+/* Output heap: bytes [tail, top) are live; a buffer never straddles the end. */
+typedef struct pto2__heap {
+  char *base;
+  uint64_t size;      /* power of two */
+  uint64_t top, tail; /* free-running byte positions */
+  uint64_t high_water;
+} pto2__heap;
+
+/* Dependency-entry pool: entries [tail, top) may be live. */
+typedef struct pto2__dep_pool {
+  pto2__dep_entry *entries;
+  uint64_t capacity;
+  uint64_t top, tail;     /* free-running entry counts */
+  uint64_t top_index;     /* top % capacity, kept incrementally */
+  uint64_t high_water;
+} pto2__dep_pool;
+
+typedef struct pto2__ring {
+  /* Written by the orchestrator, read by executors (R1). */
+  alignas(64) atomic_uint_fast64_t head;
+  /* Written by executors, read by the orchestrator (R2). */
+  alignas(64) atomic_uint_fast64_t last_alive;
+  atomic_int advance_lock;
+  /* Fixed at init. */
+  alignas(64) pto2__slot *slots;
+  pto2__payload *payloads;
+  pto2__task_meta *meta;
+  uint64_t mask;
+  uint8_t id;
+  /* Orchestrator-private. */
+  uint64_t next_local;    /* == head */
+  uint64_t seen_alive;    /* last value of last_alive acted on (R3) */
+  uint64_t tmap_cleaned;  /* TensorMap entries of tasks below this are freed */
+  uint64_t task_high_water;
+  pto2__heap heap;
+  pto2__dep_pool deps;
+} pto2__ring;
+
+static inline pto2__slot *pto2__ring_slot(pto2__ring *r, uint64_t local) {
+  return &r->slots[local & r->mask];
+}
+
+static inline pto2__task_meta *pto2__ring_meta(pto2__ring *r, uint64_t local) {
+  return &r->meta[local & r->mask];
+}
+
+/* Tries to place n bytes; on success returns the buffer and moves top. */
+static inline char *pto2__heap_try_alloc(pto2__heap *h, uint64_t n) {
+  uint64_t pos = h->top & (h->size - 1);
+  uint64_t waste = pos + n > h->size ? h->size - pos : 0;
+  if (waste && h->top == h->tail) {
+    /* Empty ring: restart at offset 0 instead of wasting the tail end. */
+    h->top = h->tail = h->top + waste;
+    pos = 0;
+    waste = 0;
+  }
+  if (h->top + waste + n - h->tail > h->size) return 0;
+  char *p = h->base + ((pos + waste) & (h->size - 1));
+  h->top += waste + n;
+  if (h->top - h->tail > h->high_water) h->high_water = h->top - h->tail;
+  return p;
+}
+
+static inline uint64_t pto2__dep_pool_free(const pto2__dep_pool *p) {
+  return p->capacity - (p->top - p->tail);
+}
+
+/* Takes one entry; the caller has checked pto2__dep_pool_free(). */
+static inline pto2__dep_entry *pto2__dep_pool_take(pto2__dep_pool *p) {
+  pto2__dep_entry *e = &p->entries[p->top_index];
+  if (++p->top_index == p->capacity) p->top_index = 0;
+  p->top++;
+  if (p->top - p->tail > p->high_water) p->high_water = p->top - p->tail;
+  return e;
+}
+
+#endif

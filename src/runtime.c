@@ -1,0 +1,348 @@
+/*
+ * Host side: configuration, runtime create/destroy, kernel registry, runs,
+ * errors and logging.
+ */
+#include "runtime.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "orch/orch_internal.h"
+#include "platform/clock.h"
+#include "util/log.h"
+
+enum {
+  DEFAULT_BLOCK_DIM = 24,
+  DEFAULT_TASK_WINDOW = 4096,
+  DEFAULT_DEP_POOL = 16384,
+  DEFAULT_STALL_TIMEOUT_MS = 10000,
+  DEFAULT_KERNEL_TIMEOUT_MS = 60000,
+  MAX_BLOCK_DIM = 1024,
+  MAX_WORKERS = 256,
+  MAX_TASK_WINDOW = 1u << 24,
+  TMAP_BUCKETS = 4096,
+  TMAP_INITIAL_ENTRIES = 16384,
+};
+#define DEFAULT_HEAP_SIZE (UINT64_C(64) << 20)
+
+/* ------------------------------------------------------------------------ */
+/* Errors and logging                                                        */
+/* ------------------------------------------------------------------------ */
+
+int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...) {
+  char msg[sizeof rt->error_msg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  int expected = 0;
+  /* acq_rel: the winner's message write is ordered after the claim; the
+   * message is read only after the executors acknowledged the abort. */
+  if (atomic_compare_exchange_strong_explicit(&rt->error, &expected, code,
+                                              memory_order_acq_rel, memory_order_acquire)) {
+    memcpy(rt->error_msg, msg, sizeof msg);
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "%s (%s)", msg, pto2_err_name(code));
+    atomic_store_explicit(&rt->abort, 1, memory_order_release);
+    pto2__ec_wake(&rt->progress_ec);
+  } else {
+    pto2__log(rt->cfg.log_level, PTO2_LOG_DEBUG, "after the first error: %s", msg);
+  }
+  return code;
+}
+
+int pto2_error_code(const pto2_runtime *rt) {
+  return atomic_load_explicit(&((pto2_runtime *)rt)->error, memory_order_relaxed);
+}
+
+const char *pto2_error_message(const pto2_runtime *rt) { return rt->error_msg; }
+
+void pto2_log(const pto2_runtime *rt, pto2_log_level level, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  pto2__logv(rt->cfg.log_level, level, fmt, ap);
+  va_end(ap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                             */
+/* ------------------------------------------------------------------------ */
+
+static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+/* Reads a decimal environment override; 1 if present and valid, 0 if
+ * absent, or fails with a message naming the variable. */
+static int env_u64(const char *name, uint64_t min, bool pow2, uint64_t *out) {
+  const char *s = getenv(name);
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || *s == '-' || v < min || (pow2 && !is_pow2(v))) {
+    pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR,
+              "invalid %s=\"%s\": expected an integer >= %llu%s", name, s,
+              (unsigned long long)min, pow2 ? " that is a power of two" : "");
+    return PTO2_E_INVALID_CONFIG;
+  }
+  *out = v;
+  return 1;
+}
+
+static int apply_env(pto2_config *c) {
+  uint64_t v;
+  int rc;
+  if ((rc = env_u64("PTO2_RING_TASK_WINDOW", 4, true, &v)) < 0) return rc;
+  if (rc) c->task_window = (uint32_t)(v > MAX_TASK_WINDOW ? MAX_TASK_WINDOW + 1 : v);
+  if ((rc = env_u64("PTO2_RING_HEAP", 1024, true, &v)) < 0) return rc;
+  if (rc) c->heap_size = v;
+  if ((rc = env_u64("PTO2_RING_DEP_POOL", 4, false, &v)) < 0) return rc;
+  if (rc) c->dep_pool = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+  const char *lvl = getenv("PTO2_LOG_LEVEL");
+  if (lvl && *lvl && c->log_level == PTO2_LOG_DEFAULT &&
+      pto2__log_level_parse(lvl, &c->log_level) != 0) {
+    pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR,
+              "invalid PTO2_LOG_LEVEL=\"%s\": expected silent, error, warn, info or debug", lvl);
+    return PTO2_E_INVALID_CONFIG;
+  }
+  return 0;
+}
+
+static uint32_t default_workers(void) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus > 1 ? (uint32_t)(cpus - 1) : 1;
+}
+
+static int config_error(const char *what) {
+  pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR, "invalid configuration: %s", what);
+  return PTO2_E_INVALID_CONFIG;
+}
+
+static int resolve_config(const pto2_config *in, pto2_config *c) {
+  if (in) *c = *in;
+  else memset(c, 0, sizeof *c);
+  int rc = apply_env(c);
+  if (rc) return rc;
+  if (!c->block_dim) c->block_dim = DEFAULT_BLOCK_DIM;
+  if (!c->worker_threads) c->worker_threads = default_workers();
+  if (!c->task_window) c->task_window = DEFAULT_TASK_WINDOW;
+  if (!c->heap_size) c->heap_size = DEFAULT_HEAP_SIZE;
+  if (!c->dep_pool) c->dep_pool = DEFAULT_DEP_POOL;
+  if (!c->stall_timeout_ms) c->stall_timeout_ms = DEFAULT_STALL_TIMEOUT_MS;
+  if (!c->kernel_timeout_ms) c->kernel_timeout_ms = DEFAULT_KERNEL_TIMEOUT_MS;
+  if (c->log_level == PTO2_LOG_DEFAULT) c->log_level = PTO2_LOG_INFO;
+  if (c->block_dim > MAX_BLOCK_DIM) return config_error("block_dim must be 1..1024");
+  if (c->worker_threads > MAX_WORKERS) return config_error("worker_threads must be 0..256");
+  if (c->task_window < 4 || c->task_window > MAX_TASK_WINDOW || !is_pow2(c->task_window))
+    return config_error("task_window must be a power of two in 4..16777216");
+  if (c->heap_size < 1024 || !is_pow2(c->heap_size))
+    return config_error("heap_size must be a power of two >= 1024");
+  if (c->dep_pool < 4) return config_error("dep_pool must be >= 4");
+  if (c->log_level > PTO2_LOG_DEBUG) return config_error("log_level out of range");
+  /* Every executor needs a cluster of its own; the caller is executor 0. */
+  if (c->worker_threads > c->block_dim - 1) c->worker_threads = c->block_dim - 1;
+  return 0;
+}
+
+void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out) { *out = rt->cfg; }
+
+/* ------------------------------------------------------------------------ */
+/* Create / destroy                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void *alloc_zeroed(size_t n) {
+  void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
+static int ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
+  uint64_t window = c->task_window;
+  r->id = id;
+  r->mask = window - 1;
+  r->slots = alloc_zeroed(window * sizeof *r->slots);
+  r->payloads = aligned_alloc(64, window * sizeof *r->payloads);
+  r->meta = alloc_zeroed(window * sizeof *r->meta);
+  r->heap.base = malloc(c->heap_size); /* untouched until kernels write */
+  r->heap.size = c->heap_size;
+  r->deps.entries = malloc((size_t)c->dep_pool * sizeof *r->deps.entries);
+  r->deps.capacity = c->dep_pool;
+  if (!r->slots || !r->payloads || !r->meta || !r->heap.base || !r->deps.entries)
+    return PTO2_E_NO_MEMORY;
+  for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &r->payloads[i];
+  atomic_store_explicit(&r->last_alive, 0, memory_order_relaxed);
+  atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+  return 0;
+}
+
+static void ring_fini(pto2__ring *r) {
+  free(r->slots);
+  free(r->payloads);
+  free(r->meta);
+  free(r->heap.base);
+  free(r->deps.entries);
+}
+
+/* Splits the clusters over the executors as evenly as possible. */
+static void assign_clusters(pto2_runtime *rt) {
+  uint32_t n = rt->executor_count, b = rt->cfg.block_dim, next = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    pto2__executor *ex = &rt->executors[i];
+    ex->rt = rt;
+    ex->index = i;
+    ex->cluster_first = next;
+    ex->cluster_count = b / n + (i < b % n);
+    next += ex->cluster_count;
+  }
+}
+
+static int create_structures(pto2_runtime *rt) {
+  for (uint8_t i = 0; i < PTO2_RING_COUNT; i++) {
+    int rc = ring_init(&rt->rings[i], i, &rt->cfg);
+    if (rc) return rc;
+  }
+  /* (Q1): a queue must hold every task that can be in flight at once. */
+  uint64_t cap = 1;
+  while (cap < (uint64_t)PTO2_RING_COUNT * rt->cfg.task_window) cap <<= 1;
+  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) {
+    int rc = pto2__rq_init(&rt->queues[i], cap);
+    if (rc) return rc;
+  }
+  int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES);
+  if (rc) return rc;
+  if ((rc = pto2__orch_init(rt))) return rc;
+  rt->executor_count = rt->cfg.worker_threads + 1;
+  rt->executors = alloc_zeroed(rt->executor_count * sizeof *rt->executors);
+  if (!rt->executors) return PTO2_E_NO_MEMORY;
+  assign_clusters(rt);
+  return 0;
+}
+
+static void free_structures(pto2_runtime *rt) {
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) ring_fini(&rt->rings[i]);
+  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i]);
+  pto2__tmap_fini(&rt->tmap);
+  pto2__orch_fini(rt);
+  free(rt->executors);
+}
+
+int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) {
+  if (!out) return PTO2_E_INVALID_ARGS;
+  *out = 0;
+  pto2_runtime *rt = alloc_zeroed(sizeof *rt);
+  if (!rt) return PTO2_E_NO_MEMORY;
+  int rc = resolve_config(cfg, &rt->cfg);
+  if (rc) goto fail;
+  if ((rc = create_structures(rt))) goto fail;
+  if ((rc = pto2__executors_start(rt))) goto fail_threads;
+  *out = rt;
+  return 0;
+fail_threads:
+  pto2__executors_stop(rt);
+fail:
+  if (rc == PTO2_E_NO_MEMORY)
+    pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
+  free_structures(rt);
+  free(rt);
+  return rc;
+}
+
+void pto2_runtime_destroy(pto2_runtime *rt) {
+  if (!rt) return;
+  if (rt->in_run) {
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
+              "pto2_runtime_destroy called during pto2_run; ignored");
+    return;
+  }
+  if (rt->broken && !pto2__executors_quiesce(rt)) {
+    /* A worker is still inside a kernel that never returned: its memory
+     * must stay valid, so the runtime is left allocated. */
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
+              "pto2_runtime_destroy: a kernel never returned; the runtime is leaked");
+    return;
+  }
+  pto2__executors_stop(rt);
+  free_structures(rt);
+  free(rt);
+}
+
+int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type type,
+                         const char *name, pto2_kernel_fn fn, void *user) {
+  if (!rt) return PTO2_E_INVALID_ARGS;
+  const char *problem = 0;
+  if (rt->in_run) problem = "not allowed during pto2_run";
+  else if (kernel_id < 0 || kernel_id >= PTO2_MAX_KERNELS) problem = "id out of range";
+  else if (type != PTO2_CORE_AIC && type != PTO2_CORE_AIV) problem = "unknown core type";
+  else if (!fn) problem = "function is NULL";
+  if (problem) {
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "pto2_kernel_register(%d): %s (ids 0..%d)",
+              (int)kernel_id, problem, PTO2_MAX_KERNELS - 1);
+    return PTO2_E_INVALID_ARGS;
+  }
+  pto2__kernel *k = &rt->kernels[kernel_id];
+  k->fn = fn;
+  k->user = user;
+  k->type = (uint8_t)type;
+  snprintf(k->name, sizeof k->name, "%s", name ? name : "");
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Runs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void fill_stats(pto2_runtime *rt, pto2_run_stats *st, uint64_t orch_ns, uint64_t elapsed) {
+  memset(st, 0, sizeof *st);
+  st->tasks = rt->orch.tasks;
+  st->edges = rt->orch.edges;
+  st->orch_ns = orch_ns;
+  st->elapsed_ns = elapsed;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
+    st->ring_task_high_water[i] = (uint32_t)rt->rings[i].task_high_water;
+    st->ring_heap_high_water[i] = rt->rings[i].heap.high_water;
+    st->ring_dep_high_water[i] = (uint32_t)rt->rings[i].deps.high_water;
+  }
+}
+
+/* After an error: stop the executors, drop every task, and make the
+ * runtime ready for the next run. */
+static void recover(pto2_runtime *rt) {
+  if (!pto2__executors_quiesce(rt)) {
+    rt->broken = true;
+    return;
+  }
+  rt->broken = false;
+  pto2__orch_reset(rt);
+  pto2__executors_resume(rt);
+}
+
+int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_stats *stats) {
+  if (!rt || !fn) return PTO2_E_INVALID_ARGS;
+  if (rt->in_run) {
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "pto2_run called from inside a run");
+    return PTO2_E_BUSY;
+  }
+  if (rt->broken) {
+    recover(rt);
+    if (rt->broken) {
+      snprintf(rt->error_msg, sizeof rt->error_msg,
+               "a kernel of an earlier run never returned; the runtime cannot run again");
+      return PTO2_E_BUSY;
+    }
+  }
+  rt->in_run = true;
+  atomic_store_explicit(&rt->error, 0, memory_order_relaxed);
+  rt->error_msg[0] = 0;
+  pto2__orch_run_begin(rt);
+  uint64_t t0 = pto2__now_ns();
+  fn(rt, arg);
+  uint64_t t1 = pto2__now_ns();
+  int rc = pto2__orch_run_end(rt);
+  uint64_t t2 = pto2__now_ns();
+  if (rc) recover(rt);
+  if (stats) fill_stats(rt, stats, t1 - t0, t2 - t0);
+  rt->in_run = false;
+  return rc;
+}

@@ -1,0 +1,25 @@
+#include "sched/ready_queue.h"
+
+#include <stdlib.h>
+
+int pto2__rq_init(pto2__ready_queue *q, uint64_t capacity) {
+  q->cells = aligned_alloc(64, ((capacity * sizeof *q->cells) + 63) & ~(size_t)63);
+  if (!q->cells) return PTO2_E_NO_MEMORY;
+  q->mask = capacity - 1;
+  pto2__rq_reset(q);
+  return 0;
+}
+
+void pto2__rq_fini(pto2__ready_queue *q) {
+  free(q->cells);
+  q->cells = 0;
+}
+
+void pto2__rq_reset(pto2__ready_queue *q) {
+  for (uint64_t i = 0; i <= q->mask; i++) {
+    atomic_store_explicit(&q->cells[i].seq, i, memory_order_relaxed);
+    q->cells[i].item = 0;
+  }
+  atomic_store_explicit(&q->enqueue_pos, 0, memory_order_relaxed);
+  atomic_store_explicit(&q->dequeue_pos, 0, memory_order_relaxed);
+}

@@ -1,0 +1,98 @@
+/*
+ * Task slots: the state one task occupies in its ring while it is in flight.
+ *
+ * Each ring has `window` slots; task `local` lives in slot `local & mask`.
+ * A slot has three parts with different owners:
+ *   pto2__slot     shared: the reference-count protocol (64 bytes, one line)
+ *   pto2__payload  written by the orchestrator at submit, read by the
+ *                  executor that runs the task
+ *   pto2__task_meta  orchestrator-private bookkeeping
+ *
+ * Reference-count protocol (see docs/concurrency.md):
+ *  (S1) fanin_refcount counts satisfied fanins: one per finished producer,
+ *       plus one "publish" increment from the orchestrator.  fanin_count is
+ *       1 + the number of producers, fixed before the task is linked into
+ *       any producer's fanout list.  The increment that makes the two equal
+ *       makes the task ready; exactly one increment observes equality.
+ *  (S2) fanout_count counts references that must be dropped before the
+ *       task's memory may be reused: one for its scope plus one per
+ *       registered consumer.  fanout_refcount counts dropped references.
+ *  (S3) fanout_count, fanout_head and the COMPLETED / CONSUMED transitions
+ *       change only under fanout_lock, so a consumer registering late either
+ *       sees COMPLETED (and counts the producer as finished) or is linked
+ *       before the completion walk reads the list, and never registers on a
+ *       CONSUMED task.
+ *  (S4) A CONSUMED task's slot is reclaimed once every older task of its
+ *       ring is CONSUMED too (the ring watermark passes it).
+ */
+#ifndef PTO2_SCHED_SLOT_H
+#define PTO2_SCHED_SLOT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "pto2/pto2.h"
+
+enum pto2__task_state {
+  PTO2__TASK_PENDING = 0,
+  PTO2__TASK_COMPLETED = 3,
+  PTO2__TASK_CONSUMED = 4,
+};
+
+/* Resource shapes: what a task occupies while it runs. */
+enum pto2__shape { PTO2__SHAPE_AIC = 0, PTO2__SHAPE_AIV = 1, PTO2__SHAPE_MIX = 2, PTO2__SHAPE_COUNT };
+
+/* Lanes of a task, as bits of active_mask. */
+enum { PTO2__LANE_AIC = 0, PTO2__LANE_AIV0 = 1, PTO2__LANE_AIV1 = 2, PTO2__LANE_COUNT = 3 };
+
+struct pto2__slot;
+
+/* One consumer in a producer's fanout list. */
+typedef struct pto2__dep_entry {
+  struct pto2__slot *consumer;
+  struct pto2__dep_entry *next;
+} pto2__dep_entry;
+
+typedef struct pto2__payload {
+  pto2_task_id id;
+  int8_t kernel[PTO2__LANE_COUNT];   /* by lane, -1 = unused */
+  uint8_t tensor_count;
+  uint8_t scalar_count;
+  uint8_t fanin_count;               /* producers to release on completion */
+  struct pto2__slot *fanin[PTO2_MAX_FANIN];
+  pto2_tensor tensors[PTO2_MAX_TENSOR_ARGS];
+  uint64_t scalars[PTO2_MAX_SCALAR_ARGS];
+} pto2__payload;
+
+typedef struct pto2__slot {
+  atomic_int fanin_refcount;   /* (S1) executors and orchestrator */
+  atomic_int fanin_count;      /* (S1) orchestrator, before publish; relaxed */
+  atomic_int fanout_lock;      /* (S3) */
+  atomic_int fanout_count;     /* (S2) under fanout_lock; relaxed reads outside */
+  pto2__dep_entry *fanout_head;  /* (S3) under fanout_lock */
+  atomic_int fanout_refcount;  /* (S2) */
+  _Atomic uint8_t state;       /* enum pto2__task_state */
+  uint8_t ring;
+  uint8_t shape;               /* enum pto2__shape */
+  uint8_t active_mask;         /* lanes with a kernel */
+  atomic_int subtasks_done;    /* block_num > 1: lanes x blocks finished */
+  atomic_int next_block;       /* block_num > 1: next block to claim */
+  int16_t block_num;
+  int16_t subtasks_total;
+  pto2__payload *payload;      /* fixed at ring init */
+} pto2__slot;
+
+_Static_assert(sizeof(pto2__slot) <= 64, "slot state must fit one cache line");
+
+/* Orchestrator-private facts about the task in a slot. */
+typedef struct pto2__task_meta {
+  uint64_t local;        /* local id of the task now in the slot */
+  uint64_t heap_end;     /* heap position after this task's outputs */
+  uint64_t dep_mark;     /* dependency-pool top after this task's wiring */
+  uint32_t scope_seq;    /* the scope that owns the task */
+  uint16_t scope_depth;
+  void *tmap_chain;      /* TensorMap entries to free when this task retires */
+} pto2__task_meta;
+
+#endif
