@@ -607,9 +607,10 @@ int pto2__orch_run_end(pto2_runtime *rt) {
       close_scope(rt, o);
   }
   o->active = false;
-  int rc = atomic_load_explicit(&rt->error, memory_order_relaxed);
-  if (!rc) rc = pto2__orch_wait(rt, all_retired, 0, "the last tasks to finish");
-  return rc;
+  if (!atomic_load_explicit(&rt->error, memory_order_relaxed))
+    pto2__orch_wait(rt, all_retired, 0, "the last tasks to finish");
+  /* A kernel may have failed while the last tasks ran. */
+  return atomic_load_explicit(&rt->error, memory_order_acquire);
 }
 
 void pto2__orch_reset(pto2_runtime *rt) {

@@ -64,7 +64,11 @@ static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
       ex->wd_seq = seq;
       ex->wd_since_ns = now;
       progress = true;
-    } else if ((seq & 1) && now - ex->wd_since_ns > (uint64_t)rt->cfg.kernel_timeout_ms * 1000000u) {
+    } else if (!(seq & 1)) {
+      continue;
+    } else if (now - ex->wd_since_ns <= (uint64_t)rt->cfg.kernel_timeout_ms * 1000000u) {
+      progress = true; /* a kernel still within its budget is not a stall */
+    } else {
       int k = atomic_load_explicit(&ex->cur_kernel, memory_order_relaxed);
       pto2_task_id id = {atomic_load_explicit(&ex->cur_task, memory_order_relaxed)};
       return pto2__fail(rt, PTO2_E_TIMEOUT,
