@@ -6,12 +6,13 @@
  *   waiter:   key = ec_prepare(ec); if (condition) ec_cancel(ec);
  *             else ec_wait(ec, key, timeout);
  *   notifier: make the condition true; ec_notify(ec);
- * ec_prepare() increments `waiters` and then reads `epoch`, both seq_cst,
- * before the waiter tests its condition; ec_notify() issues a seq_cst fence
- * after the notifier's store and then reads `waiters`.  In the single total
- * order of seq_cst operations either the waiter's condition test sees the
- * store, or the notifier sees the waiter and bumps `epoch`, which makes the
- * futex wait return at once.
+ * Both sides perform a seq_cst read-modify-write of `waiters` (the waiter's
+ * increment, the notifier's fetch_add of 0), so one of them comes first in
+ * its modification order.  If the notifier's comes first, the waiter's RMW
+ * reads from it and synchronises with it: the waiter's condition test, made
+ * after its RMW, sees the notifier's store.  Otherwise the notifier reads a
+ * non-zero count and bumps `epoch`, which makes the futex wait return.
+ * (No fences: ThreadSanitizer does not model them.)
  */
 #ifndef PTO2_PLATFORM_FUTEX_H
 #define PTO2_PLATFORM_FUTEX_H
@@ -30,7 +31,6 @@ typedef struct pto2__eventcount {
 
 static inline uint32_t pto2__ec_prepare(pto2__eventcount *ec) {
   atomic_fetch_add_explicit(&ec->waiters, 1, memory_order_seq_cst);
-  atomic_thread_fence(memory_order_seq_cst);
   return atomic_load_explicit(&ec->epoch, memory_order_seq_cst);
 }
 
@@ -50,14 +50,14 @@ static inline void pto2__ec_wake(pto2__eventcount *ec) {
   pto2__futex_wake_all(&ec->epoch);
 }
 
-/* For a notifier whose store was not itself seq_cst. */
 static inline void pto2__ec_notify(pto2__eventcount *ec) {
-  atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load_explicit(&ec->waiters, memory_order_relaxed)) pto2__ec_wake(ec);
+  if (atomic_fetch_add_explicit(&ec->waiters, 0, memory_order_seq_cst)) pto2__ec_wake(ec);
 }
 
 /* For a notifier whose store was a seq_cst read-modify-write (the ready
- * queue's enqueue CAS): that operation already orders the load below. */
+ * queue's enqueue CAS) and a waiter whose condition loads are seq_cst (the
+ * queue's positions): all four operations are in the single seq_cst order,
+ * so a load suffices here. */
 static inline void pto2__ec_notify_after_seq_cst(pto2__eventcount *ec) {
   if (atomic_load_explicit(&ec->waiters, memory_order_seq_cst)) pto2__ec_wake(ec);
 }
