@@ -50,9 +50,12 @@ typedef struct pto2__executor {
 } pto2__executor;
 
 typedef struct pto2__scope {
-  uint32_t begin;  /* index of its first task in scope_tasks */
-  uint32_t seq;    /* unique per runtime; identifies the scope once it ended */
-  uint8_t mode;
+  uint32_t begin;       /* index of its first task in scope_tasks */
+  uint32_t seq;         /* unique per runtime; identifies the scope once it ended */
+  uint8_t mode;         /* pto2_scope_mode */
+  uint8_t ring;
+  bool backward_edge;   /* an explicit edge points to an earlier-submitted task */
+  uint64_t first_local; /* MANUAL: the scope's tasks are [first_local, ring head) */
 } pto2__scope;
 
 /* Orchestrator state: used only by the thread inside pto2_run(). */
@@ -60,11 +63,12 @@ typedef struct pto2__orch {
   bool active;          /* inside pto2_run() */
   uint32_t depth;       /* open scopes, the root included */
   uint8_t ring;         /* min(depth - 1, 3) */
+  uint8_t mode;         /* mode of the innermost scope */
   pto2__scope scopes[PTO2_MAX_SCOPE_DEPTH];
   pto2__slot **scope_tasks;
   uint32_t scope_task_count, scope_task_cap;
   uint32_t next_scope_seq;
-  uint64_t tasks, edges;
+  uint64_t tasks, edges;   /* tasks also numbers submissions: see task_meta.seq */
 } pto2__orch;
 
 struct pto2_runtime {

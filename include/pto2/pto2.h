@@ -219,6 +219,7 @@ typedef struct pto2_arg {
   const char *error;   /* private: first builder error, or NULL */
   uint16_t tensor_count, scalar_count, output_count, dep_count; /* private */
   uint16_t block_num;  /* private: SPMD blocks, default 1 */
+  bool explicit_deps;  /* private: producers were given with pto2_arg_add_dep/set_deps */
   uint8_t kinds[PTO2_MAX_TENSOR_ARGS]; /* private */
   union {
     const pto2_tensor *tensor;
@@ -238,6 +239,7 @@ typedef struct pto2_arg {
 static inline void pto2_arg_reset(pto2_arg *a) {
   a->error = 0;
   a->tensor_count = a->scalar_count = a->output_count = a->dep_count = 0;
+  a->explicit_deps = false;
 }
 static inline void pto2_arg_init(pto2_arg *a) {
   pto2_arg_reset(a);
@@ -287,6 +289,14 @@ PTO2_API void pto2_arg_add_scalars_i32(pto2_arg *a, const int32_t *v, uint32_t n
 /* Adds src's scalars [off, off+n). */
 PTO2_API void pto2_arg_copy_scalars_from(pto2_arg *a, const pto2_arg *src, uint32_t off,
                                          uint32_t n);
+/* Explicit producers ("deps at submit"): the task also waits for each given
+ * task (one that has already retired counts as finished).  Usable in every
+ * scope mode.  In a MANUAL scope, a task submitted with explicit producers
+ * (even none: pto2_arg_set_deps(a, NULL, 0)) is published at once instead of
+ * at scope end, so it cannot be the consumer of a later
+ * pto2_add_dependency(). */
+PTO2_API void pto2_arg_add_dep(pto2_arg *a, pto2_task_id producer);
+PTO2_API void pto2_arg_set_deps(pto2_arg *a, const pto2_task_id *producers, uint32_t n);
 /* SPMD: run the task's kernels as `n` independent blocks (n >= 1). */
 PTO2_API void pto2_arg_set_block_num(pto2_arg *a, uint32_t n);
 /* The i-th tensor created for an OUTPUT argument by the last successful
@@ -397,7 +407,20 @@ PTO2_API const char *pto2_error_message(const pto2_runtime *rt);
 /* ------------------------------------------------------------------------ */
 
 typedef enum pto2_scope_mode {
-  PTO2_SCOPE_AUTO = 0, /* every dependency found from tensors */
+  /* Every dependency is found from the tensors (creator + TensorMap). */
+  PTO2_SCOPE_AUTO = 0,
+  /* Dependencies between tasks of this scope are declared explicitly
+   * (pto2_add_dependency, or producers attached to the args) and skip the
+   * TensorMap; dependencies on tasks outside the scope are still found from
+   * the tensors.  Tasks are submitted with pto2_submit_*_manual and, unless
+   * they carry explicit producers, are published when the scope ends.  No
+   * scope may be opened inside a MANUAL scope. */
+  PTO2_SCOPE_MANUAL = 1,
+  /* Explicit graph: plain submits find no dependencies at all (no TensorMap,
+   * no creator); edges come only from pto2_add_dependency and explicit
+   * producers, between any tasks of this or earlier scopes.  Tasks are
+   * published when their scope ends. */
+  PTO2_SCOPE_GRAPH = 2,
 } pto2_scope_mode;
 
 /* Scopes own the lifetime of the tasks submitted in them: a task's output
@@ -413,6 +436,20 @@ PTO2_API int pto2_scope_end(pto2_runtime *rt);
 PTO2_API pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a);
 PTO2_API pto2_task_id pto2_submit_aic(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
 PTO2_API pto2_task_id pto2_submit_aiv(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
+
+/* Submits inside a MANUAL scope (see PTO2_SCOPE_MANUAL). */
+PTO2_API pto2_task_id pto2_submit_task_manual(pto2_runtime *rt, pto2_mixed_kernels mk,
+                                              pto2_arg *a);
+PTO2_API pto2_task_id pto2_submit_aic_manual(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
+PTO2_API pto2_task_id pto2_submit_aiv_manual(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
+
+/* Makes `consumer` wait for `producer`.  In a MANUAL scope both must be
+ * tasks of the current scope and the consumer not yet published; in a GRAPH
+ * scope the producer may be any earlier task (running, finished or
+ * retired) and the consumer any unpublished task of an open GRAPH scope.
+ * Duplicate edges are ignored.  Returns 0 or the run's error. */
+PTO2_API int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer,
+                                 pto2_task_id consumer);
 
 /* Blocking element access: waits until the tensor's producers (its creator
  * and every earlier task that wrote an overlapping region) have finished;

@@ -36,3 +36,20 @@ void pto2_arg_set_block_num(pto2_arg *a, uint32_t n) {
   }
   a->block_num = (uint16_t)n;
 }
+
+void pto2_arg_add_dep(pto2_arg *a, pto2_task_id producer) {
+  if (a->error) return;
+  if (a->dep_count >= PTO2_MAX_FANIN) {
+    a->error = "Too many explicit producers (exceeds PTO2_MAX_FANIN=16)";
+    return;
+  }
+  a->deps[a->dep_count++] = producer;
+  a->explicit_deps = true;
+}
+
+void pto2_arg_set_deps(pto2_arg *a, const pto2_task_id *producers, uint32_t n) {
+  if (a->error) return;
+  a->dep_count = 0;
+  a->explicit_deps = true;
+  for (uint32_t i = 0; i < n; i++) pto2_arg_add_dep(a, producers[i]);
+}

@@ -76,6 +76,12 @@ static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_t
 
 static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write,
                   char **elem, const char *api) {
+  if (rt->orch.mode != PTO2_SCOPE_AUTO)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "blocking tensor data access is not supported inside PTO2_SCOPE(rt, "
+                      "PTO2_SCOPE_%s); exit the %s scope first",
+                      rt->orch.mode == PTO2_SCOPE_MANUAL ? "MANUAL" : "GRAPH",
+                      rt->orch.mode == PTO2_SCOPE_MANUAL ? "manual" : "graph");
   if (!pto2_tensor_is_valid(t))
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: not a valid tensor", api);
   if (!idx) return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: indices must not be NULL", api);

@@ -59,35 +59,66 @@ int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, con
 /* Scopes                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void open_scope(pto2__orch *o, pto2_scope_mode mode) {
+static uint8_t ring_of_depth(uint32_t depth) {
+  return (uint8_t)(depth - 1 < PTO2_RING_COUNT - 1 ? depth - 1 : PTO2_RING_COUNT - 1);
+}
+
+static void open_scope(pto2_runtime *rt, pto2__orch *o, pto2_scope_mode mode) {
   pto2__scope *sc = &o->scopes[o->depth++];
   sc->begin = o->scope_task_count;
   sc->seq = o->next_scope_seq++;
   sc->mode = (uint8_t)mode;
-  o->ring = (uint8_t)(o->depth - 1 < PTO2_RING_COUNT - 1 ? o->depth - 1 : PTO2_RING_COUNT - 1);
+  sc->backward_edge = false;
+  o->ring = sc->ring = ring_of_depth(o->depth);
+  sc->first_local = rt->rings[sc->ring].next_local;
+  o->mode = (uint8_t)mode;
 }
 
-/* Drops the scope's reference on each of its tasks (S2), then pops it. */
+/* Publishes a task held back until its scope's end (S1: the publish
+ * increment). */
+static void publish_deferred(pto2_runtime *rt, pto2__slot *s) {
+  s->deferred = false;
+  int count = atomic_load_explicit(&s->fanin_count, memory_order_relaxed);
+  /* acq_rel: releases the payload and the explicit wiring to the executor
+   * whose increment makes the task ready (S1). */
+  if (atomic_fetch_add_explicit(&s->fanin_refcount, 1, memory_order_acq_rel) + 1 == count)
+    pto2__make_ready_from_orch(rt, s);
+}
+
+/* Drops the scope's reference on each of its tasks (S2), publishing the
+ * held-back tasks of a MANUAL or GRAPH scope first, then pops the scope. */
 static void close_scope(pto2_runtime *rt, pto2__orch *o) {
   pto2__scope *sc = &o->scopes[o->depth - 1];
+  if (sc->mode != PTO2_SCOPE_AUTO) {
+    for (uint32_t i = sc->begin; i < o->scope_task_count; i++)
+      if (o->scope_tasks[i]->deferred) publish_deferred(rt, o->scope_tasks[i]);
+  }
   for (uint32_t i = sc->begin; i < o->scope_task_count; i++)
     pto2__release_ref(rt, o->scope_tasks[i]);
   o->scope_task_count = sc->begin;
   o->depth--;
-  if (o->depth) o->ring = (uint8_t)(o->depth - 1 < 3 ? o->depth - 1 : 3);
+  if (o->depth) {
+    o->ring = ring_of_depth(o->depth);
+    o->mode = o->scopes[o->depth - 1].mode;
+  }
 }
 
 int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
   if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_begin");
   pto2__orch *o = &rt->orch;
-  if (mode != PTO2_SCOPE_AUTO)
+  if (mode != PTO2_SCOPE_AUTO && mode != PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_GRAPH)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_scope_begin: unknown scope mode %d",
                       (int)mode);
+  if (o->mode == PTO2_SCOPE_MANUAL)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "pto2_scope_begin: no scope may be opened inside "
+                      "PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL); manual scope inside manual scope is "
+                      "not supported");
   if (o->depth >= PTO2_MAX_SCOPE_DEPTH)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_begin: scopes nested deeper than PTO2_MAX_SCOPE_DEPTH (%d)",
                       PTO2_MAX_SCOPE_DEPTH);
-  open_scope(o, mode);
+  open_scope(rt, o, mode);
   return 0;
 }
 
@@ -97,6 +128,10 @@ int pto2_scope_end(pto2_runtime *rt) {
   if (o->depth <= 1)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_end without a matching pto2_scope_begin");
+  if (pto2__debug_checks_enabled && o->scopes[o->depth - 1].backward_edge) {
+    int rc = pto2__check_cycles(rt);
+    if (rc) return rc;
+  }
   close_scope(rt, o);
   return 0;
 }
@@ -247,7 +282,11 @@ static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_i
   f->ids[f->count++] = id;
   pto2__ring *r = &rt->rings[pto2_task_id_ring(id)];
   uint64_t local = pto2_task_id_local(id);
-  if (!pto2__task_retired(r, local)) f->slots[f->live++] = pto2__ring_slot(r, local);
+  if (!pto2__task_retired(r, local)) {
+    pto2__slot *p = pto2__ring_slot(r, local);
+    __builtin_prefetch(p, 1); /* its line is locked in step 7: start the transfer now */
+    f->slots[f->live++] = p;
+  }
   return 0;
 }
 
@@ -275,12 +314,39 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
   return 0;
 }
 
-static int find_producers(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, found *f) {
+/* MANUAL: a tensor created by a task of the current manual scope.  No scope
+ * opens inside a MANUAL scope, so its tasks are the ring's tasks from
+ * first_local on, and the test needs no slot contents (SPEC §18 item 6b). */
+static bool manual_local(const pto2__orch *o, pto2_task_id owner) {
+  const pto2__scope *sc = &o->scopes[o->depth - 1];
+  return pto2_task_id_is_valid(owner) && pto2_task_id_ring(owner) == sc->ring &&
+         pto2_task_id_local(owner) >= sc->first_local;
+}
+
+static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, found *f) {
+  for (unsigned i = 0; i < a->dep_count; i++) {
+    if (!pto2__ring_of(rt, a->deps[i]))
+      return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                        "explicit producer %u of task %u:%llu is not a task id this runtime "
+                        "issued",
+                        i, pto2_task_id_ring(self), (unsigned long long)pto2_task_id_local(self));
+    int rc = add_producer(rt, f, a->deps[i], self, i, PTO2_ARG_INPUT, "explicit dependency");
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* Step 4.  mode is a compile-time constant in each caller. */
+static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt,
+                                                                const pto2_arg *a,
+                                                                pto2_task_id self, found *f,
+                                                                pto2_scope_mode mode) {
   f->count = f->live = 0;
-  for (unsigned i = 0; i < a->tensor_count; i++) {
+  for (unsigned i = 0; mode != PTO2_SCOPE_GRAPH && i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
     if (kind == PTO2_ARG_OUTPUT) continue;
     const pto2_tensor *t = a->refs[i].tensor;
+    if (mode == PTO2_SCOPE_MANUAL && manual_local(&rt->orch, t->owner)) continue;
     if (pto2_task_id_is_valid(t->owner)) {
       int rc = add_producer(rt, f, t->owner, self, i, kind, "creator retention");
       if (rc) return rc;
@@ -290,19 +356,23 @@ static int find_producers(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self
       if (rc) return rc;
     }
   }
-  return 0;
+  return PTO2_UNLIKELY(a->dep_count) ? add_explicit(rt, a, self, f) : 0;
 }
 
 /* Step 5: the regions this task writes become visible to later lookups.
  * Entries on a created buffer are chained to its creator, others to this
  * task (T3). */
-static int record_writes(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self,
-                         pto2__task_meta *self_meta) {
-  for (unsigned i = 0; i < a->tensor_count; i++) {
+static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
+                                                               const pto2_arg *a,
+                                                               pto2_task_id self,
+                                                               pto2__task_meta *self_meta,
+                                                               pto2_scope_mode mode) {
+  for (unsigned i = 0; mode != PTO2_SCOPE_GRAPH && i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
     if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING) continue;
     const pto2_tensor *t = a->refs[i].tensor;
     if (t->manual_dep) continue;
+    if (mode == PTO2_SCOPE_MANUAL && manual_local(&rt->orch, t->owner)) continue;
     void **chain = &self_meta->tmap_chain;
     if (pto2_task_id_is_valid(t->owner)) {
       pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
@@ -365,9 +435,7 @@ static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_t
   pl->scalar_count = (uint8_t)a->scalar_count;
 }
 
-/* Registers `s` as a consumer of `p` (S3).  Returns 1 if p had finished,
- * 0 if s was linked into p's fanout list, -1 if p was already CONSUMED. */
-static int register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
+int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
   pto2__spin_lock(&p->fanout_lock);
   uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
   int finished = -1;
@@ -386,11 +454,10 @@ static int register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool)
   return finished;
 }
 
-int pto2__wait_dep_space(pto2_runtime *rt, pto2__ring *r, uint64_t need);
-
-/* Step 7. */
+/* Step 7.  A deferred task keeps its publish increment until its scope
+ * ends (close_scope). */
 static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2__task_meta *m,
-                            const found *f) {
+                            const found *f, bool deferred) {
   if (pto2__dep_pool_free(&r->deps) < f->live) {
     int rc = pto2__wait_dep_space(rt, r, f->live);
     if (rc) return rc;
@@ -404,13 +471,20 @@ static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2
   unsigned recorded = 0;
   for (uint32_t i = 0; i < f->live; i++) {
     pto2__slot *p = f->slots[i];
-    int finished = register_consumer(p, s, &r->deps);
+    int finished = pto2__register_consumer(p, s, &r->deps);
     if (finished >= 0) pl->fanin[recorded++] = p; /* released when s completes */
     if (finished != 0) done++;
     else linked = true;
   }
   pl->fanin_count = (uint8_t)recorded;
   m->dep_mark = r->deps.top;
+  if (PTO2_UNLIKELY(deferred)) {
+    s->deferred = true;
+    done--; /* held back: publish_deferred() adds it */
+    if (!linked) atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
+    else if (done) atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_relaxed);
+    return 0;
+  }
   if (!linked) {
     /* No producer can reach the slot: it is ready now. */
     atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
@@ -433,6 +507,7 @@ static void init_slot(pto2__slot *s, const lanes *l, uint16_t block_num, uint8_t
   s->fanout_head = 0;
   atomic_store_explicit(&s->state, PTO2__TASK_PENDING, memory_order_relaxed);
   s->ring = ring;
+  s->deferred = false;
   s->shape = l->shape;
   s->active_mask = l->mask;
   s->block_num = (int16_t)block_num;
@@ -468,6 +543,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   pto2__task_meta *m = pto2__ring_meta(r, local);
   if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
   m->local = local;
+  m->seq = o->tasks;
   m->heap_end = r->heap.top;
   m->scope_depth = (uint16_t)(o->depth - 1);
   m->scope_seq = o->scopes[o->depth - 1].seq;
@@ -485,8 +561,20 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   return 0;
 }
 
-static pto2_task_id submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
-                           const char *api) {
+/* The next submit into this ring writes this slot and payload: fetch them
+ * (for writing) while the orchestration code builds the next arguments. */
+static void prefetch_next_slot(pto2__ring *r) {
+  pto2__slot *s = pto2__ring_slot(r, r->next_local);
+  __builtin_prefetch(s, 1);
+  const char *pl = (const char *)s->payload;
+  for (unsigned off = 0; off < 512; off += 64) __builtin_prefetch(pl + off, 1);
+}
+
+/* The submit path, specialised per scope mode: `mode` is a constant in
+ * every caller, so the AUTO path carries no manual or graph work. */
+static inline __attribute__((always_inline)) pto2_task_id
+submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
+       pto2_scope_mode mode) {
   pto2__orch *o = &rt->orch;
   if (PTO2_UNLIKELY(a->error)) {
     pto2__fail(rt, PTO2_E_INVALID_ARGS,
@@ -517,39 +605,77 @@ static pto2_task_id submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
   pto2__payload *pl = s->payload;
   pto2__task_meta *m = pto2__ring_meta(r, pto2_task_id_local(pl->id));
   found f;
-  if (find_producers(rt, a, pl->id, &f) || record_writes(rt, a, pl->id, m))
+  if (find_producers(rt, a, pl->id, &f, mode) || record_writes(rt, a, pl->id, m, mode))
     return PTO2_TASK_ID_INVALID;
   write_payload(pl, a, buf, pl->id);
-  if (wire_and_publish(rt, r, s, m, &f)) return PTO2_TASK_ID_INVALID;
+  bool deferred = mode == PTO2_SCOPE_GRAPH || (mode == PTO2_SCOPE_MANUAL && !a->explicit_deps);
+  if (wire_and_publish(rt, r, s, m, &f, deferred)) return PTO2_TASK_ID_INVALID;
   o->tasks++;
   o->edges += f.count;
+  prefetch_next_slot(r);
   return pl->id;
 }
 
-pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a) {
-  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) {
-    pto2__orch_refuse(rt, "pto2_submit_task");
+static pto2_task_id refuse_submit(pto2_runtime *rt, const char *api) {
+  pto2__orch_refuse(rt, api);
+  return PTO2_TASK_ID_INVALID;
+}
+
+/* A plain submit outside an AUTO scope: GRAPH scopes take it, MANUAL
+ * scopes require the manual submits. */
+static pto2_task_id submit_not_auto(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
+                                    const char *api) {
+  if (rt->orch.mode == PTO2_SCOPE_GRAPH) return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH);
+  pto2__fail(rt, PTO2_E_INVALID_ARGS,
+             "%s: PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) requires pto2_submit_*_manual task APIs",
+             api);
+  return PTO2_TASK_ID_INVALID;
+}
+
+static pto2_task_id submit_plain(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
+                                 const char *api) {
+  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) return refuse_submit(rt, api);
+  if (PTO2_UNLIKELY(rt->orch.mode != PTO2_SCOPE_AUTO)) return submit_not_auto(rt, mk, a, api);
+  return submit(rt, mk, a, api, PTO2_SCOPE_AUTO);
+}
+
+static pto2_task_id submit_manual(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
+                                  const char *api) {
+  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) return refuse_submit(rt, api);
+  if (PTO2_UNLIKELY(rt->orch.mode != PTO2_SCOPE_MANUAL)) {
+    pto2__fail(rt, PTO2_E_INVALID_ARGS,
+               "%s: manual submit APIs require PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL)", api);
     return PTO2_TASK_ID_INVALID;
   }
-  return submit(rt, mk, a, "pto2_submit_task");
+  return submit(rt, mk, a, api, PTO2_SCOPE_MANUAL);
+}
+
+pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a) {
+  return submit_plain(rt, mk, a, "pto2_submit_task");
 }
 
 pto2_task_id pto2_submit_aic(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a) {
-  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) {
-    pto2__orch_refuse(rt, "pto2_submit_aic");
-    return PTO2_TASK_ID_INVALID;
-  }
   pto2_mixed_kernels mk = {kernel_id, PTO2_NO_KERNEL, PTO2_NO_KERNEL};
-  return submit(rt, mk, a, "pto2_submit_aic");
+  return submit_plain(rt, mk, a, "pto2_submit_aic");
 }
 
 pto2_task_id pto2_submit_aiv(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a) {
-  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) {
-    pto2__orch_refuse(rt, "pto2_submit_aiv");
-    return PTO2_TASK_ID_INVALID;
-  }
   pto2_mixed_kernels mk = {PTO2_NO_KERNEL, kernel_id, PTO2_NO_KERNEL};
-  return submit(rt, mk, a, "pto2_submit_aiv");
+  return submit_plain(rt, mk, a, "pto2_submit_aiv");
+}
+
+pto2_task_id pto2_submit_task_manual(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a) {
+  return submit_manual(rt, mk, a, "pto2_submit_task_manual");
+}
+
+pto2_task_id pto2_submit_aic_manual(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a) {
+  pto2_mixed_kernels mk = {kernel_id, PTO2_NO_KERNEL, PTO2_NO_KERNEL};
+  return submit_manual(rt, mk, a, "pto2_submit_aic_manual");
+}
+
+pto2_task_id pto2_submit_aiv_manual(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a) {
+  pto2_mixed_kernels mk = {PTO2_NO_KERNEL, kernel_id, PTO2_NO_KERNEL};
+  return submit_manual(rt, mk, a, "pto2_submit_aiv_manual");
 }
 
 bool pto2_is_fatal(const pto2_runtime *rt) {
@@ -580,7 +706,7 @@ void pto2__orch_run_begin(pto2_runtime *rt) {
     r->heap.high_water = 0;
     r->deps.high_water = 0;
   }
-  open_scope(o, PTO2_SCOPE_AUTO); /* the root scope */
+  open_scope(rt, o, PTO2_SCOPE_AUTO); /* the root scope */
   o->active = true;
 }
 

@@ -4,6 +4,22 @@
 
 #include "runtime.h"
 
+#ifdef PTO2_DEBUG_CHECKS
+enum { pto2__debug_checks_enabled = 1 };
+#else
+enum { pto2__debug_checks_enabled = 0 };
+#endif
+
+/* Debug builds: fails the run if the explicit edges among the tasks of the
+ * innermost scope form a cycle (they would never become ready). */
+int pto2__check_cycles(pto2_runtime *rt);
+
+/* Registers `s` as a consumer of `p` (S3), taking an entry from `pool` if p
+ * has not finished.  Returns 1 if p had finished, 0 if s was linked into
+ * p's fanout list, -1 if p was already CONSUMED. */
+int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool);
+int pto2__wait_dep_space(pto2_runtime *rt, pto2__ring *r, uint64_t need);
+
 /* True while orchestration calls may act: inside pto2_run() and no error. */
 static inline bool pto2__orch_ok(pto2_runtime *rt) {
   /* Relaxed: the error is sticky; seeing it one call late is harmless. */

@@ -80,6 +80,7 @@ typedef struct pto2__slot {
   atomic_int next_block;       /* block_num > 1: next block to claim */
   int16_t block_num;
   int16_t subtasks_total;
+  bool deferred;               /* orchestrator only: published at scope end */
   pto2__payload *payload;      /* fixed at ring init */
 } pto2__slot;
 
@@ -90,6 +91,7 @@ typedef struct pto2__task_meta {
   uint64_t local;        /* local id of the task now in the slot */
   uint64_t heap_end;     /* heap position after this task's outputs */
   uint64_t dep_mark;     /* dependency-pool top after this task's wiring */
+  uint64_t seq;          /* submission number within the run */
   uint32_t scope_seq;    /* the scope that owns the task */
   uint16_t scope_depth;
   void *tmap_chain;      /* TensorMap entries to free when this task retires */
