@@ -744,7 +744,7 @@ void pto2__orch_reset(pto2_runtime *rt) {
     pto2__ring *r = &rt->rings[i];
     for (uint64_t l = r->tmap_cleaned; l < r->next_local; l++)
       pto2__ring_meta(r, l)->tmap_chain = 0;
-    r->seen_alive = r->tmap_cleaned = r->next_local;
+    r->seen_alive = r->tmap_cleaned = r->head_seen = r->next_local;
     atomic_store_explicit(&r->last_alive, r->next_local, memory_order_relaxed);
     r->heap.tail = r->heap.top;
     r->deps.tail = r->deps.top;

@@ -54,6 +54,7 @@ typedef struct pto2__ring {
   /* Written by executors, read by the orchestrator (R2). */
   alignas(64) atomic_uint_fast64_t last_alive;
   atomic_int advance_lock;
+  uint64_t head_seen; /* under advance_lock: a value of head already acquired */
   /* Fixed at init. */
   alignas(64) pto2__slot *slots;
   pto2__payload *payloads;

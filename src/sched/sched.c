@@ -38,13 +38,20 @@ static void advance_ring(pto2_runtime *rt, pto2__ring *r) {
      * holder's re-check below. */
     if (atomic_exchange_explicit(&r->advance_lock, 1, memory_order_seq_cst)) break;
     uint64_t la = atomic_load_explicit(&r->last_alive, memory_order_relaxed);
-    /* Acquire: pairs with the orchestrator's release of head (R1), so the
-     * slots below head show their current occupant's state. */
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     uint64_t start = la;
-    while (la < head && atomic_load_explicit(&pto2__ring_slot(r, la)->state,
-                                             memory_order_acquire) == PTO2__TASK_CONSUMED)
+    for (;;) {
+      /* Acquire: pairs with the orchestrator's release of head (R1), so the
+       * slots below head show their current occupant's state.  The value
+       * is cached under the lock: the orchestrator's line is re-read only
+       * when the scan reaches it. */
+      if (la == r->head_seen)
+        r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+      if (la == r->head_seen ||
+          atomic_load_explicit(&pto2__ring_slot(r, la)->state, memory_order_acquire) !=
+              PTO2__TASK_CONSUMED)
+        break;
       la++;
+    }
     if (la != start) {
       /* seq_cst: pairs with on_consumed()'s watermark load.  Also a release:
        * the orchestrator's acquire of last_alive then sees every executor
@@ -53,8 +60,11 @@ static void advance_ring(pto2_runtime *rt, pto2__ring *r) {
       atomic_store_explicit(&r->last_alive, la, memory_order_seq_cst);
       moved = true;
     }
+    uint64_t head = r->head_seen;
     atomic_store_explicit(&r->advance_lock, 0, memory_order_seq_cst);
-    head = atomic_load_explicit(&r->head, memory_order_acquire);
+    /* Re-check (R2).  If the scan stopped at the cached head, a task
+     * published since then may already be CONSUMED: reload head. */
+    if (la == head) head = atomic_load_explicit(&r->head, memory_order_acquire);
     if (!(la < head && atomic_load_explicit(&pto2__ring_slot(r, la)->state,
                                             memory_order_seq_cst) == PTO2__TASK_CONSUMED))
       break;
