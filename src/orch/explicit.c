@@ -114,6 +114,7 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   }
   if (pto2__debug_checks_enabled)
     note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));
+  pto2__mark_held(&rt->orch, pto2__ring_meta(pr, plocal));
   return wire(rt, pto2__ring_slot(pr, plocal), c, cr, consumer);
 }
 

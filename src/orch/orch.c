@@ -177,6 +177,7 @@ typedef struct found {
   uint32_t live;                        /* those that may not have finished */
   pto2_task_id ids[PTO2_MAX_FANIN];
   pto2__slot *slots[PTO2_MAX_FANIN];
+  pto2__task_meta *metas[PTO2_MAX_FANIN]; /* of the live ones */
 } found;
 
 /* Validated form of the kernels of one submit. */
@@ -285,6 +286,7 @@ static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_i
   if (!pto2__task_retired(r, local)) {
     pto2__slot *p = pto2__ring_slot(r, local);
     __builtin_prefetch(p, 1); /* its line is locked in step 7: start the transfer now */
+    f->metas[f->live] = pto2__ring_meta(r, local);
     f->slots[f->live++] = p;
   }
   return 0;
@@ -480,6 +482,7 @@ static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2
   m->dep_mark = r->deps.top;
   if (PTO2_UNLIKELY(deferred)) {
     s->deferred = true;
+    for (uint32_t i = 0; i < f->live; i++) pto2__mark_held(&rt->orch, f->metas[i]);
     done--; /* held back: publish_deferred() adds it */
     if (!linked) atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
     else if (done) atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_relaxed);
@@ -547,6 +550,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   m->heap_end = r->heap.top;
   m->scope_depth = (uint16_t)(o->depth - 1);
   m->scope_seq = o->scopes[o->depth - 1].seq;
+  m->held_depth = 0;
   init_slot(s, l, a->block_num, r->id);
   pto2__payload *pl = s->payload;
   pl->id.raw = ((uint64_t)r->id << 56) | local;

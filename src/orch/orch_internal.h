@@ -34,6 +34,21 @@ static inline bool pto2__scope_is_open(const pto2__orch *o, const pto2__task_met
   return m->scope_depth < o->depth && o->scopes[m->scope_depth].seq == m->scope_seq;
 }
 
+/* True if the task cannot retire before an open scope ends: its own scope,
+ * or the scope of a held-back consumer that references it. */
+static inline bool pto2__pinned_by_open_scope(const pto2__orch *o, const pto2__task_meta *m) {
+  if (pto2__scope_is_open(o, m)) return true;
+  return m->held_depth && m->held_depth - 1u < o->depth &&
+         o->scopes[m->held_depth - 1].seq == m->held_seq;
+}
+
+/* Records that a consumer held back until the innermost scope's end
+ * references the task in `m`. */
+static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
+  m->held_depth = (uint16_t)o->depth;
+  m->held_seq = o->scopes[o->depth - 1].seq;
+}
+
 /* Ring of a task id, or NULL for an id this runtime never issued. */
 static inline pto2__ring *pto2__ring_of(pto2_runtime *rt, pto2_task_id id) {
   unsigned ring = pto2_task_id_ring(id);

@@ -157,11 +157,13 @@ static int report_deadlock(pto2_runtime *rt, space_wait *w) {
   const pto2__orch *o = &rt->orch;
   const pto2__task_meta *oldest = pto2__ring_meta(r, r->seen_alive);
   uint32_t in_scope = o->scope_task_count - o->scopes[o->depth - 1].begin;
-  char where[160];
+  char where[320];
   snprintf(where, sizeof where,
-           "held by tasks whose scope is still open (oldest: task %u:%llu at scope depth %u; "
-           "the current scope holds %u tasks)",
-           r->id, (unsigned long long)r->seen_alive, oldest->scope_depth, in_scope);
+           "held by tasks that cannot retire before an open scope ends (oldest: task %u:%llu "
+           "of scope depth %u%s; the current scope holds %u tasks)",
+           r->id, (unsigned long long)r->seen_alive, oldest->scope_depth,
+           pto2__scope_is_open(o, oldest) ? "" : ", referenced by a consumer held back until its scope ends",
+           in_scope);
   switch (w->kind) {
   case SPACE_TASKS:
     return pto2__fail(rt, PTO2_E_FLOW_CONTROL_DEADLOCK,
@@ -211,7 +213,7 @@ static bool space_ready(pto2_runtime *rt, void *ctx) {
   if (fits(w->r, w->kind, w->need)) return true;
   const pto2__ring *r = w->r;
   if (r->seen_alive < r->next_local &&
-      pto2__scope_is_open(&rt->orch, pto2__ring_meta((pto2__ring *)r, r->seen_alive))) {
+      pto2__pinned_by_open_scope(&rt->orch, pto2__ring_meta((pto2__ring *)r, r->seen_alive))) {
     w->result = report_deadlock(rt, w);
     return true;
   }

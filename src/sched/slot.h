@@ -94,6 +94,10 @@ typedef struct pto2__task_meta {
   uint64_t seq;          /* submission number within the run */
   uint32_t scope_seq;    /* the scope that owns the task */
   uint16_t scope_depth;
+  /* A consumer held back until the end of this scope references the task,
+   * so the task cannot retire before that scope ends (0 = none). */
+  uint16_t held_depth;   /* scope depth + 1 */
+  uint32_t held_seq;
   void *tmap_chain;      /* TensorMap entries to free when this task retires */
 } pto2__task_meta;
 
