@@ -32,19 +32,20 @@ pto2_tensor pto2_tensor_external(void *addr, const uint32_t *shapes, uint32_t nd
 
 pto2_tensor pto2_tensor_view(const pto2_tensor *t, const uint32_t *shapes,
                              const uint32_t *offsets) {
-  if (!pto2_tensor_is_valid(t) || !shapes || !offsets) return invalid_tensor();
+  if (!pto2__tensor_valid(t) || !shapes || !offsets) return invalid_tensor();
   pto2_tensor v = *t;
-  uint64_t delta = 0;
+  uint64_t delta = 0, stride = 1;
   bool zero = true;
-  for (unsigned d = 0; d < t->ndims; d++) {
+  for (unsigned d = t->ndims; d-- > 0;) { /* innermost first: strides accumulate */
     if (shapes[d] == 0 || offsets[d] > t->shapes[d] || shapes[d] > t->shapes[d] - offsets[d])
       return invalid_tensor();
     v.shapes[d] = shapes[d];
     v.offsets[d] = t->offsets[d] + offsets[d];
     zero = zero && v.offsets[d] == 0;
-    delta += (uint64_t)offsets[d] * pto2_tensor_stride(t, d);
+    delta += (uint64_t)offsets[d] * stride;
+    stride *= t->raw_shapes[d];
   }
-  v.data = (char *)t->data + delta * pto2_dtype_size((pto2_dtype)t->dtype);
+  v.data = (char *)t->data + delta * pto2__dtype_size(t->dtype);
   v.manual_dep = false;
   v.flags = zero ? (uint8_t)(t->flags | PTO2__TF_OFFSET_ZERO)
                  : (uint8_t)(t->flags & ~PTO2__TF_OFFSET_ZERO);
@@ -52,7 +53,7 @@ pto2_tensor pto2_tensor_view(const pto2_tensor *t, const uint32_t *shapes,
 }
 
 pto2_tensor pto2_tensor_reshape(const pto2_tensor *t, const uint32_t *shapes, uint32_t ndims) {
-  if (!pto2_tensor_is_valid(t) || !shapes || ndims == 0 || ndims > PTO2_MAX_DIMS)
+  if (!pto2__tensor_valid(t) || !shapes || ndims == 0 || ndims > PTO2_MAX_DIMS)
     return invalid_tensor();
   for (unsigned d = 1; d < t->ndims; d++)
     if (t->shapes[d] != t->raw_shapes[d]) return invalid_tensor(); /* not contiguous */
@@ -74,13 +75,10 @@ pto2_tensor pto2_tensor_reshape(const pto2_tensor *t, const uint32_t *shapes, ui
   return r;
 }
 
-bool pto2_tensor_is_valid(const pto2_tensor *t) {
-  return t && t->ndims >= 1 && t->ndims <= PTO2_MAX_DIMS && t->addr &&
-         pto2_dtype_size((pto2_dtype)t->dtype) != 0;
-}
+bool pto2_tensor_is_valid(const pto2_tensor *t) { return pto2__tensor_valid(t); }
 
 uint64_t pto2_tensor_numel(const pto2_tensor *t) {
-  if (!pto2_tensor_is_valid(t)) return 0;
+  if (!pto2__tensor_valid(t)) return 0;
   uint64_t n = 1;
   for (unsigned d = 0; d < t->ndims; d++) n *= t->shapes[d];
   return n;

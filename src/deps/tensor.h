@@ -11,10 +11,21 @@ enum {
   PTO2__TF_OFFSET_ZERO = 1u << 0, /* offsets[] all zero */
 };
 
+/* pto2_dtype_size() for the hot paths: 0 for a value that is not a dtype. */
+static inline size_t pto2__dtype_size(unsigned dtype) {
+  static const uint8_t sizes[PTO2_DTYPE_COUNT] = {4, 2, 4, 2, 1, 1, 2, 8, 8};
+  return dtype < PTO2_DTYPE_COUNT ? sizes[dtype] : 0;
+}
+
+static inline bool pto2__tensor_valid(const pto2_tensor *t) {
+  return t && t->ndims >= 1 && t->ndims <= PTO2_MAX_DIMS && t->addr &&
+         pto2__dtype_size(t->dtype) != 0;
+}
+
 /* Element offset of the view origin from the allocation base. */
 static inline uint64_t pto2__tensor_start(const pto2_tensor *t) {
   return (uint64_t)((const char *)t->data - (const char *)t->addr) /
-         pto2_dtype_size((pto2_dtype)t->dtype);
+         pto2__dtype_size(t->dtype);
 }
 
 /* Element offset, from the allocation base, of the raw layout's origin: 0 for
@@ -27,7 +38,7 @@ static inline uint64_t pto2__tensor_raw_origin(const pto2_tensor *t) {
 
 /* Byte range [lo, hi) that bounds every element of the view. */
 static inline void pto2__tensor_byte_range(const pto2_tensor *t, uint64_t *lo, uint64_t *hi) {
-  uint64_t esz = pto2_dtype_size((pto2_dtype)t->dtype);
+  uint64_t esz = pto2__dtype_size(t->dtype);
   uint64_t last = 0;
   for (unsigned d = 0; d < t->ndims; d++)
     last += (uint64_t)(t->shapes[d] - 1) * pto2_tensor_stride(t, d);

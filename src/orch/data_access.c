@@ -82,7 +82,7 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
                       "PTO2_SCOPE_%s); exit the %s scope first",
                       rt->orch.mode == PTO2_SCOPE_MANUAL ? "MANUAL" : "GRAPH",
                       rt->orch.mode == PTO2_SCOPE_MANUAL ? "manual" : "graph");
-  if (!pto2_tensor_is_valid(t))
+  if (!pto2__tensor_valid(t))
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: not a valid tensor", api);
   if (!idx) return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: indices must not be NULL", api);
   uint64_t flat = 0;
@@ -97,7 +97,7 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
   if (rc) return rc;
   if (pto2_task_id_is_valid(t->owner) && (rc = wait_producer(rt, t->owner, write))) return rc;
   if ((rc = wait_writers(rt, t, write))) return rc;
-  *elem = (char *)t->data + flat * pto2_dtype_size((pto2_dtype)t->dtype);
+  *elem = (char *)t->data + flat * pto2__dtype_size(t->dtype);
   return 0;
 }
 
@@ -108,7 +108,7 @@ int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t 
   int rc = access(rt, t, indices, false, &elem, "pto2_get_tensor_data");
   if (rc) return rc;
   uint64_t v = 0;
-  memcpy(&v, elem, pto2_dtype_size((pto2_dtype)t->dtype));
+  memcpy(&v, elem, pto2__dtype_size(t->dtype));
   if (bits) *bits = v;
   return 0;
 }
@@ -119,6 +119,6 @@ int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t 
   char *elem;
   int rc = access(rt, t, indices, true, &elem, "pto2_set_tensor_data");
   if (rc) return rc;
-  memcpy(elem, &bits, pto2_dtype_size((pto2_dtype)t->dtype));
+  memcpy(elem, &bits, pto2__dtype_size(t->dtype));
   return 0;
 }

@@ -225,7 +225,7 @@ static int resolve_lanes(pto2_runtime *rt, pto2_mixed_kernels mk, lanes *l, cons
 }
 
 static uint64_t output_bytes(const pto2_create_info *ci) {
-  uint64_t n = pto2_dtype_size((pto2_dtype)ci->dtype);
+  uint64_t n = pto2__dtype_size(ci->dtype);
   for (unsigned d = 0; d < ci->ndims; d++) n *= ci->shapes[d];
   return (n + OUTPUT_ALIGN - 1) & ~(uint64_t)(OUTPUT_ALIGN - 1);
 }
@@ -243,7 +243,7 @@ static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint
     if (a->kinds[i] == PTO2_ARG_OUTPUT) {
       const pto2_create_info *ci = a->refs[i].create;
       if (!ci || ci->ndims == 0 || ci->ndims > PTO2_MAX_DIMS ||
-          !pto2_dtype_size((pto2_dtype)ci->dtype))
+          !pto2__dtype_size(ci->dtype))
         return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                           "%s: OUTPUT arg %u has an invalid create-info (use "
                           "pto2_create_info_make with 1..%d non-zero dimensions)",
@@ -252,7 +252,7 @@ static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint
       continue;
     }
     const pto2_tensor *t = a->refs[i].tensor;
-    if (!pto2_tensor_is_valid(t))
+    if (!pto2__tensor_valid(t))
       return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                         "%s: %s arg %u is not a valid tensor (a failed view or reshape, or "
                         "not built with the pto2_tensor functions)",
@@ -401,7 +401,7 @@ static void fill_initial(char *buf, uint64_t numel, size_t esz, uint64_t bits) {
 }
 
 static void materialize(pto2_tensor *t, const pto2_create_info *ci, char *buf, pto2_task_id owner) {
-  size_t esz = pto2_dtype_size((pto2_dtype)ci->dtype);
+  size_t esz = pto2__dtype_size(ci->dtype);
   memset(t, 0, sizeof *t);
   t->addr = t->data = buf;
   t->nbytes = output_bytes(ci);

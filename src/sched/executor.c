@@ -21,7 +21,7 @@
 #include "platform/spin.h"
 #include "runtime.h"
 
-#define IDLE_SPIN_NS 20000u          /* spin this long before parking */
+#define IDLE_SPIN_NS 100000u         /* spin this long before parking */
 #define PARK_TIMEOUT_NS 100000000u   /* re-check at least this often */
 
 static const uint8_t pop_order[2][PTO2__SHAPE_COUNT] = {
