@@ -218,7 +218,7 @@ static int resolve_lanes(pto2_runtime *rt, pto2_mixed_kernels mk, lanes *l, cons
   }
   if (!l->mask)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: the task has no kernel on any lane", api);
-  l->shape = __builtin_popcount(l->mask) >= 2 ? PTO2__SHAPE_MIX
+  l->shape = pto2__lane_count(l->mask) >= 2 ? PTO2__SHAPE_MIX
              : (l->mask & 1u)                 ? PTO2__SHAPE_AIC
                                               : PTO2__SHAPE_AIV;
   return 0;
@@ -517,7 +517,7 @@ static void init_slot(pto2__slot *s, const lanes *l, uint16_t block_num, uint8_t
   if (block_num > 1) {
     atomic_store_explicit(&s->next_block, 0, memory_order_relaxed);
     atomic_store_explicit(&s->subtasks_done, 0, memory_order_relaxed);
-    s->subtasks_total = (int16_t)(block_num * __builtin_popcount(l->mask));
+    s->subtasks_total = (int16_t)(block_num * pto2__lane_count(l->mask));
   }
 }
 

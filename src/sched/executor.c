@@ -99,7 +99,7 @@ static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   int block = atomic_fetch_add_explicit(&s->next_block, 1, memory_order_relaxed);
   if (block + 1 < s->block_num) pto2__make_ready_from_orch(rt, s);
   run_block(rt, ex, s, block);
-  int lanes = __builtin_popcount(s->active_mask);
+  int lanes = pto2__lane_count(s->active_mask);
   /* acq_rel: the completing executor sees every block's kernel writes. */
   if (atomic_fetch_add_explicit(&s->subtasks_done, lanes, memory_order_acq_rel) + lanes ==
       s->subtasks_total)

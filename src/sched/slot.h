@@ -48,6 +48,11 @@ enum { PTO2__LANE_AIC = 0, PTO2__LANE_AIV0 = 1, PTO2__LANE_AIV1 = 2, PTO2__LANE_
 
 struct pto2__slot;
 
+/* Lanes in a 3-bit lane mask (no libgcc popcount call on the hot path). */
+static inline int pto2__lane_count(unsigned mask) {
+  return (int)((mask & 1u) + ((mask >> 1) & 1u) + ((mask >> 2) & 1u));
+}
+
 /* One consumer in a producer's fanout list. */
 typedef struct pto2__dep_entry {
   struct pto2__slot *consumer;
