@@ -264,6 +264,7 @@ void pto2_runtime_destroy(pto2_runtime *rt) {
     return;
   }
   pto2__executors_stop(rt);
+  pto2__trace_free(rt);
   free_structures(rt);
   free(rt);
 }
@@ -337,8 +338,10 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   rt->error_msg[0] = 0;
   pto2__orch_run_begin(rt);
   uint64_t t0 = pto2__now_ns();
+  pto2__trace_run_begin(rt, t0);
   fn(rt, arg);
   uint64_t t1 = pto2__now_ns();
+  pto2__trace_phase(rt, -1, "orchestration", t0, t1);
   int rc = pto2__orch_run_end(rt);
   uint64_t t2 = pto2__now_ns();
   if (rc) recover(rt);

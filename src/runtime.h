@@ -24,6 +24,22 @@
 #define PTO2_LIKELY(x) __builtin_expect(!!(x), 1)
 #define PTO2_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* One span of a trace: a kernel invocation, or an orchestrator phase
+ * (kernel < 0: -1 orchestration, -2 wait, -3 drain). */
+typedef struct pto2__trace_event {
+  uint64_t start_ns, end_ns;
+  uint64_t task;  /* pto2_task_id.raw, or 0 */
+  int32_t core;   /* simulated core id, -1 for the orchestrator */
+  int16_t kernel;
+  int16_t block;
+  const char *what; /* phases: a static description */
+} pto2__trace_event;
+
+typedef struct pto2__trace_buf {
+  pto2__trace_event *events;
+  uint32_t count, capacity;
+} pto2__trace_buf;
+
 typedef struct pto2__kernel {
   pto2_kernel_fn fn; /* NULL = not registered */
   void *user;
@@ -39,6 +55,7 @@ typedef struct pto2__executor {
   uint32_t index;
   uint32_t cluster_first, cluster_count, cluster_next;
   pto2__slot *next;  /* a task this executor made ready and runs next */
+  pto2__trace_buf trace; /* this executor's kernel spans (tracing only) */
   pthread_t thread;
   bool started;
   uint64_t wd_seq, wd_since_ns; /* the orchestrator's watchdog samples */
@@ -82,6 +99,9 @@ struct pto2_runtime {
   uint32_t executor_count;
   bool in_run;
   bool broken;               /* an executor never returned from a kernel */
+  bool tracing;              /* set between runs only */
+  pto2__trace_buf orch_trace;  /* orchestrator phases */
+  uint64_t trace_origin_ns;  /* start of the traced run */
   pto2__eventcount work_ec;      /* executors park here for ready work */
   pto2__eventcount progress_ec;  /* the orchestrator parks here for retirement */
   /* Rarely written; read on every submit and every executor iteration. */
@@ -95,6 +115,16 @@ struct pto2_runtime {
  * level), stops the executors, and returns `code`. */
 int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* util/trace.c */
+static inline void pto2__trace_add(pto2__trace_buf *b, const pto2__trace_event *e) {
+  if (b->count < b->capacity) b->events[b->count++] = *e;
+}
+void pto2__trace_run_begin(pto2_runtime *rt, uint64_t now);
+void pto2__trace_free(pto2_runtime *rt);
+/* Records an orchestrator phase if tracing. */
+void pto2__trace_phase(pto2_runtime *rt, int16_t kind, const char *what, uint64_t start,
+                       uint64_t end);
 
 /* sched/sched.c */
 void pto2__make_ready_from_orch(pto2_runtime *rt, pto2__slot *s);

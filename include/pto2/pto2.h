@@ -397,6 +397,16 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
 PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
                       pto2_run_stats *stats);
 
+/* Tracing.  While enabled, each run records every kernel invocation (core,
+ * kernel, task, block, start and end) and the orchestrator's phases (the
+ * orchestration function, waits, the final drain), keeping the first
+ * `max_events` per thread.  pto2_trace_write() writes the last run's trace
+ * as Chrome / Perfetto JSON (chrome://tracing, ui.perfetto.dev).  Tracing
+ * adds two clock reads per kernel; it is off by default. */
+PTO2_API int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) PTO2_WARN_UNUSED;
+PTO2_API void pto2_trace_disable(pto2_runtime *rt);
+PTO2_API int pto2_trace_write(const pto2_runtime *rt, const char *path) PTO2_WARN_UNUSED;
+
 /* Error code of the current (or, between runs, the last) run; 0 if none. */
 PTO2_API int pto2_error_code(const pto2_runtime *rt);
 /* Message of that error ("" if none).  Valid until the next run starts. */

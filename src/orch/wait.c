@@ -99,7 +99,17 @@ static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
 /* The wait loop                                                             */
 /* ------------------------------------------------------------------------ */
 
+static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what);
+
 int pto2__orch_wait(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what) {
+  if (PTO2_LIKELY(!rt->tracing)) return wait_loop(rt, done, ctx, what);
+  uint64_t start = pto2__now_ns();
+  int rc = wait_loop(rt, done, ctx, what);
+  pto2__trace_phase(rt, -2, what, start, pto2__now_ns());
+  return rc;
+}
+
+static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what) {
   pto2__executor *self = &rt->executors[0];
   watchdog wd = {pto2__now_ns(), alive_sum(rt)};
   for (uint32_t i = 1; i < rt->executor_count; i++) {

@@ -61,7 +61,16 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
   atomic_store_explicit(&ex->cur_kernel, pl->kernel[lane], memory_order_relaxed);
   atomic_store_explicit(&ex->cur_task, pl->id.raw, memory_order_relaxed);
   atomic_store_explicit(&ex->exec_seq, seq + 1, memory_order_relaxed);
-  int rc = k->fn(ctx);
+  int rc;
+  if (PTO2_LIKELY(!rt->tracing)) {
+    rc = k->fn(ctx);
+  } else {
+    pto2__trace_event e = {pto2__now_ns(), 0, pl->id.raw, ctx->core_id, pl->kernel[lane],
+                           (int16_t)ctx->block_idx, 0};
+    rc = k->fn(ctx);
+    e.end_ns = pto2__now_ns();
+    pto2__trace_add(&ex->trace, &e);
+  }
   atomic_store_explicit(&ex->exec_seq, seq + 2, memory_order_relaxed);
   if (PTO2_UNLIKELY(rc != 0))
     pto2__fail(rt, PTO2_E_KERNEL_FAILED,
