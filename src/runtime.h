@@ -22,6 +22,7 @@
 #include "sched/slot.h"
 
 #define PTO2_LIKELY(x) __builtin_expect(!!(x), 1)
+#define PTO2__ORCH_BATCH 32
 #define PTO2_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* One span of a trace: a kernel invocation, or an orchestrator phase
@@ -86,6 +87,12 @@ typedef struct pto2__orch {
   uint32_t scope_task_count, scope_task_cap;
   uint32_t next_scope_seq;
   uint64_t tasks, edges;   /* tasks also numbers submissions: see task_meta.seq */
+  /* Tasks found ready by the orchestrator, pushed to the ready queues in
+   * batches (and always before it waits), so that executors trail the
+   * orchestrator by a batch instead of contending for the lines it is
+   * writing. */
+  uint32_t pending_count;
+  pto2__slot *pending[PTO2__ORCH_BATCH];
 } pto2__orch;
 
 struct pto2_runtime {
@@ -127,7 +134,21 @@ void pto2__trace_phase(pto2_runtime *rt, int16_t kind, const char *what, uint64_
                        uint64_t end);
 
 /* sched/sched.c */
-void pto2__make_ready_from_orch(pto2_runtime *rt, pto2__slot *s);
+/* Pushes a ready task to its shape's queue and wakes a parked executor. */
+void pto2__push_ready(pto2_runtime *rt, pto2__slot *s);
+/* Pushes the orchestrator's batch of ready tasks. */
+void pto2__orch_flush_ready(pto2_runtime *rt);
+/* A task the orchestrator found ready: batched (see pto2__orch.pending),
+ * unless an executor is parked and would otherwise idle. */
+static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {
+  pto2__orch *o = &rt->orch;
+  o->pending[o->pending_count++] = s;
+  /* Relaxed: a hint; a missed sleeper is woken by the next flush, which
+   * every wait of the orchestrator performs first. */
+  if (PTO2_UNLIKELY(o->pending_count == PTO2__ORCH_BATCH ||
+                    atomic_load_explicit(&rt->work_ec.waiters, memory_order_relaxed)))
+    pto2__orch_flush_ready(rt);
+}
 void pto2__task_complete(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s);
 void pto2__release_ref(pto2_runtime *rt, pto2__slot *p);
 

@@ -82,7 +82,7 @@ static void publish_deferred(pto2_runtime *rt, pto2__slot *s) {
   /* acq_rel: releases the payload and the explicit wiring to the executor
    * whose increment makes the task ready (S1). */
   if (atomic_fetch_add_explicit(&s->fanin_refcount, 1, memory_order_acq_rel) + 1 == count)
-    pto2__make_ready_from_orch(rt, s);
+    pto2__orch_ready(rt, s);
 }
 
 /* Drops the scope's reference on each of its tasks (S2), publishing the
@@ -491,13 +491,13 @@ static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2
   if (!linked) {
     /* No producer can reach the slot: it is ready now. */
     atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
-    pto2__make_ready_from_orch(rt, s);
+    pto2__orch_ready(rt, s);
     return 0;
   }
   /* acq_rel: releases the payload to the executor whose increment makes
    * the task ready (S1). */
   int n = atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_acq_rel) + done;
-  if (n == (int)f->live + 1) pto2__make_ready_from_orch(rt, s);
+  if (n == (int)f->live + 1) pto2__orch_ready(rt, s);
   return 0;
 }
 
@@ -744,6 +744,7 @@ int pto2__orch_run_end(pto2_runtime *rt) {
 }
 
 void pto2__orch_reset(pto2_runtime *rt) {
+  rt->orch.pending_count = 0;
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
     pto2__ring *r = &rt->rings[i];
     for (uint64_t l = r->tmap_cleaned; l < r->next_local; l++)

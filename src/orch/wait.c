@@ -111,6 +111,7 @@ int pto2__orch_wait(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const 
 
 static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what) {
   pto2__executor *self = &rt->executors[0];
+  pto2__orch_flush_ready(rt); /* what we wait for may depend on them */
   watchdog wd = {pto2__now_ns(), alive_sum(rt)};
   for (uint32_t i = 1; i < rt->executor_count; i++) {
     rt->executors[i].wd_seq = atomic_load_explicit(&rt->executors[i].exec_seq, memory_order_relaxed);

@@ -106,7 +106,7 @@ static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
    * executor can claim the next one.  Every push is matched by exactly one
    * claim, so no stale queue entry outlives the task. */
   int block = atomic_fetch_add_explicit(&s->next_block, 1, memory_order_relaxed);
-  if (block + 1 < s->block_num) pto2__make_ready_from_orch(rt, s);
+  if (block + 1 < s->block_num) pto2__push_ready(rt, s);
   run_block(rt, ex, s, block);
   int lanes = pto2__lane_count(s->active_mask);
   /* acq_rel: the completing executor sees every block's kernel writes. */

@@ -10,7 +10,7 @@ static pto2__ready_queue *queue_of(pto2_runtime *rt, const pto2__slot *s) {
   return &rt->queues[s->shape];
 }
 
-static void push_ready(pto2_runtime *rt, pto2__slot *s) {
+void pto2__push_ready(pto2_runtime *rt, pto2__slot *s) {
   if (PTO2_UNLIKELY(!pto2__rq_push_mp(queue_of(rt, s), s))) {
     pto2__fail(rt, PTO2_E_NO_MEMORY, "internal error: ready queue full (capacity %llu)",
                (unsigned long long)queue_of(rt, s)->mask + 1);
@@ -19,14 +19,18 @@ static void push_ready(pto2_runtime *rt, pto2__slot *s) {
   pto2__ec_notify_after_seq_cst(&rt->work_ec);
 }
 
-void pto2__make_ready_from_orch(pto2_runtime *rt, pto2__slot *s) { push_ready(rt, s); }
+void pto2__orch_flush_ready(pto2_runtime *rt) {
+  pto2__orch *o = &rt->orch;
+  for (uint32_t i = 0; i < o->pending_count; i++) pto2__push_ready(rt, o->pending[i]);
+  o->pending_count = 0;
+}
 
 /* A task made ready by `ex`'s completion runs next on `ex` if it has no
  * successor lined up yet; others go to the shared queue for other
  * executors. */
 static void make_ready_local(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   if (!ex->next && s->block_num == 1) ex->next = s;
-  else push_ready(rt, s);
+  else pto2__push_ready(rt, s);
 }
 
 /* Advances ring r's watermark over CONSUMED slots (R2). */
