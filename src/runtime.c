@@ -165,11 +165,13 @@ static int ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   r->slots = alloc_zeroed(window * sizeof *r->slots);
   r->payloads = aligned_alloc(64, window * sizeof *r->payloads);
   r->meta = alloc_zeroed(window * sizeof *r->meta);
+  r->producer_ids = malloc(window * sizeof *r->producer_ids);
   r->heap.base = malloc(c->heap_size); /* untouched until kernels write */
   r->heap.size = c->heap_size;
   r->deps.entries = malloc((size_t)c->dep_pool * sizeof *r->deps.entries);
   r->deps.capacity = c->dep_pool;
-  if (!r->slots || !r->payloads || !r->meta || !r->heap.base || !r->deps.entries)
+  if (!r->slots || !r->payloads || !r->meta || !r->producer_ids || !r->heap.base ||
+      !r->deps.entries)
     return PTO2_E_NO_MEMORY;
   for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &r->payloads[i];
   atomic_store_explicit(&r->last_alive, 0, memory_order_relaxed);
@@ -181,6 +183,7 @@ static void ring_fini(pto2__ring *r) {
   free(r->slots);
   free(r->payloads);
   free(r->meta);
+  free(r->producer_ids);
   free(r->heap.base);
   free(r->deps.entries);
 }

@@ -68,13 +68,24 @@ static void note_order(pto2_runtime *rt, pto2__ring *pr, uint64_t plocal, pto2__
     rt->orch.scopes[rt->orch.depth - 1].backward_edge = true;
 }
 
+/* Adds `producer` to the consumer's producer ids.  Returns 1 if it was
+ * new, 0 for a duplicate edge, or the run's error. */
+static int record_producer(pto2_runtime *rt, pto2__ring *cr, pto2_task_id consumer,
+                           pto2_task_id producer) {
+  uint64_t local = pto2_task_id_local(consumer);
+  pto2__task_meta *m = pto2__ring_meta(cr, local);
+  pto2_task_id *ids = cr->producer_ids[local & cr->mask];
+  for (unsigned i = 0; i < m->producer_count; i++)
+    if (ids[i].raw == producer.raw) return 0;
+  if (m->producer_count == PTO2_MAX_FANIN) return overflow(rt, consumer);
+  ids[m->producer_count++] = producer;
+  rt->orch.edges++;
+  return 1;
+}
+
 /* Links a live producer to an unpublished consumer. */
-static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr,
-                pto2_task_id consumer) {
+static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr) {
   pto2__payload *cpl = c->payload;
-  for (unsigned i = 0; i < cpl->fanin_count; i++)
-    if (cpl->fanin[i] == p) return 0; /* duplicate edge */
-  if (cpl->fanin_count == PTO2_MAX_FANIN) return overflow(rt, consumer);
   if (pto2__dep_pool_free(&cr->deps) < 1) {
     int rc = pto2__wait_dep_space(rt, cr, 1);
     if (rc) return rc;
@@ -87,7 +98,6 @@ static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr,
   if (finished >= 0) cpl->fanin[cpl->fanin_count++] = p;
   if (finished != 0) atomic_fetch_add_explicit(&c->fanin_refcount, 1, memory_order_relaxed);
   pto2__ring_meta(cr, cr->next_local - 1)->dep_mark = cr->deps.top;
-  rt->orch.edges++;
   return 0;
 }
 
@@ -108,14 +118,13 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   pto2__ring *pr = &rt->rings[pto2_task_id_ring(producer)];
   pto2__ring *cr = &rt->rings[pto2_task_id_ring(consumer)];
   uint64_t plocal = pto2_task_id_local(producer);
-  if (pto2__task_retired(pr, plocal)) {
-    rt->orch.edges++; /* finished long ago: nothing to wait for */
-    return 0;
-  }
+  rc = record_producer(rt, cr, consumer, producer);
+  if (rc <= 0) return rc;
+  if (pto2__task_retired(pr, plocal)) return 0; /* finished long ago: nothing to wait for */
   if (pto2__debug_checks_enabled)
     note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));
   pto2__mark_held(&rt->orch, pto2__ring_meta(pr, plocal));
-  return wire(rt, pto2__ring_slot(pr, plocal), c, cr, consumer);
+  return wire(rt, pto2__ring_slot(pr, plocal), c, cr);
 }
 
 /* ------------------------------------------------------------------------ */

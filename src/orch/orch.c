@@ -483,6 +483,9 @@ static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2
   if (PTO2_UNLIKELY(deferred)) {
     s->deferred = true;
     for (uint32_t i = 0; i < f->live; i++) pto2__mark_held(&rt->orch, f->metas[i]);
+    m->producer_count = (uint8_t)f->count;
+    memcpy(r->producer_ids[pto2_task_id_local(pl->id) & r->mask], f->ids,
+           f->count * sizeof f->ids[0]);
     done--; /* held back: publish_deferred() adds it */
     if (!linked) atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
     else if (done) atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_relaxed);

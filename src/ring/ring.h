@@ -59,6 +59,9 @@ typedef struct pto2__ring {
   alignas(64) pto2__slot *slots;
   pto2__payload *payloads;
   pto2__task_meta *meta;
+  /* Orchestrator-private: every producer id of a held-back task, finished
+   * ones included, so explicit edges are deduplicated by id. */
+  pto2_task_id (*producer_ids)[PTO2_MAX_FANIN];
   uint64_t mask;
   uint8_t id;
   /* Orchestrator-private. */

@@ -103,6 +103,7 @@ typedef struct pto2__task_meta {
    * so the task cannot retire before that scope ends (0 = none). */
   uint16_t held_depth;   /* scope depth + 1 */
   uint32_t held_seq;
+  uint8_t producer_count; /* held-back tasks: entries of ring->producer_ids */
   void *tmap_chain;      /* TensorMap entries to free when this task retires */
 } pto2__task_meta;
 
