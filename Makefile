@@ -14,8 +14,12 @@ build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Paged attention through all three lanes: Case1 with real kernels, checked
+# against the golden reference, then the runtime overhead alone (empty
+# kernels) on Case1 and Case2.
 run: build
-	./$(BUILD)/bin/hello
+	./$(BUILD)/bin/pto2-bench --scene all --case Case1 --lane all --check --rounds 5 --warmup 1
+	./$(BUILD)/bin/pto2-bench --scene all --case Case1,Case2 --lane all --kernels noop --rounds 10 --expect-counts
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)

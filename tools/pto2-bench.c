@@ -1,0 +1,409 @@
+/*
+ * pto2-bench: paged attention through the three lanes, timed.
+ *
+ *   pto2-bench [--scene paged_attention|paged_attention_unroll|all]
+ *              [--case Case1,Case2,Case3,Small1,Small2,VarSeq2,VarSeq4|all]
+ *              [--lane auto,manual,graph|all] [--kernels real|noop]
+ *              [--rounds N] [--warmup N] [--check] [--expect-counts]
+ *              [--format table|csv|json] [--trace FILE]
+ *              [--block-dim N] [--threads N] [--seed N] [--quick]
+ *
+ * For each scene x case x lane it runs warm-up rounds, then measured rounds
+ * on one runtime, each round on freshly zeroed output.  `elapsed` runs from
+ * the start of the orchestration function to the completion of the last
+ * task, `orch` is the time spent in the orchestration function; both come
+ * from pto2_run_stats, as do the task and edge counts.  --check compares the
+ * last round's output with the golden reference (and, with real kernels,
+ * the lanes' outputs with each other, bit for bit).  --expect-counts fails
+ * if the counts differ from SPEC §15.6.  The exit status is non-zero when a
+ * run, a check or a count fails.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pa_orch.h"
+
+enum { MAX_ROUNDS = 10000, MAX_CASES = 16 };
+
+typedef struct options {
+  bool scenes[PA_SCENE_COUNT];
+  const pa_case *cases[MAX_CASES];
+  size_t ncases;
+  bool lanes[PA_LANE_COUNT];
+  bool noop;
+  int rounds, warmup;
+  bool check, expect_counts;
+  enum { FMT_TABLE, FMT_CSV, FMT_JSON } format;
+  const char *trace;
+  uint32_t block_dim, threads;
+  uint64_t seed;
+} options;
+
+typedef struct summary {
+  double median, trimmed_avg, min, max;
+} summary;
+
+typedef struct result {
+  pa_scene scene;
+  const pa_case *pcase;
+  pa_lane lane;
+  int rc;
+  uint64_t tasks, edges;
+  int rounds;
+  summary elapsed_us, orch_us;
+  const char *check; /* "pass", "fail", "skipped" */
+  double max_abs_err;
+  int identical;     /* -1 unknown, 0/1 compared with the first lane */
+  bool counts_ok;
+} result;
+
+/* ------------------------------------------------------------------------ */
+/* Command line                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: pto2-bench [--scene paged_attention|paged_attention_unroll|all]\n"
+          "                  [--case Case1,Case2,Case3,Small1,Small2,VarSeq2,VarSeq4|all]\n"
+          "                  [--lane auto,manual,graph|all] [--kernels real|noop]\n"
+          "                  [--rounds N] [--warmup N] [--check] [--expect-counts]\n"
+          "                  [--format table|csv|json] [--trace FILE]\n"
+          "                  [--block-dim N] [--threads N] [--seed N] [--quick]\n");
+}
+
+static int fail_arg(const char *what, const char *value) {
+  fprintf(stderr, "pto2-bench: invalid %s '%s'\n", what, value);
+  usage(stderr);
+  return 2;
+}
+
+static bool parse_uint(const char *s, uint64_t max, uint64_t *out) {
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 0);
+  if (errno || *end || !*s || *s == '-' || v > max) return false;
+  *out = v;
+  return true;
+}
+
+/* Calls `each` for every comma-separated word of `list`. */
+static int for_words(const char *list, int (*each)(options *, const char *), options *o) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", list);
+  for (char *save = 0, *w = strtok_r(buf, ",", &save); w; w = strtok_r(0, ",", &save)) {
+    int rc = each(o, w);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int add_scene(options *o, const char *w) {
+  for (int s = 0; s < PA_SCENE_COUNT; s++)
+    if (!strcmp(w, "all") || !strcmp(w, pa_scene_name((pa_scene)s))) o->scenes[s] = true;
+  return strcmp(w, "all") && strcmp(w, pa_scene_name(PA_SCENE_BASE)) &&
+                 strcmp(w, pa_scene_name(PA_SCENE_UNROLL))
+             ? fail_arg("scene", w)
+             : 0;
+}
+
+static int add_case(options *o, const char *w) {
+  size_t n;
+  const pa_case *all = pa_case_all(&n);
+  if (!strcmp(w, "all")) {
+    for (size_t i = 0; i < n && o->ncases < MAX_CASES; i++) o->cases[o->ncases++] = &all[i];
+    return 0;
+  }
+  const pa_case *c = pa_case_find(w);
+  if (!c) return fail_arg("case", w);
+  if (o->ncases < MAX_CASES) o->cases[o->ncases++] = c;
+  return 0;
+}
+
+static int add_lane(options *o, const char *w) {
+  bool any = false;
+  for (int l = 0; l < PA_LANE_COUNT; l++)
+    if (!strcmp(w, "all") || !strcmp(w, pa_lane_name((pa_lane)l))) o->lanes[l] = any = true;
+  return any ? 0 : fail_arg("lane", w);
+}
+
+static int parse_options(int argc, char **argv, options *o) {
+  memset(o, 0, sizeof *o);
+  o->rounds = 10;
+  o->warmup = 2;
+  o->seed = PA_SEED_DEFAULT;
+  const char *scene = "paged_attention", *cases = "Case1", *lanes = "all";
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
+    uint64_t n;
+    bool takes_value = strcmp(a, "--check") && strcmp(a, "--quick") &&
+                       strcmp(a, "--expect-counts") && strcmp(a, "--help");
+    if (takes_value && !v) return fail_arg("option (missing value)", a);
+    if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
+    else if (!strcmp(a, "--check")) o->check = true;
+    else if (!strcmp(a, "--expect-counts")) o->expect_counts = true;
+    else if (!strcmp(a, "--quick")) {
+      cases = "Small1,Small2,VarSeq2,VarSeq4";
+      scene = "all";
+      o->rounds = 2;
+      o->warmup = 1;
+      o->check = o->expect_counts = true;
+    } else if (!strcmp(a, "--scene")) scene = v, i++;
+    else if (!strcmp(a, "--case")) cases = v, i++;
+    else if (!strcmp(a, "--lane")) lanes = v, i++;
+    else if (!strcmp(a, "--kernels")) {
+      if (strcmp(v, "real") && strcmp(v, "noop")) return fail_arg("kernels", v);
+      o->noop = !strcmp(v, "noop");
+      i++;
+    } else if (!strcmp(a, "--rounds")) {
+      if (!parse_uint(v, MAX_ROUNDS, &n) || n == 0) return fail_arg("rounds", v);
+      o->rounds = (int)n, i++;
+    } else if (!strcmp(a, "--warmup")) {
+      if (!parse_uint(v, MAX_ROUNDS, &n)) return fail_arg("warmup", v);
+      o->warmup = (int)n, i++;
+    } else if (!strcmp(a, "--format")) {
+      if (!strcmp(v, "table")) o->format = FMT_TABLE;
+      else if (!strcmp(v, "csv")) o->format = FMT_CSV;
+      else if (!strcmp(v, "json")) o->format = FMT_JSON;
+      else return fail_arg("format", v);
+      i++;
+    } else if (!strcmp(a, "--trace")) o->trace = v, i++;
+    else if (!strcmp(a, "--block-dim")) {
+      if (!parse_uint(v, 1024, &n) || n == 0) return fail_arg("block-dim", v);
+      o->block_dim = (uint32_t)n, i++;
+    } else if (!strcmp(a, "--threads")) {
+      if (!parse_uint(v, 256, &n)) return fail_arg("threads", v);
+      o->threads = (uint32_t)n, i++;
+    } else if (!strcmp(a, "--seed")) {
+      if (!parse_uint(v, UINT64_MAX, &n)) return fail_arg("seed", v);
+      o->seed = n, i++;
+    } else return fail_arg("option", a);
+  }
+  int rc;
+  if ((rc = for_words(scene, add_scene, o)) || (rc = for_words(cases, add_case, o)) ||
+      (rc = for_words(lanes, add_lane, o)))
+    return rc;
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statistics                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Median, min, max, and the average without the 10% fastest and slowest
+ * rounds (the plain average below 10 rounds). */
+static summary summarize(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  summary s = {n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, 0, v[0], v[n - 1]};
+  int drop = n >= 10 ? n / 10 : 0;
+  for (int i = drop; i < n - drop; i++) s.trimmed_avg += v[i];
+  s.trimmed_avg /= n - 2 * drop;
+  return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static char *trace_path(const options *o, const result *r, bool single) {
+  static char path[1024];
+  if (single) return (char *)o->trace;
+  const char *dot = strrchr(o->trace, '.');
+  int stem = dot ? (int)(dot - o->trace) : (int)strlen(o->trace);
+  snprintf(path, sizeof path, "%.*s-%s-%s-%s%s", stem, o->trace, pa_scene_name(r->scene),
+           r->pcase->name, pa_lane_name(r->lane), dot ? dot : ".json");
+  return path;
+}
+
+static void run_lane(const options *o, pto2_runtime *rt, pa_inputs *in, result *r) {
+  double elapsed[MAX_ROUNDS], orch[MAX_ROUNDS];
+  pa_job job = {in, r->scene, r->lane};
+  for (int i = 0; i < o->warmup + o->rounds; i++) {
+    pa_inputs_clear_out(in);
+    pto2_run_stats st;
+    r->rc = pto2_run(rt, pa_orchestrate, &job, &st);
+    if (r->rc) {
+      fprintf(stderr, "pto2-bench: %s %s %s: run failed: %s\n", pa_scene_name(r->scene),
+              r->pcase->name, pa_lane_name(r->lane), pto2_error_message(rt));
+      return;
+    }
+    r->tasks = st.tasks;
+    r->edges = st.edges;
+    if (i < o->warmup) continue;
+    elapsed[i - o->warmup] = (double)st.elapsed_ns / 1000.0;
+    orch[i - o->warmup] = (double)st.orch_ns / 1000.0;
+  }
+  r->rounds = o->rounds;
+  r->elapsed_us = summarize(elapsed, o->rounds);
+  r->orch_us = summarize(orch, o->rounds);
+  r->counts_ok = r->tasks == pa_expected_tasks(r->pcase, r->scene) &&
+                 r->edges == pa_expected_edges(r->pcase, r->scene, r->lane);
+}
+
+static void check_output(const options *o, const pa_inputs *in, const float *golden,
+                         const float *first, result *r) {
+  r->check = "skipped";
+  r->identical = -1;
+  if (!o->check || o->noop || r->rc) return;
+  size_t n = pa_inputs_out_count(in);
+  pa_compare_result cmp = pa_compare(in->out, golden, n, r->pcase->rtol, r->pcase->atol);
+  r->check = cmp.pass ? "pass" : "fail";
+  r->max_abs_err = cmp.max_abs_err;
+  if (first) r->identical = memcmp(first, in->out, n * sizeof *first) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void print_json(const options *o, const result *r) {
+  printf("{\"scene\":\"%s\",\"case\":\"%s\",\"lane\":\"%s\",\"kernels\":\"%s\","
+         "\"tasks\":%llu,\"edges\":%llu,\"rounds\":%d,"
+         "\"elapsed_us\":{\"median\":%.3f,\"trimmed_avg\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+         "\"orch_us\":{\"median\":%.3f,\"trimmed_avg\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+         "\"check\":\"%s\",\"max_abs_err\":",
+         pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane),
+         o->noop ? "noop" : "real", (unsigned long long)r->tasks, (unsigned long long)r->edges,
+         r->rounds, r->elapsed_us.median, r->elapsed_us.trimmed_avg, r->elapsed_us.min,
+         r->elapsed_us.max, r->orch_us.median, r->orch_us.trimmed_avg, r->orch_us.min,
+         r->orch_us.max, r->check);
+  if (strcmp(r->check, "skipped")) printf("%.3g}\n", r->max_abs_err);
+  else printf("null}\n");
+}
+
+static void print_csv(const options *o, const result *r, bool header) {
+  if (header)
+    printf("scene,case,lane,kernels,tasks,edges,rounds,elapsed_median_us,elapsed_trimmed_avg_us,"
+           "elapsed_min_us,elapsed_max_us,orch_median_us,orch_trimmed_avg_us,orch_min_us,"
+           "orch_max_us,check,max_abs_err\n");
+  printf("%s,%s,%s,%s,%llu,%llu,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%s,%.3g\n",
+         pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane), o->noop ? "noop" : "real",
+         (unsigned long long)r->tasks, (unsigned long long)r->edges, r->rounds,
+         r->elapsed_us.median, r->elapsed_us.trimmed_avg, r->elapsed_us.min, r->elapsed_us.max,
+         r->orch_us.median, r->orch_us.trimmed_avg, r->orch_us.min, r->orch_us.max, r->check,
+         r->max_abs_err);
+}
+
+/* One block per scene and case: the lanes side by side, ratios against the
+ * graph lane (the explicit-graph baseline). */
+static void print_table(const options *o, const result *rs, int n) {
+  const result *graph = 0;
+  for (int i = 0; i < n; i++)
+    if (rs[i].lane == PA_LANE_GRAPH && !rs[i].rc) graph = &rs[i];
+  printf("\n%s  %s  kernels=%s  rounds=%d (median; x = ratio to graph)\n",
+         pa_scene_name(rs[0].scene), rs[0].pcase->name, o->noop ? "noop" : "real", o->rounds);
+  printf("  %-7s %8s %8s %13s %8s %13s %8s %9s  %-7s %9s\n", "lane", "tasks", "edges",
+         "elapsed(us)", "x", "orch(us)", "x", "ns/task", "check", "max_err");
+  for (int i = 0; i < n; i++) {
+    const result *r = &rs[i];
+    if (r->rc) {
+      printf("  %-7s  run failed: %s\n", pa_lane_name(r->lane), pto2_err_name(r->rc));
+      continue;
+    }
+    char ex[16] = "-", ox[16] = "-";
+    if (graph) {
+      snprintf(ex, sizeof ex, "%.3f", r->elapsed_us.median / graph->elapsed_us.median);
+      snprintf(ox, sizeof ox, "%.3f", r->orch_us.median / graph->orch_us.median);
+    }
+    char check[24];
+    snprintf(check, sizeof check, "%s%s", r->check,
+             r->identical == 0 ? "!=" : r->identical == 1 ? "==" : "");
+    printf("  %-7s %8llu %8llu %13.1f %8s %13.1f %8s %9.1f  %-7s %9.2g%s\n", pa_lane_name(r->lane),
+           (unsigned long long)r->tasks, (unsigned long long)r->edges, r->elapsed_us.median, ex,
+           r->orch_us.median, ox, r->orch_us.median * 1000.0 / (double)r->tasks, check,
+           r->max_abs_err, r->counts_ok ? "" : "  (counts differ from SPEC 15.6)");
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Main                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static bool failed(const options *o, const result *r) {
+  return r->rc || !strcmp(r->check, "fail") || r->identical == 0 ||
+         (o->expect_counts && !r->counts_ok);
+}
+
+static int run_case(const options *o, pto2_runtime *rt, const pa_case *c, bool *header,
+                    int combos) {
+  pa_inputs *in;
+  int rc = pa_inputs_create(c, o->seed, &in);
+  if (rc) {
+    fprintf(stderr, "pto2-bench: %s: cannot create inputs (%s)\n", c->name, pto2_strerror(rc));
+    return 1;
+  }
+  size_t n = pa_inputs_out_count(in);
+  float *golden = o->check && !o->noop ? malloc(n * sizeof *golden) : 0;
+  float *first = golden ? malloc(n * sizeof *first) : 0;
+  if (golden && (!first || pa_golden_compute(in, golden))) {
+    fprintf(stderr, "pto2-bench: %s: cannot compute the golden reference\n", c->name);
+    return 1;
+  }
+  int bad = 0;
+  for (int s = 0; s < PA_SCENE_COUNT; s++) {
+    if (!o->scenes[s]) continue;
+    result rs[PA_LANE_COUNT];
+    int nr = 0;
+    for (int l = 0; l < PA_LANE_COUNT; l++) {
+      if (!o->lanes[l]) continue;
+      result *r = &rs[nr++];
+      memset(r, 0, sizeof *r);
+      r->scene = (pa_scene)s, r->pcase = c, r->lane = (pa_lane)l;
+      run_lane(o, rt, in, r);
+      check_output(o, in, golden, nr > 1 ? first : 0, r);
+      if (golden && nr == 1) memcpy(first, in->out, n * sizeof *first);
+      if (o->trace && !r->rc && pto2_trace_write(rt, trace_path(o, r, combos == 1)) != 0)
+        fprintf(stderr, "pto2-bench: cannot write trace %s\n", trace_path(o, r, combos == 1));
+      bad += failed(o, r);
+      if (o->format == FMT_JSON) print_json(o, r);
+      else if (o->format == FMT_CSV) print_csv(o, r, !*header), *header = true;
+      fflush(stdout);
+    }
+    if (o->format == FMT_TABLE && nr) print_table(o, rs, nr);
+  }
+  free(golden);
+  free(first);
+  pa_inputs_destroy(in);
+  return bad;
+}
+
+int main(int argc, char **argv) {
+  options o;
+  int rc = parse_options(argc, argv, &o);
+  if (rc) return rc;
+  pto2_config cfg = {0};
+  cfg.block_dim = o.block_dim;
+  cfg.worker_threads = o.threads;
+  cfg.log_level = PTO2_LOG_ERROR;
+  pto2_runtime *rt;
+  if ((rc = pto2_runtime_create(&cfg, &rt)) != 0) {
+    fprintf(stderr, "pto2-bench: cannot create the runtime: %s\n", pto2_strerror(rc));
+    return 1;
+  }
+  if ((rc = pa_kernels_register(rt, o.noop)) != 0 ||
+      (o.trace && (rc = pto2_trace_enable(rt, 1u << 20)) != 0)) {
+    fprintf(stderr, "pto2-bench: setup failed: %s\n", pto2_strerror(rc));
+    return 1;
+  }
+  int combos = 0, bad = 0;
+  for (int s = 0; s < PA_SCENE_COUNT; s++)
+    for (int l = 0; l < PA_LANE_COUNT; l++) combos += o.scenes[s] && o.lanes[l];
+  combos *= (int)o.ncases;
+  bool header = false;
+  for (size_t i = 0; i < o.ncases; i++) bad += run_case(&o, rt, o.cases[i], &header, combos);
+  pto2_runtime_destroy(rt);
+  if (o.format == FMT_TABLE) {
+    pto2_config eff = cfg;
+    printf("\n%s: %d of %d runs failed a check%s\n", bad ? "FAILED" : "ok", bad, combos,
+           o.check && !o.noop ? " (golden allclose; == / != lanes bit-identical)" : "");
+    (void)eff;
+  }
+  return bad ? 1 : 0;
+}
