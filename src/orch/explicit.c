@@ -2,8 +2,8 @@
  * Explicit edges: pto2_add_dependency() in MANUAL and GRAPH scopes, and
  * the debug-build cycle check at the end of such a scope.
  *
- * The consumer must be unpublished (its publish increment is still held
- * back, S1), so raising its fanin_count cannot make it ready early.  The
+ * The consumer must be unpublished (its publish share is still held, S1),
+ * so counting one more producer cannot make it ready early.  The
  * producer may be running or finished (a MANUAL task with explicit
  * producers is published at submit; a GRAPH producer may come from an
  * earlier scope), so it is always registered under its fanout lock.
@@ -90,13 +90,13 @@ static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr) 
     int rc = pto2__wait_dep_space(rt, cr, 1);
     if (rc) return rc;
   }
-  /* Raise the target first (SPEC §18 item 4); the held-back publish
-   * increment keeps the count out of reach meanwhile. */
-  int count = atomic_load_explicit(&c->fanin_count, memory_order_relaxed);
-  atomic_store_explicit(&c->fanin_count, count + 1, memory_order_relaxed);
+  /* Count the producer before linking (SPEC §18 item 4); the held-back
+   * publish share keeps the count above zero meanwhile (S1).  Relaxed: the
+   * producer's lock orders it before the producer's decrement. */
+  atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
   int finished = pto2__register_consumer(p, c, &cr->deps);
   if (finished >= 0) cpl->fanin[cpl->fanin_count++] = p;
-  if (finished != 0) atomic_fetch_add_explicit(&c->fanin_refcount, 1, memory_order_relaxed);
+  if (finished != 0) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
   pto2__ring_meta(cr, cr->next_local - 1)->dep_mark = cr->deps.top;
   return 0;
 }

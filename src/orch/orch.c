@@ -10,8 +10,8 @@
  *      overlapping TensorMap entry (an INOUT removes the entries it covers);
  *   5. record this task's INOUT/OUTPUT_EXISTING regions in the TensorMap;
  *   6. write the payload and materialise the outputs;
- *   7. set fanin_count, link into each unfinished producer's fanout list
- *      under its lock, then release the publish increment (S1).
+ *   7. set fanin_remaining, link into each unfinished producer's fanout
+ *      list under its lock, then drop the publish share (S1).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,10 +78,9 @@ static void open_scope(pto2_runtime *rt, pto2__orch *o, pto2_scope_mode mode) {
  * increment). */
 static void publish_deferred(pto2_runtime *rt, pto2__slot *s) {
   s->deferred = false;
-  int count = atomic_load_explicit(&s->fanin_count, memory_order_relaxed);
   /* acq_rel: releases the payload and the explicit wiring to the executor
-   * whose increment makes the task ready (S1). */
-  if (atomic_fetch_add_explicit(&s->fanin_refcount, 1, memory_order_acq_rel) + 1 == count)
+   * whose decrement makes the task ready (S1). */
+  if (atomic_fetch_sub_explicit(&s->fanin_remaining, 1, memory_order_acq_rel) == 1)
     pto2__orch_ready(rt, s);
 }
 
@@ -465,17 +464,16 @@ static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2
     if (rc) return rc;
   }
   pto2__payload *pl = s->payload;
-  /* Relaxed: published by the release increment below or by the producer
-   * locks taken below (S1); fixed before the first link. */
-  atomic_store_explicit(&s->fanin_count, (int)f->live + 1, memory_order_relaxed);
-  int done = 1; /* the publish increment */
+  /* Relaxed: producers see it through their fanout lock (S1, S3). */
+  atomic_store_explicit(&s->fanin_remaining, (int)f->live + 1, memory_order_relaxed);
+  int satisfied = 0; /* producers that had finished: they will not decrement */
   bool linked = false;
   unsigned recorded = 0;
   for (uint32_t i = 0; i < f->live; i++) {
     pto2__slot *p = f->slots[i];
     int finished = pto2__register_consumer(p, s, &r->deps);
     if (finished >= 0) pl->fanin[recorded++] = p; /* released when s completes */
-    if (finished != 0) done++;
+    if (finished != 0) satisfied++;
     else linked = true;
   }
   pl->fanin_count = (uint8_t)recorded;
@@ -486,28 +484,29 @@ static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2
     m->producer_count = (uint8_t)f->count;
     memcpy(r->producer_ids[pto2_task_id_local(pl->id) & r->mask], f->ids,
            f->count * sizeof f->ids[0]);
-    done--; /* held back: publish_deferred() adds it */
-    if (!linked) atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
-    else if (done) atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_relaxed);
+    /* Keep the publish share: publish_deferred() drops it. */
+    if (!linked) atomic_store_explicit(&s->fanin_remaining, 1, memory_order_relaxed);
+    else if (satisfied)
+      atomic_fetch_sub_explicit(&s->fanin_remaining, satisfied, memory_order_relaxed);
     return 0;
   }
   if (!linked) {
     /* No producer can reach the slot: it is ready now. */
-    atomic_store_explicit(&s->fanin_refcount, done, memory_order_relaxed);
+    atomic_store_explicit(&s->fanin_remaining, 0, memory_order_relaxed);
     pto2__orch_ready(rt, s);
     return 0;
   }
-  /* acq_rel: releases the payload to the executor whose increment makes
+  /* acq_rel: releases the payload to the executor whose decrement makes
    * the task ready (S1). */
-  int n = atomic_fetch_add_explicit(&s->fanin_refcount, done, memory_order_acq_rel) + done;
-  if (n == (int)f->live + 1) pto2__orch_ready(rt, s);
+  int drop = satisfied + 1; /* and the publish share */
+  if (atomic_fetch_sub_explicit(&s->fanin_remaining, drop, memory_order_acq_rel) == drop)
+    pto2__orch_ready(rt, s);
   return 0;
 }
 
 int pto2__alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf);
 
 static void init_slot(pto2__slot *s, const lanes *l, uint16_t block_num, uint8_t ring) {
-  atomic_store_explicit(&s->fanin_refcount, 0, memory_order_relaxed);
   atomic_store_explicit(&s->fanout_count, 1, memory_order_relaxed); /* the scope (S2) */
   atomic_store_explicit(&s->fanout_refcount, 0, memory_order_relaxed);
   s->fanout_head = 0;

@@ -45,11 +45,11 @@ static void describe_rings(pto2_runtime *rt, char *buf, size_t len) {
     if (!in_flight) continue;
     const pto2__slot *s = pto2__ring_slot(r, r->seen_alive);
     n += (size_t)snprintf(
-        buf + n, len - n, " ring %u: %llu tasks in flight, oldest %u:%llu state %d fanin %d/%d;",
+        buf + n, len - n,
+        " ring %u: %llu tasks in flight, oldest %u:%llu in state %d waiting for %d producers;",
         i, (unsigned long long)in_flight, i, (unsigned long long)r->seen_alive,
         atomic_load_explicit(&s->state, memory_order_relaxed),
-        atomic_load_explicit(&s->fanin_refcount, memory_order_relaxed),
-        atomic_load_explicit(&s->fanin_count, memory_order_relaxed));
+        atomic_load_explicit(&s->fanin_remaining, memory_order_relaxed));
   }
 }
 

@@ -108,10 +108,11 @@ static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   int block = atomic_fetch_add_explicit(&s->next_block, 1, memory_order_relaxed);
   if (block + 1 < s->block_num) pto2__push_ready(rt, s);
   run_block(rt, ex, s, block);
-  int lanes = pto2__lane_count(s->active_mask);
+  /* Read before the increment: once the last block is counted, the task may
+   * complete, retire and its slot be reused (S4). */
+  int lanes = pto2__lane_count(s->active_mask), total = s->subtasks_total;
   /* acq_rel: the completing executor sees every block's kernel writes. */
-  if (atomic_fetch_add_explicit(&s->subtasks_done, lanes, memory_order_acq_rel) + lanes ==
-      s->subtasks_total)
+  if (atomic_fetch_add_explicit(&s->subtasks_done, lanes, memory_order_acq_rel) + lanes == total)
     pto2__task_complete(rt, ex, s);
 }
 

@@ -130,11 +130,9 @@ void pto2__task_complete(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
      * ring may reclaim the entries allocated for it, this one included. */
     pto2__dep_entry *next = e->next;
     pto2__slot *c = e->consumer;
-    /* acq_rel: (S1) exactly one increment sees the final count; the one
-     * that does must see the payload, published by the orchestrator's
-     * release increment. */
-    int n = atomic_fetch_add_explicit(&c->fanin_refcount, 1, memory_order_acq_rel) + 1;
-    if (n == atomic_load_explicit(&c->fanin_count, memory_order_relaxed))
+    /* acq_rel: (S1) exactly one decrement reaches zero; the one that does
+     * must see the payload, released by the orchestrator's publish. */
+    if (atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_acq_rel) == 1)
       make_ready_local(rt, ex, c);
     e = next;
   }

@@ -9,11 +9,14 @@
  *   pto2__task_meta  orchestrator-private bookkeeping
  *
  * Reference-count protocol (see docs/concurrency.md):
- *  (S1) fanin_refcount counts satisfied fanins: one per finished producer,
- *       plus one "publish" increment from the orchestrator.  fanin_count is
- *       1 + the number of producers, fixed before the task is linked into
- *       any producer's fanout list.  The increment that makes the two equal
- *       makes the task ready; exactly one increment observes equality.
+ *  (S1) fanin_remaining counts what the task still waits for: one per
+ *       unfinished producer, plus one "publish" share held by the
+ *       orchestrator.  It is set before the task is linked into any
+ *       producer's fanout list; a finishing producer decrements it, and the
+ *       decrement that reaches zero makes the task ready.  The publish share
+ *       keeps it above zero until the orchestrator lets go, and nothing
+ *       about the task is read after a decrement (the task may be finished
+ *       and its slot reused by then).
  *  (S2) fanout_count counts references that must be dropped before the
  *       task's memory may be reused: one for its scope plus one per
  *       registered consumer.  fanout_refcount counts dropped references.
@@ -71,8 +74,7 @@ typedef struct pto2__payload {
 } pto2__payload;
 
 typedef struct pto2__slot {
-  atomic_int fanin_refcount;   /* (S1) executors and orchestrator */
-  atomic_int fanin_count;      /* (S1) orchestrator, before publish; relaxed */
+  atomic_int fanin_remaining;  /* (S1) executors and orchestrator */
   atomic_int fanout_lock;      /* (S3) */
   atomic_int fanout_count;     /* (S2) under fanout_lock; relaxed reads outside */
   pto2__dep_entry *fanout_head;  /* (S3) under fanout_lock */

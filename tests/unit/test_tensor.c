@@ -337,6 +337,9 @@ static void test_dtypes(void) {
     ASSERT_STR_CONTAINS(pto2_dtype_name(tab[i].d), tab[i].name);
     ASSERT_EQ_U64(strlen(pto2_dtype_name(tab[i].d)), strlen(tab[i].name));
   }
+  /* The inline copy used on hot paths agrees with the public table. */
+  for (unsigned d = 0; d <= PTO2_DTYPE_COUNT + 1; d++)
+    ASSERT_EQ_U64(pto2__dtype_size(d), pto2_dtype_size((pto2_dtype)d));
   ASSERT_EQ_U64(pto2_dtype_size(PTO2_DTYPE_COUNT), 0);
   ASSERT_EQ_U64(pto2_dtype_size((pto2_dtype)-1), 0);
   ASSERT_TRUE(strcmp(pto2_dtype_name(PTO2_DTYPE_COUNT), "invalid") == 0);
