@@ -106,9 +106,10 @@ static inline int k_gate_fill(const pto2_kernel_ctx *k) {
   return 0;
 }
 
+/* x = 3x + s, wrapping (unsigned arithmetic: no overflow UB). */
 static inline int k_step(const pto2_kernel_ctx *k) {
-  int64_t *x = (int64_t *)k->tensors[0].data;
-  *x = *x * 3 + (int64_t)k->scalars[0];
+  uint64_t *x = (uint64_t *)k->tensors[0].data;
+  *x = *x * 3u + k->scalars[0];
   return 0;
 }
 

@@ -41,7 +41,7 @@ static pto2_task_id step_task(pto2_runtime *rt, const pto2_tensor *x, int64_t s,
   return id;
 }
 
-static int64_t step_ref(int64_t x, int64_t s) { return x * 3 + s; }
+static int64_t step_ref(int64_t x, int64_t s) { return (int64_t)((uint64_t)x * 3u + (uint64_t)s); }
 
 /* ------------------------------------------------------------------------ */
 /* Chains and diamonds                                                       */
