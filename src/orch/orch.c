@@ -156,7 +156,9 @@ bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r) {
   uint64_t alive = atomic_load_explicit(&r->last_alive, memory_order_acquire);
   if (alive == r->seen_alive) return false;
   const pto2__task_meta *newest = pto2__ring_meta(r, alive - 1);
-  r->heap.tail = newest->heap_end;
+  /* Never backwards: a restart at offset 0 moved the tail past the marks
+   * of tasks submitted before it (pto2__heap_try_alloc). */
+  if (newest->heap_end > r->heap.tail) r->heap.tail = newest->heap_end;
   if (newest->dep_mark > r->deps.tail) r->deps.tail = newest->dep_mark;
   for (uint64_t l = r->tmap_cleaned; l < alive; l++) {
     pto2__task_meta *m = pto2__ring_meta(r, l);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 int pto2__rq_init(pto2__ready_queue *q, uint64_t capacity) {
+  if (capacity < 2 || (capacity & (capacity - 1))) return PTO2_E_INVALID_ARGS;
   q->cells = aligned_alloc(64, ((capacity * sizeof *q->cells) + 63) & ~(size_t)63);
   if (!q->cells) return PTO2_E_NO_MEMORY;
   q->mask = capacity - 1;
