@@ -3,8 +3,8 @@
  *
  *   pto2-bench [--scene paged_attention|paged_attention_unroll|all]
  *              [--case Case1,Case2,Case3,Small1,Small2,VarSeq2,VarSeq4|all]
- *              [--lane auto,manual,graph|all] [--kernels real|noop]
- *              [--rounds N] [--warmup N] [--check] [--expect-counts]
+ *              [--lane auto,manual,graph|all] [--kernels real|noop|busy]
+ *              [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]
  *              [--format table|csv|json] [--trace FILE]
  *              [--block-dim N] [--threads N] [--seed N] [--quick]
  *
@@ -12,7 +12,10 @@
  * on one runtime, each round on freshly zeroed output.  `elapsed` runs from
  * the start of the orchestration function to the completion of the last
  * task, `orch` is the time spent in the orchestration function; both come
- * from pto2_run_stats, as do the task and edge counts.  --check compares the
+ * from pto2_run_stats, as do the task and edge counts.  `--kernels busy`
+ * replaces every kernel by a spin of --busy-us microseconds (default 2) to
+ * measure scheduling efficiency against the ideal elapsed time, kernel
+ * calls x duration / executor threads.  --check compares the
  * last round's output with the golden reference (and, with real kernels,
  * the lanes' outputs with each other, bit for bit).  --expect-counts fails
  * if the counts differ from SPEC §15.6.  The exit status is non-zero when a
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pa_orch.h"
 
@@ -33,13 +37,15 @@ typedef struct options {
   const pa_case *cases[MAX_CASES];
   size_t ncases;
   bool lanes[PA_LANE_COUNT];
-  bool noop;
+  bool noop;        /* kernels other than the real ones */
+  uint32_t busy_us; /* --kernels busy: spin this long per kernel call */
   int rounds, warmup;
   bool check, expect_counts;
   enum { FMT_TABLE, FMT_CSV, FMT_JSON } format;
   const char *trace;
   uint32_t block_dim, threads;
   uint64_t seed;
+  uint32_t executors; /* worker threads + the caller, once the runtime exists */
 } options;
 
 typedef struct summary {
@@ -68,8 +74,8 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: pto2-bench [--scene paged_attention|paged_attention_unroll|all]\n"
           "                  [--case Case1,Case2,Case3,Small1,Small2,VarSeq2,VarSeq4|all]\n"
-          "                  [--lane auto,manual,graph|all] [--kernels real|noop]\n"
-          "                  [--rounds N] [--warmup N] [--check] [--expect-counts]\n"
+          "                  [--lane auto,manual,graph|all] [--kernels real|noop|busy]\n"
+          "                  [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]\n"
           "                  [--format table|csv|json] [--trace FILE]\n"
           "                  [--block-dim N] [--threads N] [--seed N] [--quick]\n");
 }
@@ -154,9 +160,14 @@ static int parse_options(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--case")) cases = v, i++;
     else if (!strcmp(a, "--lane")) lanes = v, i++;
     else if (!strcmp(a, "--kernels")) {
-      if (strcmp(v, "real") && strcmp(v, "noop")) return fail_arg("kernels", v);
-      o->noop = !strcmp(v, "noop");
+      if (strcmp(v, "real") && strcmp(v, "noop") && strcmp(v, "busy"))
+        return fail_arg("kernels", v);
+      o->noop = strcmp(v, "real") != 0;
+      if (!strcmp(v, "busy") && !o->busy_us) o->busy_us = 2;
       i++;
+    } else if (!strcmp(a, "--busy-us")) {
+      if (!parse_uint(v, 1000000, &n) || n == 0) return fail_arg("busy-us", v);
+      o->busy_us = (uint32_t)n, i++;
     } else if (!strcmp(a, "--rounds")) {
       if (!parse_uint(v, MAX_ROUNDS, &n) || n == 0) return fail_arg("rounds", v);
       o->rounds = (int)n, i++;
@@ -260,6 +271,38 @@ static void check_output(const options *o, const pa_inputs *in, const float *gol
 }
 
 /* ------------------------------------------------------------------------ */
+/* Busy kernels                                                              */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Spins for the number of nanoseconds given at registration. */
+static int busy_kernel(const pto2_kernel_ctx *ctx) {
+  uint64_t ns = (uint64_t)(uintptr_t)ctx->user, start = now_ns();
+  while (now_ns() - start < ns) {
+  }
+  return 0;
+}
+
+static int register_busy(pto2_runtime *rt, uint32_t us) {
+  const pa_kernel_info *k = pa_kernel_table();
+  for (int i = 0; i < PA_KERNEL_COUNT; i++) {
+    int rc = pto2_kernel_register(rt, k[i].id, k[i].core, k[i].name, busy_kernel,
+                                  (void *)(uintptr_t)(us * UINT64_C(1000)));
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static const char *kernels_name(const options *o) {
+  return o->busy_us ? "busy" : kernels_name(o);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Output                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -270,7 +313,7 @@ static void print_json(const options *o, const result *r) {
          "\"orch_us\":{\"median\":%.3f,\"trimmed_avg\":%.3f,\"min\":%.3f,\"max\":%.3f},"
          "\"check\":\"%s\",\"max_abs_err\":",
          pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane),
-         o->noop ? "noop" : "real", (unsigned long long)r->tasks, (unsigned long long)r->edges,
+         kernels_name(o), (unsigned long long)r->tasks, (unsigned long long)r->edges,
          r->rounds, r->elapsed_us.median, r->elapsed_us.trimmed_avg, r->elapsed_us.min,
          r->elapsed_us.max, r->orch_us.median, r->orch_us.trimmed_avg, r->orch_us.min,
          r->orch_us.max, r->check);
@@ -284,7 +327,7 @@ static void print_csv(const options *o, const result *r, bool header) {
            "elapsed_min_us,elapsed_max_us,orch_median_us,orch_trimmed_avg_us,orch_min_us,"
            "orch_max_us,check,max_abs_err\n");
   printf("%s,%s,%s,%s,%llu,%llu,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%s,%.3g\n",
-         pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane), o->noop ? "noop" : "real",
+         pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane), kernels_name(o),
          (unsigned long long)r->tasks, (unsigned long long)r->edges, r->rounds,
          r->elapsed_us.median, r->elapsed_us.trimmed_avg, r->elapsed_us.min, r->elapsed_us.max,
          r->orch_us.median, r->orch_us.trimmed_avg, r->orch_us.min, r->orch_us.max, r->check,
@@ -298,7 +341,10 @@ static void print_table(const options *o, const result *rs, int n) {
   for (int i = 0; i < n; i++)
     if (rs[i].lane == PA_LANE_GRAPH && !rs[i].rc) graph = &rs[i];
   printf("\n%s  %s  kernels=%s  rounds=%d (median; x = ratio to graph)\n",
-         pa_scene_name(rs[0].scene), rs[0].pcase->name, o->noop ? "noop" : "real", o->rounds);
+         pa_scene_name(rs[0].scene), rs[0].pcase->name, kernels_name(o), o->rounds);
+  if (o->busy_us)
+    printf("  each kernel call spins %u us; ideal = calls x %u us / %u executor threads\n",
+           o->busy_us, o->busy_us, o->executors);
   printf("  %-7s %8s %8s %13s %8s %13s %8s %9s  %-7s %9s\n", "lane", "tasks", "edges",
          "elapsed(us)", "x", "orch(us)", "x", "ns/task", "check", "max_err");
   for (int i = 0; i < n; i++) {
@@ -319,6 +365,12 @@ static void print_table(const options *o, const result *rs, int n) {
            (unsigned long long)r->tasks, (unsigned long long)r->edges, r->elapsed_us.median, ex,
            r->orch_us.median, ox, r->orch_us.median * 1000.0 / (double)r->tasks, check,
            r->max_abs_err, r->counts_ok ? "" : "  (counts differ from SPEC 15.6)");
+    if (o->busy_us) {
+      /* Every paged-attention task has one lane and one block: one call. */
+      double ideal = (double)r->tasks * o->busy_us / o->executors;
+      printf("  %-7s ideal %.1f us; elapsed / ideal = %.3f\n", "", ideal,
+             r->elapsed_us.median / ideal);
+    }
   }
 }
 
@@ -387,7 +439,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "pto2-bench: cannot create the runtime: %s\n", pto2_strerror(rc));
     return 1;
   }
-  if ((rc = pa_kernels_register(rt, o.noop)) != 0 ||
+  pto2_config eff;
+  pto2_runtime_get_config(rt, &eff);
+  o.executors = eff.worker_threads + 1;
+  if ((rc = o.busy_us ? register_busy(rt, o.busy_us) : pa_kernels_register(rt, o.noop)) != 0 ||
       (o.trace && (rc = pto2_trace_enable(rt, 1u << 20)) != 0)) {
     fprintf(stderr, "pto2-bench: setup failed: %s\n", pto2_strerror(rc));
     return 1;
@@ -400,10 +455,8 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < o.ncases; i++) bad += run_case(&o, rt, o.cases[i], &header, combos);
   pto2_runtime_destroy(rt);
   if (o.format == FMT_TABLE) {
-    pto2_config eff = cfg;
     printf("\n%s: %d of %d runs failed a check%s\n", bad ? "FAILED" : "ok", bad, combos,
            o.check && !o.noop ? " (golden allclose; == / != lanes bit-identical)" : "");
-    (void)eff;
   }
   return bad ? 1 : 0;
 }
