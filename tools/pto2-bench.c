@@ -299,7 +299,7 @@ static int register_busy(pto2_runtime *rt, uint32_t us) {
 }
 
 static const char *kernels_name(const options *o) {
-  return o->busy_us ? "busy" : kernels_name(o);
+  return o->busy_us ? "busy" : o->noop ? "noop" : "real";
 }
 
 /* ------------------------------------------------------------------------ */
