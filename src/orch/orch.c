@@ -459,8 +459,10 @@ int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) 
 
 /* Step 7.  A deferred task keeps its publish increment until its scope
  * ends (close_scope). */
-static int wire_and_publish(pto2_runtime *rt, pto2__ring *r, pto2__slot *s, pto2__task_meta *m,
-                            const found *f, bool deferred) {
+static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *rt,
+                                                                  pto2__ring *r, pto2__slot *s,
+                                                                  pto2__task_meta *m,
+                                                                  const found *f, bool deferred) {
   if (pto2__dep_pool_free(&r->deps) < f->live) {
     int rc = pto2__wait_dep_space(rt, r, f->live);
     if (rc) return rc;
@@ -550,7 +552,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   pto2__task_meta *m = pto2__ring_meta(r, local);
   if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
   m->local = local;
-  m->seq = o->tasks;
+  if (pto2__debug_checks_enabled) m->seq = o->tasks; /* for the cycle check only */
   m->heap_end = r->heap.top;
   m->scope_depth = (uint16_t)(o->depth - 1);
   m->scope_seq = o->scopes[o->depth - 1].seq;

@@ -98,7 +98,7 @@ typedef struct pto2__task_meta {
   uint64_t local;        /* local id of the task now in the slot */
   uint64_t heap_end;     /* heap position after this task's outputs */
   uint64_t dep_mark;     /* dependency-pool top after this task's wiring */
-  uint64_t seq;          /* submission number within the run */
+  uint64_t seq;          /* debug builds: submission number within the run */
   uint32_t scope_seq;    /* the scope that owns the task */
   uint16_t scope_depth;
   /* A consumer held back until the end of this scope references the task,
