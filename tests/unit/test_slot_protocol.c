@@ -1,0 +1,126 @@
+/*
+ * The slot protocol step by step, through a manual scope (SPEC Appendix A):
+ * fanin_remaining, fanout_count, fanout_refcount and state of each task
+ * after every event.  With block_dim 1 there are no worker threads, so a
+ * task runs only when the test runs it (pto2__run_one on executor 0).
+ *
+ *   P (AUTO, not yet run) creates X; W (AUTO, already completed) wrote Z.
+ *   MANUAL { A: in X, out Y;  B: in Y, inout Z;  add_dependency(A, B) }
+ *   C (AUTO): in Z — finds B through the TensorMap.
+ */
+#include "runtime.h"
+#include "test.h"
+
+static float zbuf[4];
+
+static int noop(const pto2_kernel_ctx *k) {
+  (void)k;
+  return 0;
+}
+
+static pto2__slot *slot_of(pto2_runtime *rt, pto2_task_id id) {
+  return pto2__ring_slot(&rt->rings[pto2_task_id_ring(id)], pto2_task_id_local(id));
+}
+
+#define REMAINING(s) atomic_load(&(s)->fanin_remaining)
+#define FANOUT(s) atomic_load(&(s)->fanout_count)
+#define RELEASED(s) atomic_load(&(s)->fanout_refcount)
+#define STATE(s) atomic_load(&(s)->state)
+
+/* Runs the next ready task on the orchestrating thread. */
+static void run_one(pto2_runtime *rt) {
+  pto2__orch_flush_ready(rt);
+  ASSERT_TRUE(pto2__run_one(rt, &rt->executors[0]));
+}
+
+static void appendix_a(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  const uint32_t four[1] = {4};
+  pto2_tensor z = pto2_tensor_external(zbuf, four, 1, PTO2_FLOAT32);
+  pto2_create_info ci = pto2_create_info_make(four, 1, PTO2_FLOAT32);
+  pto2_arg a;
+
+  pto2_arg_init(&a); /* W wrote Z and has completed */
+  pto2_arg_add_inout(&a, &z);
+  pto2__slot *w = slot_of(rt, pto2_submit_aiv(rt, 0, &a));
+  run_one(rt);
+  ASSERT_EQ_INT(STATE(w), PTO2__TASK_COMPLETED);
+
+  pto2_arg_init(&a); /* P creates X and has not run */
+  pto2_arg_add_output(&a, &ci);
+  pto2__slot *p = slot_of(rt, pto2_submit_aiv(rt, 0, &a));
+  pto2_tensor x = a.outputs[0];
+  ASSERT_EQ_INT(FANOUT(p), 1); /* its scope */
+
+  pto2__slot *sa, *sb;
+  PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) {
+    pto2_arg_init(&a); /* step 1: X is a boundary tensor (creator P) */
+    pto2_arg_add_input(&a, &x);
+    pto2_arg_add_output(&a, &ci);
+    pto2_task_id ia = pto2_submit_aiv_manual(rt, 0, &a);
+    pto2_tensor y = a.outputs[0];
+    sa = slot_of(rt, ia);
+    ASSERT_EQ_INT(FANOUT(p), 2);
+    ASSERT_EQ_INT(REMAINING(sa), 2); /* P + the held publish share */
+    ASSERT_EQ_INT(FANOUT(sa), 1);
+
+    pto2_arg_init(&a); /* step 2: Y is manual-local; Z boundary, W finished */
+    pto2_arg_add_input(&a, &y);
+    pto2_arg_add_inout(&a, &z);
+    pto2_task_id ib = pto2_submit_aiv_manual(rt, 0, &a);
+    sb = slot_of(rt, ib);
+    ASSERT_EQ_INT(FANOUT(w), 2);       /* B holds W until it completes */
+    ASSERT_EQ_INT(REMAINING(sb), 1);   /* only the publish share */
+
+    ASSERT_EQ_INT(pto2_add_dependency(rt, ia, ib), 0); /* step 3 */
+    ASSERT_EQ_INT(FANOUT(sa), 2);
+    ASSERT_EQ_INT(REMAINING(sb), 2);
+    ASSERT_EQ_INT(STATE(sa), PTO2__TASK_PENDING);
+  }
+  /* Step 4: published, scope references dropped; neither is ready. */
+  ASSERT_EQ_INT(REMAINING(sa), 1);
+  ASSERT_EQ_INT(RELEASED(sa), 1);
+  ASSERT_EQ_INT(REMAINING(sb), 1);
+  ASSERT_EQ_INT(RELEASED(sb), 1);
+  ASSERT_EQ_INT(STATE(sb), PTO2__TASK_PENDING);
+
+  pto2_arg_init(&a); /* step 5: C finds B's write of Z */
+  pto2_arg_add_input(&a, &z);
+  pto2_arg_add_output(&a, &ci);
+  pto2__slot *sc = slot_of(rt, pto2_submit_aiv(rt, 0, &a));
+  ASSERT_EQ_INT(FANOUT(sb), 2);
+  ASSERT_EQ_INT(REMAINING(sc), 1); /* waits for B */
+
+  run_one(rt); /* step 6: P runs; A becomes ready */
+  ASSERT_EQ_INT(STATE(p), PTO2__TASK_COMPLETED);
+  ASSERT_EQ_INT(REMAINING(sa), 0);
+  run_one(rt); /* step 7: A runs; B becomes ready; A releases P */
+  ASSERT_EQ_INT(REMAINING(sb), 0);
+  ASSERT_EQ_INT(RELEASED(p), 1);
+  ASSERT_EQ_INT(STATE(sa), PTO2__TASK_COMPLETED); /* B has not released it */
+  run_one(rt); /* step 8: B runs; C ready; A consumed; W released */
+  ASSERT_EQ_INT(REMAINING(sc), 0);
+  ASSERT_EQ_INT(STATE(sa), PTO2__TASK_CONSUMED);
+  ASSERT_EQ_INT(RELEASED(w), 1);
+  ASSERT_EQ_INT(STATE(sb), PTO2__TASK_COMPLETED); /* C still holds it */
+  run_one(rt); /* C runs and releases B */
+  ASSERT_EQ_INT(STATE(sb), PTO2__TASK_CONSUMED);
+}
+
+int main(void) {
+  pto2_config c = {0};
+  c.block_dim = 1; /* no worker threads */
+  c.log_level = PTO2_LOG_ERROR;
+  pto2_runtime *rt;
+  ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
+  ASSERT_EQ_INT(rt->executor_count, 1);
+  ASSERT_EQ_INT(pto2_kernel_register(rt, 0, PTO2_CORE_AIV, "noop", noop, 0), 0);
+  pto2_run_stats st;
+  ASSERT_EQ_INT(pto2_run(rt, appendix_a, 0, &st), 0);
+  ASSERT_EQ_U64(st.tasks, 5);
+  ASSERT_EQ_U64(st.edges, 4); /* P->A, W->B, A->B, B->C */
+  for (unsigned r = 0; r < PTO2_RING_COUNT; r++) /* everything retired */
+    ASSERT_EQ_U64(atomic_load(&rt->rings[r].last_alive), rt->rings[r].next_local);
+  pto2_runtime_destroy(rt);
+  TEST_PASS("test_slot_protocol");
+}
