@@ -138,7 +138,6 @@ typedef struct pto2_tensor {
   uint8_t ndims;        /* read-only: rank, 1..PTO2_MAX_DIMS; 0 marks an invalid tensor */
   uint8_t dtype;        /* read-only: pto2_dtype */
   bool manual_dep;      /* public: true = never looked up or recorded in the TensorMap */
-  uint8_t flags;        /* private */
   uint32_t shapes[PTO2_MAX_DIMS];     /* read-only */
   uint32_t raw_shapes[PTO2_MAX_DIMS]; /* read-only */
   uint32_t offsets[PTO2_MAX_DIMS];    /* read-only */

@@ -24,7 +24,6 @@ pto2_tensor pto2_tensor_external(void *addr, const uint32_t *shapes, uint32_t nd
   t.nbytes = numel * esz;
   t.ndims = (uint8_t)ndims;
   t.dtype = (uint8_t)dtype;
-  t.flags = PTO2__TF_OFFSET_ZERO;
   memcpy(t.shapes, shapes, ndims * sizeof shapes[0]);
   memcpy(t.raw_shapes, shapes, ndims * sizeof shapes[0]);
   return t;
@@ -35,20 +34,16 @@ pto2_tensor pto2_tensor_view(const pto2_tensor *t, const uint32_t *shapes,
   if (!pto2__tensor_valid(t) || !shapes || !offsets) return invalid_tensor();
   pto2_tensor v = *t;
   uint64_t delta = 0, stride = 1;
-  bool zero = true;
   for (unsigned d = t->ndims; d-- > 0;) { /* innermost first: strides accumulate */
     if (shapes[d] == 0 || offsets[d] > t->shapes[d] || shapes[d] > t->shapes[d] - offsets[d])
       return invalid_tensor();
     v.shapes[d] = shapes[d];
     v.offsets[d] = t->offsets[d] + offsets[d];
-    zero = zero && v.offsets[d] == 0;
     delta += (uint64_t)offsets[d] * stride;
     stride *= t->raw_shapes[d];
   }
   v.data = (char *)t->data + delta * pto2__dtype_size(t->dtype);
   v.manual_dep = false;
-  v.flags = zero ? (uint8_t)(t->flags | PTO2__TF_OFFSET_ZERO)
-                 : (uint8_t)(t->flags & ~PTO2__TF_OFFSET_ZERO);
   return v;
 }
 
@@ -71,7 +66,7 @@ pto2_tensor pto2_tensor_reshape(const pto2_tensor *t, const uint32_t *shapes, ui
   memcpy(r.shapes, shapes, ndims * sizeof shapes[0]);
   memcpy(r.raw_shapes, shapes, ndims * sizeof shapes[0]);
   r.manual_dep = false;
-  r.flags = PTO2__TF_OFFSET_ZERO; /* raw origin is now the view origin (data) */
+  /* The raw layout's origin is now the view origin (data). */
   return r;
 }
 

@@ -7,10 +7,6 @@
 
 #include "pto2/pto2.h"
 
-enum {
-  PTO2__TF_OFFSET_ZERO = 1u << 0, /* offsets[] all zero */
-};
-
 /* pto2_dtype_size() for the hot paths: 0 for a value that is not a dtype. */
 static inline size_t pto2__dtype_size(unsigned dtype) {
   static const uint8_t sizes[PTO2_DTYPE_COUNT] = {4, 2, 4, 2, 1, 1, 2, 8, 8};

@@ -72,7 +72,6 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   e->producer = producer;
   e->version = t->version;
   e->ndims = t->ndims;
-  e->offset_zero = (t->flags & PTO2__TF_OFFSET_ZERO) != 0;
   memcpy(e->shapes, t->shapes, sizeof e->shapes);
   memcpy(e->offsets, t->offsets, sizeof e->offsets);
   memcpy(e->raw_shapes, t->raw_shapes, sizeof e->raw_shapes);

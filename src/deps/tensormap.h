@@ -45,7 +45,6 @@ typedef struct pto2__tmap_entry {
   pto2_task_id producer;
   int32_t version;
   uint8_t ndims;
-  uint8_t offset_zero;
   uint32_t shapes[PTO2_MAX_DIMS];
   uint32_t offsets[PTO2_MAX_DIMS];
   uint32_t raw_shapes[PTO2_MAX_DIMS];

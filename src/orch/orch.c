@@ -410,7 +410,6 @@ static void materialize(pto2_tensor *t, const pto2_create_info *ci, char *buf, p
   t->ndims = ci->ndims;
   t->dtype = ci->dtype;
   t->manual_dep = ci->manual_dep;
-  t->flags = PTO2__TF_OFFSET_ZERO;
   uint64_t numel = 1;
   for (unsigned d = 0; d < ci->ndims; d++) {
     t->shapes[d] = t->raw_shapes[d] = ci->shapes[d];
