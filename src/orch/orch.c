@@ -38,8 +38,7 @@ int pto2__orch_refuse(pto2_runtime *rt, const char *api) {
   return atomic_load_explicit(&rt->error, memory_order_relaxed);
 }
 
-int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api) {
-  if (!pto2_task_id_is_valid(t->owner)) return 0;
+int pto2__check_created(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api) {
   pto2__ring *r = pto2__ring_of(rt, t->owner);
   if (!r)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
@@ -507,7 +506,17 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
   return 0;
 }
 
-int pto2__alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf);
+/* Step 2, fast path: a free slot and heap bytes without waiting. */
+static inline int alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf) {
+  if (PTO2_LIKELY((r->next_local & 63) != 0 && r->next_local - r->seen_alive <= r->mask)) {
+    if (!bytes) {
+      *buf = r->heap.base;
+      return 0;
+    }
+    if ((*buf = pto2__heap_try_alloc(&r->heap, bytes))) return 0;
+  }
+  return pto2__alloc_task(rt, r, bytes, buf);
+}
 
 static void init_slot(pto2__slot *s, const lanes *l, uint16_t block_num, uint8_t ring) {
   atomic_store_explicit(&s->fanout_count, 1, memory_order_relaxed); /* the scope (S2) */
@@ -544,7 +553,7 @@ static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
 static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto2_arg *a,
                       uint64_t bytes, pto2__slot **out, char **buf) {
   pto2__orch *o = &rt->orch;
-  int rc = pto2__alloc_task(rt, r, bytes, buf);
+  int rc = alloc_task(rt, r, bytes, buf);
   if (rc) return rc;
   uint64_t local = r->next_local;
   pto2__slot *s = pto2__ring_slot(r, local);

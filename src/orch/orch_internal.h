@@ -19,6 +19,9 @@ int pto2__check_cycles(pto2_runtime *rt);
  * p's fanout list, -1 if p was already CONSUMED. */
 int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool);
 int pto2__wait_dep_space(pto2_runtime *rt, pto2__ring *r, uint64_t need);
+/* Allocates the next task slot of ring r and `bytes` of its heap, waiting
+ * for retirement if needed (and trimming the ring every 64 tasks). */
+int pto2__alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf);
 
 /* True while orchestration calls may act: inside pto2_run() and no error. */
 static inline bool pto2__orch_ok(pto2_runtime *rt) {
@@ -64,6 +67,10 @@ static inline bool pto2__task_retired(const pto2__ring *r, uint64_t local) {
 
 /* Checks that a tensor argument's creator is still alive (its scope is
  * open), so its memory cannot have been reused.  Fails the run if not. */
-int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api);
+int pto2__check_created(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api);
+static inline int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi,
+                                    const char *api) {
+  return pto2_task_id_is_valid(t->owner) ? pto2__check_created(rt, t, argi, api) : 0;
+}
 
 #endif

@@ -250,7 +250,6 @@ int pto2__wait_dep_space(pto2_runtime *rt, pto2__ring *r, uint64_t need) {
   return wait_space(rt, r, SPACE_DEPS, need);
 }
 
-/* Allocates the next task slot of ring r and `bytes` of its heap. */
 int pto2__alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf) {
   if (PTO2_UNLIKELY(bytes > r->heap.size))
     return pto2__fail(rt, PTO2_E_HEAP_RING_DEADLOCK,
