@@ -73,7 +73,6 @@ typedef struct pto2__scope {
   uint8_t mode;         /* pto2_scope_mode */
   uint8_t ring;
   bool backward_edge;   /* an explicit edge points to an earlier-submitted task */
-  uint64_t first_local; /* MANUAL: the scope's tasks are [first_local, ring head) */
 } pto2__scope;
 
 /* Orchestrator state: used only by the thread inside pto2_run(). */

@@ -422,8 +422,9 @@ typedef enum pto2_scope_mode {
    * (pto2_add_dependency, or producers attached to the args) and skip the
    * TensorMap; dependencies on tasks outside the scope are still found from
    * the tensors.  Tasks are submitted with pto2_submit_*_manual and, unless
-   * they carry explicit producers, are published when the scope ends.  No
-   * scope may be opened inside a MANUAL scope. */
+   * they carry explicit producers, are published when the scope ends.  Only
+   * MANUAL scopes may be opened inside a MANUAL scope; a tensor created in an
+   * enclosing MANUAL scope is a boundary tensor of the inner one. */
   PTO2_SCOPE_MANUAL = 1,
   /* Explicit graph: plain submits find no dependencies at all (no TensorMap,
    * no creator); edges come only from pto2_add_dependency and explicit

@@ -21,19 +21,11 @@ static const char *const ADD_DEP_MODE_MSG =
     "pto2_add_dependency is only valid inside PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) or "
     "PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH)";
 
-static bool in_manual_scope(pto2_runtime *rt, pto2_task_id id) {
-  const pto2__orch *o = &rt->orch;
-  const pto2__scope *sc = &o->scopes[o->depth - 1];
-  return pto2_task_id_is_valid(id) && pto2_task_id_ring(id) == sc->ring &&
-         pto2_task_id_local(id) >= sc->first_local &&
-         pto2_task_id_local(id) < rt->rings[sc->ring].next_local;
-}
-
 static int check_ids(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consumer) {
   if (producer.raw == consumer.raw)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_add_dependency does not allow self-dependency");
   if (rt->orch.mode == PTO2_SCOPE_MANUAL) {
-    if (!in_manual_scope(rt, producer) || !in_manual_scope(rt, consumer))
+    if (!pto2__in_current_scope(rt, producer) || !pto2__in_current_scope(rt, consumer))
       return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                         "pto2_add_dependency requires producer and consumer to belong to the "
                         "current manual scope");

@@ -62,14 +62,13 @@ static uint8_t ring_of_depth(uint32_t depth) {
   return (uint8_t)(depth - 1 < PTO2_RING_COUNT - 1 ? depth - 1 : PTO2_RING_COUNT - 1);
 }
 
-static void open_scope(pto2_runtime *rt, pto2__orch *o, pto2_scope_mode mode) {
+static void open_scope(pto2__orch *o, pto2_scope_mode mode) {
   pto2__scope *sc = &o->scopes[o->depth++];
   sc->begin = o->scope_task_count;
   sc->seq = o->next_scope_seq++;
   sc->mode = (uint8_t)mode;
   sc->backward_edge = false;
   o->ring = sc->ring = ring_of_depth(o->depth);
-  sc->first_local = rt->rings[sc->ring].next_local;
   o->mode = (uint8_t)mode;
 }
 
@@ -107,16 +106,16 @@ int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
   if (mode != PTO2_SCOPE_AUTO && mode != PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_GRAPH)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_scope_begin: unknown scope mode %d",
                       (int)mode);
-  if (o->mode == PTO2_SCOPE_MANUAL)
+  if (o->mode == PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_MANUAL)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
-                      "pto2_scope_begin: no scope may be opened inside "
-                      "PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL); manual scope inside manual scope is "
-                      "not supported");
+                      "pto2_scope_begin: only a MANUAL scope may be opened inside "
+                      "PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL); an AUTO or GRAPH scope inside a manual "
+                      "scope is not supported");
   if (o->depth >= PTO2_MAX_SCOPE_DEPTH)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_begin: scopes nested deeper than PTO2_MAX_SCOPE_DEPTH (%d)",
                       PTO2_MAX_SCOPE_DEPTH);
-  open_scope(rt, o, mode);
+  open_scope(o, mode);
   return 0;
 }
 
@@ -316,13 +315,9 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
   return 0;
 }
 
-/* MANUAL: a tensor created by a task of the current manual scope.  No scope
- * opens inside a MANUAL scope, so its tasks are the ring's tasks from
- * first_local on, and the test needs no slot contents (SPEC §18 item 6b). */
-static bool manual_local(const pto2__orch *o, pto2_task_id owner) {
-  const pto2__scope *sc = &o->scopes[o->depth - 1];
-  return pto2_task_id_is_valid(owner) && pto2_task_id_ring(owner) == sc->ring &&
-         pto2_task_id_local(owner) >= sc->first_local;
+/* MANUAL: a tensor created by a task of the current manual scope. */
+static bool manual_local(pto2_runtime *rt, pto2_task_id owner) {
+  return pto2__in_current_scope(rt, owner);
 }
 
 static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, found *f) {
@@ -348,7 +343,7 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
     unsigned kind = a->kinds[i];
     if (kind == PTO2_ARG_OUTPUT) continue;
     const pto2_tensor *t = a->refs[i].tensor;
-    if (mode == PTO2_SCOPE_MANUAL && manual_local(&rt->orch, t->owner)) continue;
+    if (mode == PTO2_SCOPE_MANUAL && manual_local(rt, t->owner)) continue;
     if (pto2_task_id_is_valid(t->owner)) {
       int rc = add_producer(rt, f, t->owner, self, i, kind, "creator retention");
       if (rc) return rc;
@@ -374,7 +369,7 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
     if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING) continue;
     const pto2_tensor *t = a->refs[i].tensor;
     if (t->manual_dep) continue;
-    if (mode == PTO2_SCOPE_MANUAL && manual_local(&rt->orch, t->owner)) continue;
+    if (mode == PTO2_SCOPE_MANUAL && manual_local(rt, t->owner)) continue;
     void **chain = &self_meta->tmap_chain;
     if (pto2_task_id_is_valid(t->owner)) {
       pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
@@ -724,7 +719,7 @@ void pto2__orch_run_begin(pto2_runtime *rt) {
     r->heap.high_water = 0;
     r->deps.high_water = 0;
   }
-  open_scope(rt, o, PTO2_SCOPE_AUTO); /* the root scope */
+  open_scope(o, PTO2_SCOPE_AUTO); /* the root scope */
   o->active = true;
 }
 

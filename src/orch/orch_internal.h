@@ -52,6 +52,21 @@ static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
   m->held_seq = o->scopes[o->depth - 1].seq;
 }
 
+/* True if `id` is a task of the innermost scope.  Exact (it compares the
+ * task's recorded scope), needs no slot contents (SPEC §18 item 6b), and is
+ * valid before the task submitted now is even allocated. */
+static inline bool pto2__in_current_scope(pto2_runtime *rt, pto2_task_id id) {
+  unsigned ring = pto2_task_id_ring(id);
+  if (!pto2_task_id_is_valid(id) || ring >= PTO2_RING_COUNT) return false;
+  const pto2__ring *r = &rt->rings[ring];
+  uint64_t local = pto2_task_id_local(id);
+  if (local >= r->next_local) return false;
+  const pto2__task_meta *m = &r->meta[local & r->mask];
+  const pto2__orch *o = &rt->orch;
+  return m->local == local && m->scope_depth == o->depth - 1 &&
+         m->scope_seq == o->scopes[o->depth - 1].seq;
+}
+
 /* Ring of a task id, or NULL for an id this runtime never issued. */
 static inline pto2__ring *pto2__ring_of(pto2_runtime *rt, pto2_task_id id) {
   unsigned ring = pto2_task_id_ring(id);
