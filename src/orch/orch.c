@@ -580,7 +580,7 @@ static void prefetch_next_slot(pto2__ring *r) {
   pto2__slot *s = pto2__ring_slot(r, r->next_local);
   __builtin_prefetch(s, 1);
   const char *pl = (const char *)s->payload;
-  for (unsigned off = 0; off < 512; off += 64) __builtin_prefetch(pl + off, 1);
+  for (unsigned off = 0; off < 1024; off += 64) __builtin_prefetch(pl + off, 1);
 }
 
 /* The submit path, specialised per scope mode: `mode` is a constant in
