@@ -76,6 +76,8 @@ static int record_producer(pto2_runtime *rt, pto2__ring *cr, pto2_task_id consum
 }
 
 /* Links a live producer to an unpublished consumer. */
+/* record_producer() bounds the producers to PTO2_MAX_FANIN, so the release
+ * list (producers and creator holds) has room. */
 static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr) {
   pto2__payload *cpl = c->payload;
   if (pto2__dep_pool_free(&cr->deps) < 1) {

@@ -174,9 +174,11 @@ bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r) {
 typedef struct found {
   uint32_t count;                       /* distinct producers: the edges */
   uint32_t live;                        /* those that may not have finished */
+  uint32_t holds;                       /* MANUAL/GRAPH: creators held, not waited for */
   pto2_task_id ids[PTO2_MAX_FANIN];
   pto2__slot *slots[PTO2_MAX_FANIN];
   pto2__task_meta *metas[PTO2_MAX_FANIN]; /* of the live ones */
+  pto2_task_id held_ids[PTO2_MAX_TENSOR_ARGS];
 } found;
 
 /* Validated form of the kernels of one submit. */
@@ -333,17 +335,44 @@ static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, 
   return 0;
 }
 
+/* MANUAL (manual-local tensors) and GRAPH: the task does not wait for the
+ * tensor's creator (explicit edges order it), but it must keep the
+ * creator's buffer alive until it completes, even if it is ordered after
+ * the creator only through other tasks: a lifetime hold (see
+ * hold_creators()).  Creators are deduplicated; a creator that is also a
+ * producer needs no hold. */
+static void add_hold(found *f, pto2_task_id creator) {
+  for (uint32_t i = 0; i < f->holds; i++)
+    if (f->held_ids[i].raw == creator.raw) return;
+  f->held_ids[f->holds++] = creator; /* at most one per tensor argument */
+}
+
+/* Drops holds on creators that became producers (explicit deps at submit). */
+static void drop_held_producers(found *f) {
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < f->holds; i++) {
+    bool producer = false;
+    for (uint32_t j = 0; j < f->count && !producer; j++) producer = f->ids[j].raw == f->held_ids[i].raw;
+    if (!producer) f->held_ids[kept++] = f->held_ids[i];
+  }
+  f->holds = kept;
+}
+
 /* Step 4.  mode is a compile-time constant in each caller. */
 static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt,
                                                                 const pto2_arg *a,
                                                                 pto2_task_id self, found *f,
                                                                 pto2_scope_mode mode) {
-  f->count = f->live = 0;
-  for (unsigned i = 0; mode != PTO2_SCOPE_GRAPH && i < a->tensor_count; i++) {
+  f->count = f->live = f->holds = 0;
+  for (unsigned i = 0; i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
     if (kind == PTO2_ARG_OUTPUT) continue;
     const pto2_tensor *t = a->refs[i].tensor;
-    if (mode == PTO2_SCOPE_MANUAL && manual_local(rt, t->owner)) continue;
+    if (mode == PTO2_SCOPE_GRAPH ||
+        (mode == PTO2_SCOPE_MANUAL && manual_local(rt, t->owner))) {
+      if (pto2_task_id_is_valid(t->owner)) add_hold(f, t->owner);
+      continue;
+    }
     if (pto2_task_id_is_valid(t->owner)) {
       int rc = add_producer(rt, f, t->owner, self, i, kind, "creator retention");
       if (rc) return rc;
@@ -353,7 +382,9 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
       if (rc) return rc;
     }
   }
-  return PTO2_UNLIKELY(a->dep_count) ? add_explicit(rt, a, self, f) : 0;
+  int rc = PTO2_UNLIKELY(a->dep_count) ? add_explicit(rt, a, self, f) : 0;
+  if (mode != PTO2_SCOPE_AUTO && f->holds) drop_held_producers(f);
+  return rc;
 }
 
 /* Step 5: the regions this task writes become visible to later lookups.
@@ -450,6 +481,32 @@ int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) 
   return finished;
 }
 
+/* A lifetime hold (see add_hold): one more reference on the creator,
+ * dropped when the holder completes; no fanout link, nothing to wait for.
+ * The creator's scope is open (pto2__check_owner), so it is not CONSUMED;
+ * the state is checked anyway. */
+static bool hold_creator(pto2__slot *p) {
+  pto2__spin_lock(&p->fanout_lock);
+  bool alive = atomic_load_explicit(&p->state, memory_order_relaxed) != PTO2__TASK_CONSUMED;
+  if (alive) {
+    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
+  }
+  pto2__spin_unlock(&p->fanout_lock);
+  return alive;
+}
+
+static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *pl,
+                              unsigned recorded, bool deferred) {
+  for (uint32_t i = 0; i < f->holds; i++) {
+    pto2__ring *cr = &rt->rings[pto2_task_id_ring(f->held_ids[i])];
+    uint64_t local = pto2_task_id_local(f->held_ids[i]);
+    if (hold_creator(pto2__ring_slot(cr, local))) pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    if (deferred) pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
+  }
+  return recorded;
+}
+
 /* Step 7.  A deferred task keeps its publish increment until its scope
  * ends (close_scope). */
 static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *rt,
@@ -473,6 +530,7 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
     if (finished != 0) satisfied++;
     else linked = true;
   }
+  if (PTO2_UNLIKELY(f->holds)) recorded = hold_creators(rt, f, pl, recorded, deferred);
   pl->fanin_count = (uint8_t)recorded;
   m->dep_mark = r->deps.top;
   if (PTO2_UNLIKELY(deferred)) {

@@ -107,7 +107,7 @@ void pto2__task_complete(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   /* Everything needed from the slot is read before COMPLETED is published:
    * after that, consumers may finish and release it, and it may be reused. */
   pto2__payload *pl = s->payload;
-  pto2__slot *producers[PTO2_MAX_FANIN];
+  pto2__slot *producers[PTO2__MAX_RELEASES];
   unsigned nprod = pl->fanin_count;
   for (unsigned i = 0; i < nprod; i++) producers[i] = pl->fanin[i];
   uint8_t ring = s->ring;

@@ -62,13 +62,18 @@ typedef struct pto2__dep_entry {
   struct pto2__dep_entry *next;
 } pto2__dep_entry;
 
+/* References a task drops when it completes: its producers, and in MANUAL
+ * and GRAPH scopes a lifetime hold on each tensor's creator (at most one per
+ * tensor argument). */
+#define PTO2__MAX_RELEASES (PTO2_MAX_FANIN + PTO2_MAX_TENSOR_ARGS)
+
 typedef struct pto2__payload {
   pto2_task_id id;
   int8_t kernel[PTO2__LANE_COUNT];   /* by lane, -1 = unused */
   uint8_t tensor_count;
   uint8_t scalar_count;
-  uint8_t fanin_count;               /* producers to release on completion */
-  struct pto2__slot *fanin[PTO2_MAX_FANIN];
+  uint8_t fanin_count;               /* entries of fanin[] */
+  struct pto2__slot *fanin[PTO2__MAX_RELEASES]; /* to release on completion */
   pto2_tensor tensors[PTO2_MAX_TENSOR_ARGS];
   uint64_t scalars[PTO2_MAX_SCALAR_ARGS];
 } pto2__payload;
