@@ -1,44 +1,80 @@
 /*
- * Randomized sequential equivalence of AUTO scopes: random programs over a
- * few caller-owned buffers and runtime-created intermediates run through
- * pto2_run(), and separately by calling the same kernels in program order on
- * a copy of the memory; every caller-owned element (and the gaps between the
- * buffers) must match bit for bit.
+ * Randomized sequential equivalence of AUTO, MANUAL and GRAPH scopes:
+ * random programs over a few caller-owned buffers and runtime-created
+ * intermediates run through pto2_run(), and separately by calling the same
+ * kernels in program order on a copy of the memory; every caller-owned
+ * element (and the gaps between the buffers) must match bit for bit.
  *
- * Programs only contain what the AUTO rules define (SPEC §7.1): every task
- * waits for the creator of each non-OUTPUT tensor and, for INPUT and INOUT,
- * for the earlier INOUT/OUTPUT_EXISTING writers of overlapping regions; no
- * WAR tracking; OUTPUT_EXISTING waits for no writer.  The generator keeps a
- * state per element (read by an untracked reader, written by a tracked
- * writer) and allows:
- *   INPUT            any element;
- *   NO_DEP, INPUT with manual_dep   elements no task has written (only the
- *                    creator retention orders them);
- *   INOUT            elements no untracked reader has read;
- *   OUTPUT_EXISTING  elements nobody has read or written;
- * and it models the TensorMap (entries per allocation, COVERED removal by
- * INOUT, version and layout rules of the overlap test) to bound each task's
- * distinct producers by 16.  Buffers lean to a mode (read-only, read-write
- * chains of INOUT on random views, write-once, mixed).  Views have 1-3
- * dimensions and come as whole tensors, views, views of views and views of
- * reshapes; tasks are AIC, AIV or mixed (2-3 lanes), some SPMD (block_num
- * 2-3: each element of a written view is written by exactly one block and
- * lane), with 0-3 extra scalars added in every builder style, inside nested
- * AUTO scopes (pto2_scope_begin/end and PTO2_SCOPE) up to depth 5, so every
- * ring is used and depths >= 3 share ring 3.
+ * The generator keeps, per element, the last writer and the readers since
+ * that write, so it knows every earlier task a new task conflicts with
+ * (read-after-write, write-after-write, write-after-read).  It models what
+ * the runtime orders by itself (README "Semantics"):
+ *   AUTO    creator retention for every non-OUTPUT tensor; for INPUT and
+ *           INOUT without manual_dep, every earlier INOUT/OUTPUT_EXISTING
+ *           writer of an overlapping region still in the TensorMap (entries
+ *           per allocation, COVERED removal by INOUT, version and layout
+ *           rules of the overlap test); no write-after-read;
+ *   MANUAL  the same for boundary tensors (caller-owned or created outside
+ *           the scope); nothing for manual-local ones (created in the scope);
+ *   GRAPH   nothing at all;
+ * and it keeps every task's ancestor set.  A conflict that the ancestors do
+ * not cover is ordered by construction with explicit edges, chosen latest
+ * first so one edge often covers several conflicts (and sometimes through
+ * another task that already has the conflicting one as an ancestor):
+ *   AUTO    pto2_arg_add_dep, on a quarter of the tasks ("deps at submit":
+ *           WAR, writes after GRAPH tasks, manual_dep writers...); the other
+ *           tasks only get accesses whose conflicts are already ordered;
+ *   MANUAL  pto2_add_dependency(W, T) between tasks of the scope, right
+ *           after T's submit or later in the scope (so a held-back task's
+ *           conflicts outside the scope are covered through one inside), or,
+ *           for 30% of the tasks, producers at submit (pto2_arg_add_dep /
+ *           pto2_arg_set_deps, even none): published at once;
+ *   GRAPH   both, from any earlier task (also of ended scopes, finished or
+ *           not), add_dependency sometimes from inside a nested GRAPH scope.
+ * A task that uses a created buffer without creator retention (GRAPH, or a
+ * manual-local tensor) always gets the creator as a direct producer: the
+ * buffer is reused once its creator's consumers have finished (README
+ * "Scopes"), so ordering it through other tasks would not keep it alive.
+ * Some edges are redundant or duplicated (counted once).  Every task keeps
+ * to 16 distinct producers, found and explicit together.
  *
- * Configurations: tiny rings (task window 8 or 16, heap 4-16 KiB, 16
- * dependency entries: back-pressure and wrap-around everywhere) and the
- * default rings, with 1, 2 and 3 worker threads and a few block_dims.  The
- * generator sizes each scope so that it fits its ring (task slots, heap with
- * worst-case wrap waste, dependency entries held by tasks that cannot retire
- * before a scope ends).  One runtime per configuration runs all programs.
+ * Scopes nest up to depth 5: AUTO in AUTO/GRAPH, MANUAL in AUTO (nothing in
+ * MANUAL), GRAPH in AUTO/GRAPH, opened with pto2_scope_begin/end or
+ * PTO2_SCOPE.  Programs are AUTO-only, mixed, or GRAPH-only (whose edge
+ * count is known exactly: stats.edges must equal the distinct pairs added;
+ * elsewhere it must lie between the edges that are certain and those that
+ * lookups on caller-owned memory may also find).
+ *
+ * Rings: a task cannot retire while its scope is open, while it or a
+ * consumer cannot finish (held back in an open MANUAL/GRAPH scope, or
+ * waiting on such a task), and space comes back in task order; so per ring
+ * the generator keeps the tasks, heap bytes (twice, for wrap waste) and
+ * dependency entries from the oldest such task on, including entries of
+ * add_dependency calls still to come (charged to the ring's newest task when
+ * made), and keeps them within the ring's limits.
+ *
+ * Tensors have 1-3 dimensions and come as whole tensors, views, views of
+ * views and views of reshapes; tasks are AIC, AIV or mixed (2-3 lanes), some
+ * SPMD (block_num 2-3: each element of a written view is written by exactly
+ * one block and lane), with 0-3 extra scalars added in every builder style.
+ *
+ * Configurations: tiny rings (task window 4-16, heap 1-16 KiB, 8 or 16
+ * dependency entries: back-pressure and wrap-around everywhere; the smallest
+ * heaps soon reuse a buffer whose last user is not a consumer of its
+ * creator) and the default rings, with 1, 2 and 3 worker threads and a few
+ * block_dims.  One runtime per configuration runs all programs.
  *
  * Usage: test_random_equiv [programs per configuration] [seed] [configuration]
  * PTO2_TEST_SCALE=small divides the default program count by 10.  A failing
- * program is reproduced by `test_random_equiv 1 <seed> <configuration>`.
+ * program is reproduced by `test_random_equiv 1 <seed> <configuration>`, or,
+ * where it depends on what earlier programs left in the rings, by the whole
+ * sequence (the failure message gives both commands).  On a mismatch the
+ * message also names the first task, in program order, whose kernels read
+ * other inputs than in the sequential run.
  */
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,11 +90,13 @@ enum {
   MAX_ELEMS = 512,   /* elements of one allocation */
   MAX_ENTRIES = 512, /* modelled TensorMap entries per allocation */
   MAX_TASKS = 128,
-  MAX_OPS = 3 * MAX_TASKS,
+  TSET_WORDS = MAX_TASKS / 64,
+  MAX_OPS = 4096,
+  MAX_SCOPES = 512,
   MAX_DEPTH = 5, /* deepest scope; the root is depth 0 */
   POOL_STRIDE = MAX_ELEMS + 24,
   POOL_ELEMS = MAX_EXT * POOL_STRIDE,
-  DEFAULT_PROGRAMS = 2500,
+  DEFAULT_PROGRAMS = 5000,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -68,8 +106,13 @@ enum {
 /* scalars[0] = salt, scalars[1] = flags, then the extra scalars.
  * flags: bits 2i..2i+1 the class of tensor i; bits 32..34 the lanes that
  * write (0: a one-lane task); bit 35 more than one invocation; bits 40..44
- * the tensor count; bits 48..55 the scalar count. */
+ * the tensor count; bits 48..55 the scalar count; bits 56..63 the task. */
 enum { CLS_READ = 0, CLS_WRITE = 1, CLS_RMW = 2 };
+
+/* What each task's invocations read (XOR of their input hashes), per run:
+ * names the first task whose inputs differ when the memory does. */
+static _Atomic uint32_t trace_rt[256], trace_seq[256];
+static _Atomic uint32_t *trace_tab = trace_rt;
 
 typedef struct kinfo {
   int aic;
@@ -133,6 +176,8 @@ static int equiv_kernel(const pto2_kernel_ctx *k) {
         for (uint32_t c = 0; c < n[2]; c++) h = mix(h, p[a * st[0] + b * st[1] + c * st[2]]);
   }
   uint32_t h32 = (uint32_t)(h ^ (h >> 32));
+  /* Relaxed: read after pto2_run() has returned. */
+  atomic_fetch_xor_explicit(&trace_tab[flags >> 56], h32, memory_order_relaxed);
   for (uint32_t i = 0; i < k->tensor_count; i++) {
     const pto2_tensor *t = &k->tensors[i];
     unsigned cls = (unsigned)(flags >> (2 * i)) & 3u;
@@ -160,21 +205,43 @@ static int equiv_kernel(const pto2_kernel_ctx *k) {
 
 enum { MODE_RO, MODE_RW, MODE_WO, MODE_MIX, MODE_COUNT };
 static const char *mode_names[] = {"read-only", "read-write", "write-once", "mixed"};
+static const char *scope_names[] = {"AUTO", "MANUAL", "GRAPH"};
 
-/* Argument kinds of the generator: the pto2 kinds plus INPUT with manual_dep. */
+/* Argument kinds of the generator: the pto2 kinds plus INPUT and INOUT with
+ * manual_dep. */
 enum {
   K_INPUT = PTO2_ARG_INPUT,
   K_OUTPUT = PTO2_ARG_OUTPUT,
   K_INOUT = PTO2_ARG_INOUT,
   K_OE = PTO2_ARG_OUTPUT_EXISTING,
   K_NODEP = PTO2_ARG_NO_DEP,
-  K_INPUT_MD = 5
+  K_INPUT_MD = 5,
+  K_INOUT_MD = 6,
+  K_COUNT = 7
 };
-static const char *kind_names[] = {"INPUT",           "OUTPUT", "INOUT",
-                                   "OUTPUT_EXISTING", "NO_DEP", "INPUT(manual_dep)"};
+static const char *kind_names[] = {"INPUT",  "OUTPUT",           "INOUT",
+                                   "OUTPUT_EXISTING", "NO_DEP", "INPUT(manual_dep)",
+                                   "INOUT(manual_dep)"};
 
 /* How the tensor of an access is built. */
 enum { HOW_WHOLE, HOW_VIEW, HOW_VIEW2, HOW_RESHAPE };
+
+/* Program flavours. */
+enum { FL_AUTO, FL_MIXED, FL_GRAPH, FL_COUNT };
+static const char *flavor_names[] = {"AUTO only", "mixed", "GRAPH only"};
+
+/* How a task's producers at submit are given. */
+enum {
+  DH_NONE,  /* none */
+  DH_ADD,   /* pto2_arg_add_dep each */
+  DH_SET,   /* pto2_arg_set_deps */
+  DH_SPLIT, /* pto2_arg_set_deps for some, then pto2_arg_add_dep */
+  DH_RESET, /* pto2_arg_add_dep(task 0), then pto2_arg_set_deps replaces it */
+  DH_EMPTY, /* pto2_arg_set_deps(NULL, 0): explicit, no producers */
+  DH_COUNT
+};
+static const char *dh_names[] = {"", "add_dep", "set_deps", "set_deps+add_dep",
+                                 "add_dep(0) then set_deps", "set_deps(NULL,0)"};
 
 /* A row-major layout of an allocation's elements: raw shape and the flat
  * element index of its origin. */
@@ -206,15 +273,24 @@ typedef struct garg {
 typedef struct gtask {
   uint8_t nargs;
   garg args[PTO2_MAX_TENSOR_ARGS];
-  uint8_t submit;   /* 0 aic, 1 aiv, 2 pto2_submit_task */
+  uint8_t submit;   /* 0 aic, 1 aiv, 2 pto2_submit_task (or their _manual forms) */
   int8_t lane_k[3]; /* index into kernel_ids per lane, -1 unused (as submitted) */
   uint8_t block_num;
   uint8_t depth;
+  uint8_t mode;     /* mode of the scope it is submitted in */
+  int16_t scope;    /* scope instance */
+  bool deferred;    /* held back until its scope ends */
+  uint8_t deps_how; /* DH_* */
+  bool deps_first;  /* producers given before the tensors */
+  uint8_t nsub;     /* producers at submit, duplicates included */
+  int16_t sub[PTO2_MAX_FANIN];
+  uint8_t nlater;   /* distinct producers added with pto2_add_dependency */
   uint64_t salt, flags;
   uint8_t nextra, extra_how;
   int32_t extra[3];
   uint64_t extra64[3];
-  uint8_t nprod; /* bound on distinct producers */
+  uint8_t nprod, ncertain; /* distinct producers: bound, and those always counted */
+  uint8_t nresolved, nwar, ntransitive, nredundant, nlifetime; /* explicit edges (coverage) */
 } gtask;
 
 typedef struct entry {
@@ -227,24 +303,33 @@ typedef struct galloc {
   uint32_t shape[3];
   uint32_t numel;
   int creator; /* task, or -1 for a caller-owned buffer */
-  int depth;   /* scope that created it */
+  int depth;   /* scope depth that created it */
+  int scope;   /* scope instance that created it */
   bool alive;
   uint8_t mode;
   int32_t version;
   uint32_t ext_off; /* caller-owned: offset in the pools */
-  uint8_t wr[MAX_ELEMS], rd[MAX_ELEMS];
   int nent;
   entry ent[MAX_ENTRIES];
 } galloc;
 
-enum { OP_END = -1, OP_BEGIN = -2, OP_BEGIN_MACRO = -3 };
+enum { OP_TASK, OP_BEGIN, OP_END, OP_DEP };
+enum { OPF_MACRO = 1, OPF_DELAYED = 2, OPF_DUP = 4 };
+
+typedef struct gop {
+  uint8_t kind;
+  uint8_t mode;  /* OP_BEGIN */
+  uint8_t flags; /* OPF_* */
+  int16_t a, b;  /* OP_TASK: a = task; OP_DEP: a = producer, b = consumer; OP_BEGIN: a = scope */
+} gop;
 
 typedef struct program {
-  int next, nalloc, ntasks, nops;
+  int next, nalloc, ntasks, nops, nscopes;
+  uint8_t flavor;
   galloc allocs[MAX_ALLOCS];
   gtask tasks[MAX_TASKS];
-  int ops[MAX_OPS];
-  uint64_t edge_bound;
+  gop ops[MAX_OPS];
+  uint64_t edges_min, edges_max;
 } program;
 
 typedef struct limits {
@@ -252,18 +337,87 @@ typedef struct limits {
   uint64_t heap;
 } limits;
 
-typedef struct pin {
-  uint32_t tasks, deps;
-  uint64_t heap2;
-} pin;
+/* --- task sets ---------------------------------------------------------- */
+
+typedef struct tset {
+  uint64_t w[TSET_WORDS];
+} tset;
+
+static inline void ts_add(tset *s, int t) { s->w[t >> 6] |= 1ull << (t & 63); }
+static inline bool ts_has(const tset *s, int t) { return (s->w[t >> 6] >> (t & 63)) & 1u; }
+static inline void ts_or(tset *d, const tset *s) {
+  for (int i = 0; i < TSET_WORDS; i++) d->w[i] |= s->w[i];
+}
+static inline tset ts_minus(const tset *a, const tset *b) {
+  tset r;
+  for (int i = 0; i < TSET_WORDS; i++) r.w[i] = a->w[i] & ~b->w[i];
+  return r;
+}
+static inline int ts_count(const tset *s) {
+  int n = 0;
+  for (int i = 0; i < TSET_WORDS; i++) n += __builtin_popcountll(s->w[i]);
+  return n;
+}
+/* The lowest member >= from, or -1. */
+static inline int ts_next(const tset *s, int from) {
+  for (int i = from >> 6; i < TSET_WORDS; i++) {
+    uint64_t w = s->w[i];
+    if (i == from >> 6) w &= ~0ull << (from & 63);
+    if (w) return i * 64 + __builtin_ctzll(w);
+  }
+  return -1;
+}
+static inline int ts_highest(const tset *s) {
+  for (int i = TSET_WORDS - 1; i >= 0; i--)
+    if (s->w[i]) return i * 64 + 63 - __builtin_clzll(s->w[i]);
+  return -1;
+}
+#define TS_FOR(s, x) for (int x = ts_next((s), 0); x >= 0; x = ts_next((s), x + 1))
+
+/* --- generator state ---------------------------------------------------- */
+
+typedef struct gscope {
+  uint8_t mode;
+  int depth, id;
+} gscope;
+
+/* One ring, in task order.  Space from the oldest pinned task on cannot come
+ * back before the orchestrator ends a scope. */
+typedef struct gring {
+  int n;      /* tasks submitted to the ring */
+  int oldest; /* position of the oldest pinned task; n if none */
+  int16_t task[MAX_TASKS];
+  uint64_t heap_before[MAX_TASKS], deps_before[MAX_TASKS]; /* totals before each task */
+  uint64_t heap2, deps; /* totals: twice the output bytes; entries charged */
+  uint64_t reserved;    /* entries of add_dependency calls still to come */
+} gring;
+
+typedef struct pend {
+  int16_t p, c;
+  bool charge, dup;
+} pend;
 
 typedef struct gen {
   uint64_t s;
   program *p;
   limits lim;
-  pin pins[PTO2_RING_COUNT];
   int max_tasks;
+  gscope open[MAX_DEPTH + 1];
+  int nopen;
+  bool sopen[MAX_SCOPES];
+  gring rings[PTO2_RING_COUNT];
+  /* per task */
+  tset anc[MAX_TASKS], prod[MAX_TASKS];
+  int16_t pos[MAX_TASKS];
+  bool deferred[MAX_TASKS]; /* held back now (cleared when its scope ends) */
+  bool inc[MAX_TASKS];      /* cannot finish before an open scope ends */
+  bool pinned[MAX_TASKS];   /* cannot retire before an open scope ends */
+  /* per element of each allocation */
+  int16_t lastw[MAX_ALLOCS][MAX_ELEMS];
+  tset readers[MAX_ALLOCS][MAX_ELEMS]; /* since the last write */
   uint8_t touch[MAX_ALLOCS][MAX_ELEMS]; /* this task: 1 read, 2 written */
+  pend pending[MAX_OPS];
+  int npend;
 } gen;
 
 static uint64_t next64(uint64_t *s) {
@@ -278,7 +432,6 @@ static uint32_t rnd(gen *g, uint32_t n) {
 static bool chance(gen *g, uint32_t pct) { return rnd(g, 100) < pct; }
 
 static unsigned ring_of(int depth) { return depth < 3 ? (unsigned)depth : 3u; }
-
 /* --- geometry ----------------------------------------------------------- */
 
 static void layout_strides(const layout *L, uint64_t st[3]) {
@@ -419,22 +572,24 @@ static void rand_access(gen *g, garg *ga, const galloc *A, bool small) {
   access_bounds(&ga->a);
 }
 
-/* --- the model ---------------------------------------------------------- */
+/* --- the model: kinds ---------------------------------------------------- */
 
-static bool is_write(int kind) { return kind == K_INOUT || kind == K_OE; }
-static bool is_untracked_read(int kind) { return kind == K_NODEP || kind == K_INPUT_MD; }
+static bool is_write(int kind) { return kind == K_INOUT || kind == K_OE || kind == K_INOUT_MD; }
+static bool is_md(int kind) { return kind == K_INPUT_MD || kind == K_INOUT_MD; }
+/* Looked up in the TensorMap (where the scope looks anything up). */
+static bool looks_up(int kind) { return kind == K_INPUT || kind == K_INOUT; }
+/* Recorded in the TensorMap (where the scope records anything). */
+static bool records(int kind) { return kind == K_INOUT || kind == K_OE; }
 
-/* Element rules (see the file comment) and, for tasks with more than one
- * invocation, no written element shared with another argument. */
-static bool elems_ok(gen *g, const galloc *A, int aid, const garg *ga, bool multi) {
+/* For tasks with more than one invocation: no written element shared with
+ * another argument. */
+static bool multi_ok(gen *g, int aid, const garg *ga, bool multi) {
+  if (!multi) return true;
   bool ok = true;
-  int kind = ga->kind;
+  bool w = is_write(ga->kind);
   FOR_EACH_ELEM(&ga->a, e, {
-    if (is_untracked_read(kind) && A->wr[e]) ok = false;
-    if (kind == K_INOUT && A->rd[e]) ok = false;
-    if (kind == K_OE && (A->rd[e] || A->wr[e])) ok = false;
-    if (multi && (g->touch[aid][e] & 2)) ok = false;
-    if (multi && is_write(kind) && g->touch[aid][e]) ok = false;
+    if (g->touch[aid][e] & 2) ok = false;
+    if (w && g->touch[aid][e]) ok = false;
   });
   return ok;
 }
@@ -444,33 +599,17 @@ static void touch_elems(gen *g, int aid, const garg *ga) {
   FOR_EACH_ELEM(&ga->a, e, g->touch[aid][e] |= bit);
 }
 
-static bool add_prod(int *set, int *n, int t) {
-  for (int i = 0; i < *n; i++)
-    if (set[i] == t) return true;
-  if (*n == PTO2_MAX_FANIN) return false;
-  set[(*n)++] = t;
-  return true;
-}
-
-/* Adds the producers of an access to set; false if there would be > 16. */
-static bool access_producers(const galloc *A, const garg *ga, int *set, int *n) {
-  if (A->creator >= 0 && !add_prod(set, n, A->creator)) return false;
-  if (ga->kind != K_INPUT && ga->kind != K_INOUT) return true;
-  for (int i = 0; i < A->nent; i++)
-    if (classify(&A->ent[i].a, &ga->a) && !add_prod(set, n, A->ent[i].task)) return false;
-  return true;
-}
-
 static uint64_t out_bytes(const galloc *A) { return ((uint64_t)A->numel * 4 + 63) & ~63ull; }
 
 static int pick_kind(gen *g, int mode) {
   switch (mode) {
     case MODE_RO: return chance(g, 75) ? K_INPUT : chance(g, 50) ? K_NODEP : K_INPUT_MD;
-    case MODE_RW: return K_INOUT;
+    case MODE_RW: return chance(g, 95) ? K_INOUT : K_INOUT_MD;
     case MODE_WO: return chance(g, 50) ? K_INPUT : chance(g, 70) ? K_OE : K_INOUT;
     default: {
-      static const int kinds[] = {K_INPUT, K_INPUT, K_INOUT, K_INOUT, K_OE, K_NODEP, K_INPUT_MD};
-      return kinds[rnd(g, 7)];
+      static const int kinds[] = {K_INPUT, K_INPUT, K_INOUT, K_INOUT,
+                                  K_OE,    K_NODEP, K_INPUT_MD, K_INOUT_MD};
+      return kinds[rnd(g, 8)];
     }
   }
 }
@@ -492,43 +631,321 @@ static void new_shape(gen *g, galloc *A, bool external) {
   A->numel = A->shape[0] * A->shape[1] * A->shape[2];
 }
 
-static galloc *new_alloc(gen *g, int creator, int depth) {
+static galloc *new_alloc(gen *g, int creator, int depth, int scope) {
   program *p = g->p;
-  galloc *A = &p->allocs[p->nalloc++];
+  int aid = p->nalloc++;
+  galloc *A = &p->allocs[aid];
   A->creator = creator;
   A->depth = depth;
+  A->scope = scope;
   A->alive = true;
   A->mode = (uint8_t)rnd(g, MODE_COUNT);
   if (creator >= 0 && A->mode == MODE_WO && chance(g, 50)) A->mode = MODE_RO;
   A->version = 0;
   A->nent = 0;
   new_shape(g, A, creator < 0);
-  memset(A->wr, 0, A->numel);
-  memset(A->rd, 0, A->numel);
+  for (uint32_t e = 0; e < A->numel; e++) g->lastw[aid][e] = -1;
+  memset(g->readers[aid], 0, A->numel * sizeof(tset));
   return A;
 }
 
+/* --- the model: producers, explicit edges, rings ------------------------- */
+
+/* What one task collects while its arguments are chosen. */
 typedef struct task_build {
-  int prod[PTO2_MAX_FANIN];
-  int nprod;
+  tset req;       /* earlier tasks it conflicts with */
+  tset rw, war;   /* of those: last writers; readers since (coverage) */
+  tset cov;       /* ancestors through the producers chosen so far */
+  tset certain;   /* found producers the runtime always counts */
+  tset uncertain; /* found through caller-owned memory only: counted unless retired */
+  tset sub;       /* explicit producers at submit */
+  tset later;     /* explicit producers through pto2_add_dependency */
   uint64_t bytes;
   int writes[MAX_ALLOCS]; /* entries this task will add per allocation */
+  bool deferred;          /* held back until its scope ends */
+  bool explicit_ok;       /* may get explicit producers */
+  bool sub_ok, later_ok;  /* ... at submit, through add_dependency */
+  bool scope_only;        /* ... only tasks of its own scope (MANUAL, held back) */
+  uint8_t nresolved, nwar, ntransitive, nredundant, nlifetime;
 } task_build;
 
+static tset prod_all(const task_build *b) {
+  tset s = b->certain;
+  ts_or(&s, &b->uncertain);
+  ts_or(&s, &b->sub);
+  ts_or(&s, &b->later);
+  return s;
+}
+
+/* Producers wired at submit: they take dependency entries of the task's ring. */
+static tset prod_at_submit(const task_build *b) {
+  tset s = b->certain;
+  ts_or(&s, &b->uncertain);
+  ts_or(&s, &b->sub);
+  return s;
+}
+
+static void cover_with(gen *g, task_build *b, int x) {
+  ts_add(&b->cov, x);
+  ts_or(&b->cov, &g->anc[x]);
+}
+
+/* MANUAL: a tensor created by a task of the current manual scope. */
+static bool manual_local(const gen *g, const gtask *t, const galloc *A) {
+  return t->mode == PTO2_SCOPE_MANUAL && A->creator >= 0 &&
+         g->p->tasks[A->creator].scope == t->scope;
+}
+
+/* Whether the runtime looks at this access at all (creator, TensorMap). */
+static bool tracked(const gen *g, const gtask *t, const galloc *A) {
+  return t->mode != PTO2_SCOPE_GRAPH && !manual_local(g, t, A);
+}
+
+/* The producers the runtime finds for one access. */
+static void discover(gen *g, const gtask *t, const galloc *A, const garg *ga, task_build *b) {
+  if (ga->kind == K_OUTPUT || !tracked(g, t, A)) return;
+  if (A->creator >= 0) {
+    ts_add(&b->certain, A->creator);
+    cover_with(g, b, A->creator);
+  }
+  if (!looks_up(ga->kind)) return;
+  for (int i = 0; i < A->nent; i++) {
+    if (!classify(&A->ent[i].a, &ga->a)) continue;
+    /* Entries on a created buffer live as long as the buffer; those on
+     * caller-owned memory go when their writer retires. */
+    ts_add(A->creator >= 0 ? &b->certain : &b->uncertain, A->ent[i].task);
+    cover_with(g, b, A->ent[i].task);
+  }
+}
+
+static bool allowed_producer(const gen *g, const gtask *t, const task_build *b, int x) {
+  return !b->scope_only || g->p->tasks[x].scope == t->scope;
+}
+
+static void add_explicit(gen *g, task_build *b, int x) {
+  if (b->sub_ok && (!b->later_ok || chance(g, 50)))
+    ts_add(&b->sub, x);
+  else
+    ts_add(&b->later, x);
+  cover_with(g, b, x);
+}
+
+/* An allowed task that orders m before the new task: m itself, or a later
+ * task that has m as an ancestor; -1 if there is none. */
+static int pick_cover(gen *g, const gtask *t, const task_build *b, int m) {
+  if (allowed_producer(g, t, b, m) && chance(g, 75)) return m;
+  int cand[MAX_TASKS], n = 0;
+  for (int w = m; w < g->p->ntasks; w++)
+    if (allowed_producer(g, t, b, w) && (w == m || ts_has(&g->anc[w], m))) cand[n++] = w;
+  return n ? cand[rnd(g, (uint32_t)n)] : -1;
+}
+
+/* Adds explicit producers until every conflict is ordered, latest first. */
+static bool cover_missing(gen *g, const gtask *t, task_build *b) {
+  for (;;) {
+    tset miss = ts_minus(&b->req, &b->cov);
+    int m = ts_highest(&miss);
+    if (m < 0) return true;
+    if (!b->explicit_ok) return false;
+    int x = pick_cover(g, t, b, m);
+    if (x < 0) return false;
+    add_explicit(g, b, x);
+    b->nresolved++;
+    b->nwar += ts_has(&b->war, m) && !ts_has(&b->rw, m);
+    b->ntransitive += x != m;
+  }
+}
+
+/* Whether every ring can still hold what cannot retire before an open scope
+ * ends, with the new task (a slot of slack in each window). */
+static bool fits(gen *g, const gtask *t, const task_build *b) {
+  const program *p = g->p;
+  unsigned r = ring_of(t->depth);
+  tset prod = prod_all(b), at_submit = prod_at_submit(b);
+  bool inc = b->deferred;
+  TS_FOR(&prod, x) inc = inc || g->inc[x];
+  tset later_new = ts_minus(&b->later, &at_submit);
+  for (unsigned q = 0; q < PTO2_RING_COUNT; q++) {
+    const gring *R = &g->rings[q];
+    int start = R->oldest;
+    if (inc)
+      TS_FOR(&prod, x) {
+        if (ring_of(p->tasks[x].depth) == q && g->pos[x] < start) start = g->pos[x];
+      }
+    uint64_t tasks = (uint64_t)(R->n - start), heap2 = 0, deps = R->reserved;
+    if (start < R->n) {
+      heap2 = R->heap2 - R->heap_before[start];
+      deps += R->deps - R->deps_before[start];
+    }
+    if (q == r) {
+      tasks++;
+      heap2 += 2 * b->bytes;
+      deps += (uint64_t)ts_count(&at_submit) + (uint64_t)ts_count(&later_new);
+    }
+    if (tasks + 1 > g->lim.window || heap2 > g->lim.heap || deps > g->lim.dep_pool) return false;
+  }
+  return true;
+}
+
+/* Adds one access to the task: its conflicts, found producers and the
+ * explicit producers it needs.  False if the task would break a limit. */
+static bool add_access(gen *g, const gtask *t, task_build *b, int aid, const garg *ga) {
+  const galloc *A = &g->p->allocs[aid];
+  bool w = is_write(ga->kind);
+  FOR_EACH_ELEM(&ga->a, e, {
+    int lw = g->lastw[aid][e];
+    if (lw >= 0) ts_add(&b->rw, lw);
+    if (w) ts_or(&b->war, &g->readers[aid][e]);
+  });
+  ts_or(&b->req, &b->rw);
+  ts_or(&b->req, &b->war);
+  discover(g, t, A, ga, b);
+  /* Without creator retention a created buffer lives only as long as its
+   * creator's consumers (README "Scopes"): ordering through other tasks is
+   * not enough, the creator must be a direct producer. */
+  if (ga->kind != K_OUTPUT && A->creator >= 0 && !tracked(g, t, A)) {
+    tset prod = prod_all(b);
+    if (!ts_has(&prod, A->creator)) {
+      if (!b->explicit_ok || !allowed_producer(g, t, b, A->creator)) return false;
+      add_explicit(g, b, A->creator);
+      b->nlifetime++;
+    }
+  }
+  if (!cover_missing(g, t, b)) return false;
+  tset prod = prod_all(b);
+  return ts_count(&prod) <= PTO2_MAX_FANIN && fits(g, t, b);
+}
+
+/* Recomputes which tasks cannot finish (inc) or retire (pinned) before an
+ * open scope ends, and each ring's oldest pinned task.  Task order is a
+ * topological order: every edge goes from an earlier task to a later one. */
+static void recompute_pins(gen *g) {
+  const program *p = g->p;
+  for (int t = 0; t < p->ntasks; t++) {
+    bool inc = g->deferred[t];
+    TS_FOR(&g->prod[t], x) inc = inc || g->inc[x];
+    g->inc[t] = inc;
+    g->pinned[t] = inc || g->sopen[p->tasks[t].scope];
+  }
+  for (int t = 0; t < p->ntasks; t++)
+    if (g->inc[t]) TS_FOR(&g->prod[t], x) g->pinned[x] = true;
+  for (unsigned q = 0; q < PTO2_RING_COUNT; q++) {
+    gring *R = &g->rings[q];
+    R->oldest = R->n;
+    for (int i = 0; i < R->n; i++)
+      if (g->pinned[R->task[i]]) {
+        R->oldest = i;
+        break;
+      }
+  }
+}
+
+/* --- the generator ------------------------------------------------------ */
+
+/* Ops left, keeping room for the OP_ENDs and add_dependency calls due. */
+static bool ops_room(const gen *g, int need) {
+  return g->p->nops + need + g->npend * 2 + MAX_DEPTH + 1 < MAX_OPS;
+}
+
+static void push_op(gen *g, uint8_t kind, uint8_t mode, uint8_t flags, int a, int b) {
+  program *p = g->p;
+  gop *o = &p->ops[p->nops++];
+  o->kind = kind;
+  o->mode = mode;
+  o->flags = flags;
+  o->a = (int16_t)a;
+  o->b = (int16_t)b;
+}
+
+static void emit_dep(gen *g, const pend *e, bool delayed) {
+  uint8_t fl = delayed ? OPF_DELAYED : 0;
+  push_op(g, OP_DEP, 0, fl, e->p, e->c);
+  if (e->dup) push_op(g, OP_DEP, 0, fl | OPF_DUP, e->p, e->c);
+  if (e->charge) { /* charged to the newest task of the consumer's ring */
+    gring *R = &g->rings[ring_of(g->p->tasks[e->c].depth)];
+    R->deps++;
+    R->reserved--;
+  }
+}
+
+/* Whether pto2_add_dependency(., c) may be called here. */
+static bool dep_valid_now(const gen *g, int c) {
+  const gscope *in = &g->open[g->nopen - 1];
+  const gtask *t = &g->p->tasks[c];
+  if (t->mode == PTO2_SCOPE_MANUAL) return in->id == t->scope;
+  return in->mode == PTO2_SCOPE_GRAPH;
+}
+
+/* Emits pending add_dependency calls: those of scope `scope` (all of them),
+ * or, for scope < 0, a random part of those that may be made here. */
+static void flush_pending(gen *g, int scope) {
+  int kept = 0;
+  for (int i = 0; i < g->npend; i++) {
+    pend e = g->pending[i];
+    bool go = scope >= 0 ? g->p->tasks[e.c].scope == scope
+                         : dep_valid_now(g, e.c) && chance(g, 40);
+    if (go)
+      emit_dep(g, &e, true);
+    else
+      g->pending[kept++] = e;
+  }
+  g->npend = kept;
+}
+
+/* Applies a kept task to the model: TensorMap, element states, new allocs. */
+static void apply_task(gen *g, const gtask *t, int ti) {
+  program *p = g->p;
+  for (unsigned i = 0; i < t->nargs; i++) {
+    const garg *ga = &t->args[i];
+    galloc *A = &p->allocs[ga->alloc];
+    if (ga->kind != K_INOUT || !tracked(g, t, A)) continue;
+    for (int j = 0; j < A->nent;) /* (T4) COVERED entries are superseded */
+      if (classify(&A->ent[j].a, &ga->a) == 1)
+        A->ent[j] = A->ent[--A->nent];
+      else
+        j++;
+  }
+  for (unsigned i = 0; i < t->nargs; i++) { /* reads first: a task's own write wins */
+    const garg *ga = &t->args[i];
+    if (ga->kind == K_OUTPUT || is_write(ga->kind)) continue;
+    FOR_EACH_ELEM(&ga->a, e, ts_add(&g->readers[ga->alloc][e], ti));
+  }
+  for (unsigned i = 0; i < t->nargs; i++) {
+    const garg *ga = &t->args[i];
+    int aid = ga->alloc;
+    galloc *A = &p->allocs[aid];
+    if (ga->kind == K_OUTPUT) {
+      A->alive = true;
+      for (uint32_t e = 0; e < A->numel; e++) g->lastw[aid][e] = (int16_t)ti;
+      continue;
+    }
+    if (!is_write(ga->kind)) continue;
+    if (records(ga->kind) && tracked(g, t, A)) {
+      A->ent[A->nent].task = ti;
+      A->ent[A->nent++].a = ga->a;
+    }
+    FOR_EACH_ELEM(&ga->a, e, {
+      g->lastw[aid][e] = (int16_t)ti;
+      memset(&g->readers[aid][e], 0, sizeof(tset));
+    });
+  }
+}
+
 /* Tries to add one argument to t; false if no valid one was found. */
-static bool gen_arg(gen *g, gtask *t, task_build *b, bool multi, unsigned ring) {
+static bool gen_arg(gen *g, gtask *t, task_build *b, bool multi) {
   program *p = g->p;
   garg *ga = &t->args[t->nargs];
   memset(ga, 0, sizeof *ga);
-  const pin *pn = &g->pins[ring];
   /* A new intermediate, usable once the task is submitted. */
   if (chance(g, 22) && p->nalloc < MAX_ALLOCS) {
-    galloc *A = new_alloc(g, p->ntasks, t->depth);
-    uint64_t bytes = b->bytes + out_bytes(A);
-    if (pn->heap2 + 2 * bytes > g->lim.heap) {
+    galloc *A = new_alloc(g, p->ntasks, t->depth, t->scope);
+    task_build nb = *b;
+    nb.bytes += out_bytes(A);
+    if (!fits(g, t, &nb)) {
       p->nalloc--;
       return false;
     }
+    b->bytes = nb.bytes;
     A->alive = false;
     ga->kind = K_OUTPUT;
     ga->alloc = (uint8_t)(p->nalloc - 1);
@@ -537,7 +954,6 @@ static bool gen_arg(gen *g, gtask *t, task_build *b, bool multi, unsigned ring) 
     ga->a.L = native_layout(A);
     memcpy(ga->a.shp, A->shape, sizeof A->shape);
     access_bounds(&ga->a);
-    b->bytes = bytes;
     t->nargs++;
     return true;
   }
@@ -555,15 +971,12 @@ static bool gen_arg(gen *g, gtask *t, task_build *b, bool multi, unsigned ring) 
     ga->alloc = (uint8_t)aid;
     bool small = kind == K_OE || (A->mode == MODE_WO && kind == K_INOUT) || chance(g, 25);
     rand_access(g, ga, A, small);
-    if (!elems_ok(g, A, aid, ga, multi)) continue;
+    if (!multi_ok(g, aid, ga, multi)) continue;
     if (is_write(kind) && A->nent + b->writes[aid] >= MAX_ENTRIES) continue;
-    int set[PTO2_MAX_FANIN], n = b->nprod;
-    memcpy(set, b->prod, sizeof set);
-    if (!access_producers(A, ga, set, &n)) continue;
-    if (pn->deps + (uint32_t)n > g->lim.dep_pool) continue;
-    memcpy(b->prod, set, sizeof set);
-    b->nprod = n;
-    if (is_write(kind)) b->writes[aid]++;
+    task_build nb = *b;
+    if (!add_access(g, t, &nb, aid, ga)) continue;
+    if (is_write(kind)) nb.writes[aid]++;
+    *b = nb;
     touch_elems(g, aid, ga);
     if (chance(g, 3) && A->version < 3) A->version++; /* later accesses use the new version */
     t->nargs++;
@@ -572,33 +985,23 @@ static bool gen_arg(gen *g, gtask *t, task_build *b, bool multi, unsigned ring) 
   return false;
 }
 
-/* Applies a kept task to the model: TensorMap, element states, new allocs. */
-static void apply_task(gen *g, const gtask *t) {
-  program *p = g->p;
-  for (unsigned i = 0; i < t->nargs; i++) {
-    const garg *ga = &t->args[i];
-    galloc *A = &p->allocs[ga->alloc];
-    if (ga->kind != K_INOUT) continue;
-    for (int j = 0; j < A->nent;) /* (T4) COVERED entries are superseded */
-      if (classify(&A->ent[j].a, &ga->a) == 1)
-        A->ent[j] = A->ent[--A->nent];
-      else
-        j++;
-  }
-  for (unsigned i = 0; i < t->nargs; i++) {
-    const garg *ga = &t->args[i];
-    galloc *A = &p->allocs[ga->alloc];
-    if (ga->kind == K_OUTPUT) {
-      A->alive = true;
-      continue;
-    }
-    if (is_write(ga->kind)) {
-      A->ent[A->nent].task = p->ntasks;
-      A->ent[A->nent++].a = ga->a;
-      FOR_EACH_ELEM(&ga->a, e, A->wr[e] = 1);
-    } else {
-      FOR_EACH_ELEM(&ga->a, e, A->rd[e] = 1);
-    }
+/* Sometimes a few explicit edges no conflict needs: redundant ones, edges
+ * to found producers (counted once), to finished tasks of ended scopes. */
+static void add_extra_edges(gen *g, const gtask *t, task_build *b) {
+  int n = g->p->ntasks;
+  if (!b->explicit_ok || !n || !chance(g, 20)) return;
+  for (int k = 1 + (int)rnd(g, 2); k > 0; k--) {
+    int x = (int)rnd(g, (uint32_t)n);
+    tset found = b->certain;
+    ts_or(&found, &b->uncertain);
+    TS_FOR(&found, y) if (chance(g, 30)) x = y; /* sometimes a found producer */
+    if (!allowed_producer(g, t, b, x)) continue;
+    task_build nb = *b;
+    add_explicit(g, &nb, x);
+    tset prod = prod_all(&nb);
+    if (ts_count(&prod) > PTO2_MAX_FANIN || !fits(g, t, &nb)) continue;
+    *b = nb;
+    b->nredundant++;
   }
 }
 
@@ -630,15 +1033,124 @@ static unsigned active_mask(const gtask *t, int8_t lk[3]) {
   return m;
 }
 
-static bool gen_task(gen *g, int depth) {
+/* How the task may get explicit producers, by scope mode. */
+static void plan_explicit(gen *g, const gtask *t, task_build *b) {
+  switch (t->mode) {
+    case PTO2_SCOPE_MANUAL:
+      b->deferred = !chance(g, 30);
+      b->explicit_ok = true;
+      b->sub_ok = !b->deferred;
+      b->later_ok = b->scope_only = b->deferred;
+      break;
+    case PTO2_SCOPE_GRAPH:
+      b->deferred = b->explicit_ok = b->sub_ok = b->later_ok = true;
+      break;
+    default: b->explicit_ok = b->sub_ok = chance(g, 25);
+  }
+}
+
+/* The producers given at submit, in random order, and how. */
+static void plan_submit_deps(gen *g, gtask *t, const task_build *b) {
+  t->nsub = 0;
+  TS_FOR(&b->sub, x) t->sub[t->nsub++] = (int16_t)x;
+  for (int i = t->nsub - 1; i > 0; i--) {
+    int j = (int)rnd(g, (uint32_t)i + 1);
+    int16_t tmp = t->sub[i];
+    t->sub[i] = t->sub[j];
+    t->sub[j] = tmp;
+  }
+  if (t->nsub && t->nsub < PTO2_MAX_FANIN && chance(g, 10)) {
+    int16_t dup = t->sub[rnd(g, t->nsub)]; /* a duplicate */
+    t->sub[t->nsub++] = dup;
+  }
+  t->deps_first = chance(g, 30);
+  if (t->nsub) {
+    t->deps_how = (uint8_t)(DH_ADD + rnd(g, g->p->ntasks > 0 ? 4 : 3));
+  } else {
+    /* MANUAL: explicit (even no) producers publish the task at submit. */
+    bool manual = t->mode == PTO2_SCOPE_MANUAL;
+    bool need = manual && !b->deferred, may = b->sub_ok && !manual && chance(g, 10);
+    t->deps_how = need || may ? DH_EMPTY : DH_NONE;
+  }
+}
+
+static void task_flags(gtask *t, int ti, unsigned wmask, bool multi) {
+  uint64_t flags = (uint64_t)wmask << 32 | (uint64_t)multi << 35 | (uint64_t)t->nargs << 40 |
+                   (uint64_t)(2 + t->nextra) << 48 | (uint64_t)ti << 56;
+  for (unsigned i = 0; i < t->nargs; i++) {
+    const garg *ga = &t->args[i];
+    unsigned cls = ga->kind == K_INOUT || ga->kind == K_INOUT_MD ||
+                           (ga->kind == K_OUTPUT && ga->has_init)
+                       ? CLS_RMW
+                   : ga->kind == K_OUTPUT || ga->kind == K_OE ? CLS_WRITE
+                                                              : CLS_READ;
+    flags |= (uint64_t)cls << (2 * i);
+  }
+  t->flags = flags;
+}
+
+/* Records a kept task: ring usage, edges, ancestors, the model, its op and
+ * its add_dependency calls (now or later in the scope). */
+static void commit_task(gen *g, gtask *t, const task_build *b) {
   program *p = g->p;
-  unsigned ring = ring_of(depth);
-  pin *pn = &g->pins[ring];
+  int ti = p->ntasks;
+  tset prod = prod_all(b), at_submit = prod_at_submit(b), certain = b->certain;
+  ts_or(&certain, &b->sub);
+  ts_or(&certain, &b->later);
+  t->nprod = (uint8_t)ts_count(&prod);
+  t->ncertain = (uint8_t)ts_count(&certain);
+  t->deferred = b->deferred;
+  t->nresolved = b->nresolved;
+  t->nwar = b->nwar;
+  t->ntransitive = b->ntransitive;
+  t->nredundant = b->nredundant;
+  t->nlifetime = b->nlifetime;
+  p->edges_min += t->ncertain;
+  p->edges_max += t->nprod;
+  g->deferred[ti] = b->deferred;
+  g->prod[ti] = prod;
+  memset(&g->anc[ti], 0, sizeof(tset));
+  TS_FOR(&prod, x) {
+    ts_add(&g->anc[ti], x);
+    ts_or(&g->anc[ti], &g->anc[x]);
+  }
+  gring *R = &g->rings[ring_of(t->depth)];
+  g->pos[ti] = (int16_t)R->n;
+  R->task[R->n] = (int16_t)ti;
+  R->heap_before[R->n] = R->heap2;
+  R->deps_before[R->n] = R->deps;
+  R->n++;
+  R->heap2 += 2 * b->bytes;
+  R->deps += (uint64_t)ts_count(&at_submit);
+  apply_task(g, t, ti);
+  push_op(g, OP_TASK, 0, 0, ti, 0);
+  p->ntasks++;
+  t->nlater = (uint8_t)ts_count(&b->later);
+  TS_FOR(&b->later, x) {
+    pend e = {(int16_t)x, (int16_t)ti, !ts_has(&at_submit, x), chance(g, 10)};
+    R->reserved += e.charge;
+    if (chance(g, 60))
+      emit_dep(g, &e, false);
+    else
+      g->pending[g->npend++] = e;
+  }
+  recompute_pins(g);
+}
+
+static bool gen_task(gen *g) {
+  program *p = g->p;
+  const gscope *sc = &g->open[g->nopen - 1];
   if (p->ntasks >= MAX_TASKS || p->ntasks >= g->max_tasks) return false;
-  if (pn->tasks + 2 > g->lim.window) return false; /* keep a slot of slack */
+  if (!ops_room(g, 1 + 2 * PTO2_MAX_FANIN)) return false;
   gtask *t = &p->tasks[p->ntasks];
   memset(t, 0, sizeof *t);
-  t->depth = (uint8_t)depth;
+  t->depth = (uint8_t)sc->depth;
+  t->mode = sc->mode;
+  t->scope = (int16_t)sc->id;
+  task_build b;
+  memset(&b, 0, sizeof b);
+  plan_explicit(g, t, &b);
+  if (!fits(g, t, &b)) return false; /* this scope's ring is full */
   choose_lanes(g, t);
   int8_t lk[3];
   unsigned am = active_mask(t, lk);
@@ -657,14 +1169,11 @@ static bool gen_task(gen *g, int depth) {
   }
   uint32_t r = rnd(g, 100);
   unsigned want = r < 5 ? 0 : r < 65 ? 1 + rnd(g, 4) : r < 90 ? 5 + rnd(g, 4) : 9 + rnd(g, 8);
-  task_build b;
-  memset(&b, 0, sizeof b);
-  int nalloc0 = p->nalloc;
-  for (int i = 0; i < nalloc0; i++)
+  for (int i = 0; i < p->nalloc; i++)
     if (p->allocs[i].alive) memset(g->touch[i], 0, p->allocs[i].numel);
-  for (unsigned i = 0; i < want && t->nargs < PTO2_MAX_TENSOR_ARGS; i++)
-    gen_arg(g, t, &b, multi, ring);
-  t->nprod = (uint8_t)b.nprod;
+  for (unsigned i = 0; i < want && t->nargs < PTO2_MAX_TENSOR_ARGS; i++) gen_arg(g, t, &b, multi);
+  add_extra_edges(g, t, &b);
+  plan_submit_deps(g, t, &b);
   t->salt = next64(&g->s);
   t->nextra = (uint8_t)rnd(g, 4);
   t->extra_how = (uint8_t)rnd(g, 4);
@@ -672,58 +1181,83 @@ static bool gen_task(gen *g, int depth) {
     t->extra[i] = (int32_t)next64(&g->s);
     t->extra64[i] = t->extra_how == 2 ? (uint64_t)(uint32_t)t->extra[i] : next64(&g->s);
   }
-  uint64_t flags = (uint64_t)wmask << 32 | (uint64_t)multi << 35 | (uint64_t)t->nargs << 40 |
-                   (uint64_t)(2 + t->nextra) << 48;
-  for (unsigned i = 0; i < t->nargs; i++) {
-    const garg *ga = &t->args[i];
-    unsigned cls = ga->kind == K_INOUT || (ga->kind == K_OUTPUT && ga->has_init) ? CLS_RMW
-                   : ga->kind == K_OUTPUT || ga->kind == K_OE                    ? CLS_WRITE
-                                                                                 : CLS_READ;
-    flags |= (uint64_t)cls << (2 * i);
-  }
-  t->flags = flags;
-  apply_task(g, t);
-  pn->tasks++;
-  pn->deps += t->nprod;
-  pn->heap2 += 2 * b.bytes;
-  p->edge_bound += t->nprod;
-  p->ops[p->nops++] = p->ntasks++;
+  task_flags(t, p->ntasks, wmask, multi);
+  commit_task(g, t, &b);
   return true;
 }
 
-static void end_scope(gen *g, int depth) {
+static void begin_scope(gen *g, uint8_t mode) {
   program *p = g->p;
-  p->ops[p->nops++] = OP_END;
-  for (int i = 0; i < p->nalloc; i++)
-    if (p->allocs[i].creator >= 0 && p->allocs[i].depth == depth) p->allocs[i].alive = false;
-  if (depth <= 3) memset(&g->pins[ring_of(depth)], 0, sizeof(pin));
+  int id = p->nscopes++;
+  gscope *sc = &g->open[g->nopen++];
+  sc->mode = mode;
+  sc->depth = g->nopen - 1;
+  sc->id = id;
+  g->sopen[id] = true;
+  push_op(g, OP_BEGIN, mode, chance(g, 50) ? OPF_MACRO : 0, id, 0);
 }
 
-/* Ops left for a task or a scope, keeping room for the OP_ENDs still due. */
-static bool ops_room(const program *p, int need) { return p->nops + need + MAX_DEPTH < MAX_OPS; }
-
-static void gen_scope(gen *g, int depth) {
+static void end_scope(gen *g) {
   program *p = g->p;
+  const gscope *sc = &g->open[g->nopen - 1];
+  flush_pending(g, sc->id);
+  push_op(g, OP_END, 0, 0, sc->id, 0);
+  g->sopen[sc->id] = false;
+  for (int i = 0; i < p->nalloc; i++)
+    if (p->allocs[i].creator >= 0 && p->allocs[i].scope == sc->id) p->allocs[i].alive = false;
+  for (int t = 0; t < p->ntasks; t++)
+    if (p->tasks[t].scope == sc->id) g->deferred[t] = false;
+  g->nopen--;
+  recompute_pins(g);
+}
+
+static uint8_t child_mode(gen *g, uint8_t parent) {
+  switch (g->p->flavor) {
+    case FL_AUTO: return PTO2_SCOPE_AUTO;
+    case FL_GRAPH: return PTO2_SCOPE_GRAPH;
+    default: break;
+  }
+  uint32_t r = rnd(g, 100);
+  if (parent == PTO2_SCOPE_GRAPH) return r < 35 ? PTO2_SCOPE_GRAPH : PTO2_SCOPE_AUTO;
+  return r < 45 ? PTO2_SCOPE_AUTO : r < 80 ? PTO2_SCOPE_MANUAL : PTO2_SCOPE_GRAPH;
+}
+
+/* Whether a task could still go into the ring of scope depth d. */
+static bool ring_has_room(const gen *g, int depth) {
+  const gring *R = &g->rings[ring_of(depth)];
+  return (uint64_t)(R->n - R->oldest) + 2 <= g->lim.window;
+}
+
+static void gen_scope(gen *g) {
+  program *p = g->p;
+  const gscope *sc = &g->open[g->nopen - 1];
+  int depth = sc->depth;
+  uint8_t mode = sc->mode;
+  bool only_nest = depth == 0 && p->flavor == FL_GRAPH;
   int items = 1 + (int)rnd(g, depth == 0 ? 24 : 10);
   for (int i = 0; i < items && p->ntasks < g->max_tasks; i++) {
-    bool can_nest = depth < MAX_DEPTH && ops_room(p, 2);
-    bool nest = can_nest && chance(g, depth == 0 ? 30 : 22);
+    if (g->npend && chance(g, 30)) flush_pending(g, -1);
+    bool can_nest = mode != PTO2_SCOPE_MANUAL && depth < MAX_DEPTH && ops_room(g, 2) &&
+                    p->nscopes < MAX_SCOPES;
+    bool nest = can_nest && (only_nest || chance(g, depth == 0 ? 30 : 22));
     if (!nest) {
-      if (ops_room(p, 1) && gen_task(g, depth)) continue;
+      if (only_nest) break;
+      if (gen_task(g)) continue;
       /* This scope's ring is full: a nested scope may still use another ring. */
-      const pin *child = &g->pins[ring_of(depth + 1)];
-      if (!can_nest || ring_of(depth + 1) == ring_of(depth) || child->tasks + 2 > g->lim.window)
+      if (!can_nest || ring_of(depth + 1) == ring_of(depth) || !ring_has_room(g, depth + 1))
         break;
     }
-    p->ops[p->nops++] = chance(g, 50) ? OP_BEGIN : OP_BEGIN_MACRO;
-    gen_scope(g, depth + 1);
-    end_scope(g, depth + 1);
+    begin_scope(g, child_mode(g, mode));
+    gen_scope(g);
+    end_scope(g);
+    sc = &g->open[g->nopen - 1];
   }
 }
 
 static void gen_program(program *p, uint64_t seed, const limits *lim) {
   static gen g;
-  memset(&g, 0, sizeof g);
+  memset(&g, 0, offsetof(gen, lastw));
+  g.npend = 0;
   g.s = seed;
   g.p = p;
   g.lim = *lim;
@@ -731,15 +1265,22 @@ static void gen_program(program *p, uint64_t seed, const limits *lim) {
   g.max_tasks = r < 10   ? 1 + (int)rnd(&g, 4)
                 : r < 80 ? 8 + (int)rnd(&g, 40)
                          : 48 + (int)rnd(&g, MAX_TASKS - 48);
-  p->nalloc = p->ntasks = p->nops = 0;
-  p->edge_bound = 0;
+  r = rnd(&g, 100);
+  p->flavor = r < 20 ? FL_AUTO : r < 85 ? FL_MIXED : FL_GRAPH;
+  p->nalloc = p->ntasks = p->nops = p->nscopes = 0;
+  p->edges_min = p->edges_max = 0;
   int next = 1 + (int)rnd(&g, MAX_EXT);
   for (int i = 0; i < next; i++) {
-    galloc *A = new_alloc(&g, -1, -1);
+    galloc *A = new_alloc(&g, -1, -1, -1);
     A->ext_off = (uint32_t)i * POOL_STRIDE + rnd(&g, 16);
   }
   p->next = next;
-  gen_scope(&g, 0);
+  /* The root scope, opened by pto2_run() itself. */
+  p->nscopes = 1;
+  g.sopen[0] = true;
+  g.open[0] = (gscope){PTO2_SCOPE_AUTO, 0, 0};
+  g.nopen = 1;
+  gen_scope(&g);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -773,13 +1314,14 @@ static pto2_tensor build_tensor(const pto2_tensor *base, const galloc *A, const 
     }
   }
   t.version = ga->a.version;
-  if (ga->kind == K_INPUT_MD) t.manual_dep = true;
+  if (is_md(ga->kind)) t.manual_dep = true;
   return t;
 }
 
 typedef struct run_ctx {
   const program *p;
   pto2_tensor base[MAX_ALLOCS];
+  pto2_task_id ids[MAX_TASKS];
   int pc;
   bool failed;
   char why[256];
@@ -804,6 +1346,44 @@ static void add_scalars(pto2_arg *a, const gtask *t) {
   }
 }
 
+/* The producers at submit, in the builder style the generator chose. */
+static void add_submit_deps(pto2_arg *a, const gtask *t, const run_ctx *c) {
+  pto2_task_id ids[PTO2_MAX_FANIN];
+  for (unsigned i = 0; i < t->nsub; i++) ids[i] = c->ids[t->sub[i]];
+  unsigned half = t->nsub / 2;
+  switch (t->deps_how) {
+    case DH_ADD:
+      for (unsigned i = 0; i < t->nsub; i++) pto2_arg_add_dep(a, ids[i]);
+      break;
+    case DH_SET: pto2_arg_set_deps(a, ids, t->nsub); break;
+    case DH_SPLIT:
+      pto2_arg_set_deps(a, ids, half);
+      for (unsigned i = half; i < t->nsub; i++) pto2_arg_add_dep(a, ids[i]);
+      break;
+    case DH_RESET: /* set_deps replaces what was added before */
+      pto2_arg_add_dep(a, c->ids[0]);
+      pto2_arg_set_deps(a, ids, t->nsub);
+      break;
+    case DH_EMPTY: pto2_arg_set_deps(a, NULL, 0); break;
+    default: break;
+  }
+}
+
+static pto2_task_id submit_task(pto2_runtime *rt, const gtask *t, pto2_arg *a) {
+  bool manual = t->mode == PTO2_SCOPE_MANUAL;
+  if (t->submit == 0)
+    return manual ? pto2_submit_aic_manual(rt, kernel_ids[t->lane_k[0]], a)
+                  : pto2_submit_aic(rt, kernel_ids[t->lane_k[0]], a);
+  if (t->submit == 1)
+    return manual ? pto2_submit_aiv_manual(rt, kernel_ids[t->lane_k[1]], a)
+                  : pto2_submit_aiv(rt, kernel_ids[t->lane_k[1]], a);
+  pto2_mixed_kernels mk;
+  mk.aic = t->lane_k[0] >= 0 ? kernel_ids[t->lane_k[0]] : PTO2_NO_KERNEL;
+  mk.aiv0 = t->lane_k[1] >= 0 ? kernel_ids[t->lane_k[1]] : PTO2_NO_KERNEL;
+  mk.aiv1 = t->lane_k[2] >= 0 ? kernel_ids[t->lane_k[2]] : PTO2_NO_KERNEL;
+  return manual ? pto2_submit_task_manual(rt, mk, a) : pto2_submit_task(rt, mk, a);
+}
+
 static void run_task(pto2_runtime *rt, run_ctx *c, int ti) {
   const program *p = c->p;
   const gtask *t = &p->tasks[ti];
@@ -811,6 +1391,7 @@ static void run_task(pto2_runtime *rt, run_ctx *c, int ti) {
   pto2_arg_init(&a);
   pto2_tensor tv[PTO2_MAX_TENSOR_ARGS];
   pto2_create_info ci[PTO2_MAX_TENSOR_ARGS];
+  if (t->deps_first) add_submit_deps(&a, t, c);
   for (unsigned i = 0; i < t->nargs; i++) {
     const garg *ga = &t->args[i];
     const galloc *A = &p->allocs[ga->alloc];
@@ -824,30 +1405,22 @@ static void run_task(pto2_runtime *rt, run_ctx *c, int ti) {
     switch (ga->kind) {
       case K_INPUT:
       case K_INPUT_MD: pto2_arg_add_input(&a, &tv[i]); break;
-      case K_INOUT: pto2_arg_add_inout(&a, &tv[i]); break;
+      case K_INOUT:
+      case K_INOUT_MD: pto2_arg_add_inout(&a, &tv[i]); break;
       case K_OE: pto2_arg_add_output_existing(&a, &tv[i]); break;
       default: pto2_arg_add_no_dep(&a, &tv[i]);
     }
   }
   add_scalars(&a, t);
+  if (!t->deps_first) add_submit_deps(&a, t, c);
   if (t->block_num > 1) pto2_arg_set_block_num(&a, t->block_num);
-  pto2_task_id id;
-  if (t->submit == 0) {
-    id = pto2_submit_aic(rt, kernel_ids[t->lane_k[0]], &a);
-  } else if (t->submit == 1) {
-    id = pto2_submit_aiv(rt, kernel_ids[t->lane_k[1]], &a);
-  } else {
-    pto2_mixed_kernels mk;
-    mk.aic = t->lane_k[0] >= 0 ? kernel_ids[t->lane_k[0]] : PTO2_NO_KERNEL;
-    mk.aiv0 = t->lane_k[1] >= 0 ? kernel_ids[t->lane_k[1]] : PTO2_NO_KERNEL;
-    mk.aiv1 = t->lane_k[2] >= 0 ? kernel_ids[t->lane_k[2]] : PTO2_NO_KERNEL;
-    id = pto2_submit_task(rt, mk, &a);
-  }
+  pto2_task_id id = submit_task(rt, t, &a);
   if (!pto2_task_id_is_valid(id)) {
     c->failed = true;
     snprintf(c->why, sizeof c->why, "submit of task %d failed", ti);
     return;
   }
+  c->ids[ti] = id;
   if (pto2_task_id_ring(id) != ring_of(t->depth)) {
     c->failed = true;
     snprintf(c->why, sizeof c->why, "task %d at scope depth %d ran on ring %u", ti, t->depth,
@@ -876,33 +1449,50 @@ static void run_task(pto2_runtime *rt, run_ctx *c, int ti) {
   }
 }
 
+static void run_block(pto2_runtime *rt, run_ctx *c);
+
+static void run_scope(pto2_runtime *rt, run_ctx *c, const gop *op) {
+  pto2_scope_mode mode = (pto2_scope_mode)op->mode;
+  if (op->flags & OPF_MACRO) {
+    bool ran = false;
+    PTO2_SCOPE(rt, mode) {
+      ran = true;
+      run_block(rt, c);
+    }
+    if (!ran) c->failed = true, snprintf(c->why, sizeof c->why, "PTO2_SCOPE did not open");
+    return;
+  }
+  if (pto2_scope_begin(rt, mode) != 0) {
+    c->failed = true;
+    snprintf(c->why, sizeof c->why, "pto2_scope_begin(%s) failed", scope_names[mode]);
+    return;
+  }
+  run_block(rt, c);
+  if (c->failed) return;
+  if (pto2_scope_end(rt) != 0) {
+    c->failed = true;
+    snprintf(c->why, sizeof c->why, "pto2_scope_end of scope #%d failed", op->a);
+  }
+}
+
 /* Runs ops from c->pc up to the matching OP_END (or the end). */
 static void run_block(pto2_runtime *rt, run_ctx *c) {
   const program *p = c->p;
   while (c->pc < p->nops && !c->failed) {
-    int op = p->ops[c->pc++];
-    if (op == OP_END) return;
-    if (op == OP_BEGIN_MACRO) {
-      bool ran = false;
-      PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
-        ran = true;
-        run_block(rt, c);
+    const gop *op = &p->ops[c->pc++];
+    switch (op->kind) {
+      case OP_END: return;
+      case OP_BEGIN: run_scope(rt, c, op); break;
+      case OP_DEP: {
+        int rc = pto2_add_dependency(rt, c->ids[op->a], c->ids[op->b]);
+        if (rc) {
+          c->failed = true;
+          snprintf(c->why, sizeof c->why, "pto2_add_dependency(task %d, task %d) returned %d",
+                   op->a, op->b, rc);
+        }
+        break;
       }
-      if (!ran) c->failed = true, snprintf(c->why, sizeof c->why, "PTO2_SCOPE did not open");
-    } else if (op == OP_BEGIN) {
-      if (pto2_scope_begin(rt, PTO2_SCOPE_AUTO) != 0) {
-        c->failed = true;
-        snprintf(c->why, sizeof c->why, "pto2_scope_begin failed");
-        return;
-      }
-      run_block(rt, c);
-      if (c->failed) return;
-      if (pto2_scope_end(rt) != 0) {
-        c->failed = true;
-        snprintf(c->why, sizeof c->why, "pto2_scope_end failed");
-      }
-    } else {
-      run_task(rt, c, op);
+      default: run_task(rt, c, op->a);
     }
   }
 }
@@ -926,9 +1516,8 @@ static void run_sequential(const program *p) {
     uint32_t *mem = A->creator < 0 ? pool_seq + A->ext_off : seq_inter[i];
     base[i] = pto2_tensor_external(mem, A->shape, A->nd, PTO2_INT32);
   }
-  for (int oi = 0; oi < p->nops; oi++) {
-    if (p->ops[oi] < 0) continue;
-    const gtask *t = &p->tasks[p->ops[oi]];
+  for (int ti = 0; ti < p->ntasks; ti++) { /* task order is program order */
+    const gtask *t = &p->tasks[ti];
     pto2_tensor tv[PTO2_MAX_TENSOR_ARGS];
     for (unsigned i = 0; i < t->nargs; i++) {
       const garg *ga = &t->args[i];
@@ -959,7 +1548,7 @@ static void run_sequential(const program *p) {
         k.sub_block_id = l == 2 ? 1 : 0;
         k.user = (void *)&kinfos[lk[l]];
         int rc = equiv_kernel(&k);
-        if (rc) TEST_FAIL("sequential kernel of task %d returned %d", p->ops[oi], rc);
+        if (rc) TEST_FAIL("sequential kernel of task %d returned %d", ti, rc);
       }
   }
 }
@@ -981,43 +1570,68 @@ static void dump_access(const garg *ga) {
   fprintf(stderr, "] v%d", ga->a.version);
 }
 
+static void dump_task(const program *p, int ti, int depth) {
+  const gtask *t = &p->tasks[ti];
+  fprintf(stderr, "  %*stask %d: %s%s lanes [%d,%d,%d] blocks %u flags %016llx", 2 * depth, "",
+          ti,
+          t->submit == 0   ? "aic"
+          : t->submit == 1 ? "aiv"
+                           : "task",
+          t->mode == PTO2_SCOPE_MANUAL ? "_manual" : "",
+          t->lane_k[0] >= 0 ? kernel_ids[t->lane_k[0]] : -1,
+          t->lane_k[1] >= 0 ? kernel_ids[t->lane_k[1]] : -1,
+          t->lane_k[2] >= 0 ? kernel_ids[t->lane_k[2]] : -1, t->block_num,
+          (unsigned long long)t->flags);
+  fprintf(stderr, " %s, producers %u..%u", t->deferred ? "held back" : "published at submit",
+          t->ncertain, t->nprod);
+  if (t->deps_how != DH_NONE) {
+    fprintf(stderr, ", deps at submit (%s%s) [", dh_names[t->deps_how],
+            t->deps_first ? ", before the tensors" : "");
+    for (unsigned i = 0; i < t->nsub; i++) fprintf(stderr, "%s%d", i ? "," : "", t->sub[i]);
+    fprintf(stderr, "]");
+  }
+  fprintf(stderr, "\n");
+  for (unsigned i = 0; i < t->nargs; i++) {
+    fprintf(stderr, "  %*s  arg %u: %s alloc %u", 2 * depth, "", i, kind_names[t->args[i].kind],
+            t->args[i].alloc);
+    dump_access(&t->args[i]);
+    fprintf(stderr, "\n");
+  }
+}
+
 static void dump_program(const program *p) {
+  fprintf(stderr, "  %s program, %d tasks, edges %llu..%llu\n", flavor_names[p->flavor],
+          p->ntasks, (unsigned long long)p->edges_min, (unsigned long long)p->edges_max);
   for (int i = 0; i < p->nalloc; i++) {
     const galloc *A = &p->allocs[i];
     fprintf(stderr, "  alloc %d: %s [%u,%u,%u] nd %u, %s", i,
             A->creator < 0 ? "external" : "intermediate", A->shape[0], A->shape[1], A->shape[2],
             A->nd, mode_names[A->mode]);
-    if (A->creator >= 0) fprintf(stderr, ", created by task %d at depth %d", A->creator, A->depth);
+    if (A->creator >= 0)
+      fprintf(stderr, ", created by task %d in scope #%d (depth %d)", A->creator, A->scope,
+              A->depth);
     fprintf(stderr, "\n");
   }
   int depth = 0;
   for (int oi = 0; oi < p->nops; oi++) {
-    int op = p->ops[oi];
-    if (op == OP_END) {
-      depth--;
-      fprintf(stderr, "  %*s}\n", 2 * depth, "");
-      continue;
-    }
-    if (op < 0) {
-      fprintf(stderr, "  %*s%s {\n", 2 * depth, "", op == OP_BEGIN ? "scope_begin" : "PTO2_SCOPE");
-      depth++;
-      continue;
-    }
-    const gtask *t = &p->tasks[op];
-    fprintf(stderr, "  %*stask %d: %s lanes [%d,%d,%d] blocks %u flags %016llx producers<=%u\n",
-            2 * depth, "", op,
-            t->submit == 0   ? "aic"
-            : t->submit == 1 ? "aiv"
-                             : "task",
-            t->lane_k[0] >= 0 ? kernel_ids[t->lane_k[0]] : -1,
-            t->lane_k[1] >= 0 ? kernel_ids[t->lane_k[1]] : -1,
-            t->lane_k[2] >= 0 ? kernel_ids[t->lane_k[2]] : -1, t->block_num,
-            (unsigned long long)t->flags, t->nprod);
-    for (unsigned i = 0; i < t->nargs; i++) {
-      fprintf(stderr, "  %*s  arg %u: %s alloc %u", 2 * depth, "", i, kind_names[t->args[i].kind],
-              t->args[i].alloc);
-      dump_access(&t->args[i]);
-      fprintf(stderr, "\n");
+    const gop *op = &p->ops[oi];
+    switch (op->kind) {
+      case OP_END:
+        depth--;
+        fprintf(stderr, "  %*s} #%d\n", 2 * depth, "", op->a);
+        break;
+      case OP_BEGIN:
+        fprintf(stderr, "  %*s%s(%s) { #%d\n", 2 * depth, "",
+                op->flags & OPF_MACRO ? "PTO2_SCOPE" : "scope_begin", scope_names[op->mode],
+                op->a);
+        depth++;
+        break;
+      case OP_DEP:
+        fprintf(stderr, "  %*sadd_dependency(task %d -> task %d)%s%s\n", 2 * depth, "", op->a,
+                op->b, op->flags & OPF_DELAYED ? " delayed" : "",
+                op->flags & OPF_DUP ? " duplicate" : "");
+        break;
+      default: dump_task(p, op->a, depth);
     }
   }
 }
@@ -1032,16 +1646,26 @@ static const cfgdef configs[] = {
     {"tiny window 8, heap 4 KiB, 1 worker, 2 clusters", 1, 8, 16, 2, 4096},
     {"tiny window 16, heap 8 KiB, 2 workers, 1 cluster", 2, 16, 16, 1, 8192},
     {"tiny window 16, heap 16 KiB, 3 workers, 4 clusters", 3, 16, 16, 4, 16384},
+    {"tiny window 8, heap 2 KiB, 1 worker, 1 cluster", 1, 8, 16, 1, 2048},
+    {"tiny window 4, heap 1 KiB, 8 dependency entries, 2 workers, 2 clusters", 2, 4, 8, 2, 1024},
     {"default rings, 1 worker", 1, 0, 0, 0, 0},
     {"default rings, 2 workers", 2, 0, 0, 0, 0},
     {"default rings, 3 workers, 2 clusters", 3, 0, 0, 2, 0},
 };
 enum { NCONFIGS = sizeof configs / sizeof configs[0] };
 
+/* The first seed of this configuration's runtime: a failure may depend on
+ * the ring positions the programs before it left behind. */
+static uint64_t first_seed;
+
 static void fail_program(const program *p, uint64_t seed, int cfg, const char *what) {
   fprintf(stderr, "FAILED: program seed %llu, configuration %d (%s): %s\n",
           (unsigned long long)seed, cfg, configs[cfg].name, what);
-  fprintf(stderr, "reproduce: test_random_equiv 1 %llu %d\n", (unsigned long long)seed, cfg);
+  fprintf(stderr,
+          "reproduce: test_random_equiv 1 %llu %d (alone), or test_random_equiv %llu %llu %d "
+          "(after the programs run before it on the same runtime)\n",
+          (unsigned long long)seed, cfg, (unsigned long long)(seed - first_seed + 1),
+          (unsigned long long)first_seed, cfg);
   dump_program(p);
   exit(1);
 }
@@ -1049,7 +1673,7 @@ static void fail_program(const program *p, uint64_t seed, int cfg, const char *w
 static void compare(const program *p, uint64_t seed, int cfg) {
   for (uint32_t i = 0; i < POOL_ELEMS; i++) {
     if (pool_rt[i] == pool_seq[i]) continue;
-    char what[256];
+    char what[400];
     int buf = -1;
     for (int b = 0; b < p->next; b++)
       if (i >= p->allocs[b].ext_off && i < p->allocs[b].ext_off + p->allocs[b].numel) buf = b;
@@ -1065,6 +1689,12 @@ static void compare(const program *p, uint64_t seed, int cfg) {
                "buffer %d element %u ([%u,%u,%u] of [%u,%u,%u]) is %08x, sequential gives %08x",
                buf, f, a, b, c, A->shape[0], A->shape[1], A->shape[2], pool_rt[i], pool_seq[i]);
     }
+    for (int t = 0; t < p->ntasks; t++)
+      if (trace_rt[t] != trace_seq[t]) {
+        size_t n = strlen(what);
+        snprintf(what + n, sizeof what - n, "; task %d is the first that read other inputs", t);
+        break;
+      }
     fail_program(p, seed, cfg, what);
   }
 }
@@ -1073,31 +1703,69 @@ static program prog;
 
 /* What the programs covered, printed at the end. */
 static struct {
-  uint64_t tasks, args[6], hows[4], spmd, mixed, scopes, deep, fanin16, fanin_max, inits, versions;
-  uint64_t multi_writer_lanes;
+  uint64_t programs[FL_COUNT], tasks, args[K_COUNT], hows[4], spmd, mixed, deep;
+  uint64_t fanin16, fanin_max, inits, versions, multi_writer_lanes;
+  uint64_t scopes[3], tasks_by_mode[3], manual_published, auto_explicit, auto_in_graph;
+  uint64_t resolved, war, transitive, redundant, lifetime, sub_edges, sub_dups, deps_how[DH_COUNT];
+  uint64_t add_deps, add_deps_delayed, add_deps_dup, edges_exact, edges_checked;
   uint64_t full_window, full_deps, heap_wrap; /* runs that filled a ring (tiny rings) */
 } cov;
 
+static void count_task(const program *p, const gtask *t) {
+  int8_t lk[3];
+  unsigned am = active_mask(t, lk);
+  cov.spmd += t->block_num > 1;
+  cov.mixed += __builtin_popcount(am) > 1;
+  cov.multi_writer_lanes += __builtin_popcount((unsigned)(t->flags >> 32) & 7u) > 1;
+  cov.fanin16 += t->nprod == PTO2_MAX_FANIN;
+  if (t->nprod > cov.fanin_max) cov.fanin_max = t->nprod;
+  cov.deep += t->depth >= 4;
+  cov.tasks_by_mode[t->mode]++;
+  cov.manual_published += t->mode == PTO2_SCOPE_MANUAL && !t->deferred;
+  cov.auto_explicit += t->mode == PTO2_SCOPE_AUTO && t->deps_how != DH_NONE;
+  cov.resolved += t->nresolved;
+  cov.war += t->nwar;
+  cov.transitive += t->ntransitive;
+  cov.redundant += t->nredundant;
+  cov.lifetime += t->nlifetime;
+  cov.sub_edges += t->nsub;
+  cov.deps_how[t->deps_how]++;
+  for (unsigned i = 1; i < t->nsub; i++)
+    for (unsigned j = 0; j < i; j++) cov.sub_dups += t->sub[i] == t->sub[j];
+  for (unsigned j = 0; j < t->nargs; j++) {
+    cov.args[t->args[j].kind]++;
+    if (t->args[j].kind != K_OUTPUT) cov.hows[t->args[j].how]++;
+    cov.inits += t->args[j].kind == K_OUTPUT && t->args[j].has_init;
+    cov.versions += t->args[j].a.version > 0;
+  }
+  (void)p;
+}
+
 static void count_coverage(const program *p) {
+  cov.programs[p->flavor]++;
   cov.tasks += (uint64_t)p->ntasks;
-  for (int i = 0; i < p->ntasks; i++) {
-    const gtask *t = &p->tasks[i];
-    int8_t lk[3];
-    unsigned am = active_mask(t, lk);
-    cov.spmd += t->block_num > 1;
-    cov.mixed += __builtin_popcount(am) > 1;
-    cov.multi_writer_lanes += __builtin_popcount((unsigned)(t->flags >> 32) & 7u) > 1;
-    cov.fanin16 += t->nprod == PTO2_MAX_FANIN;
-    if (t->nprod > cov.fanin_max) cov.fanin_max = t->nprod;
-    cov.deep += t->depth >= 4;
-    for (unsigned j = 0; j < t->nargs; j++) {
-      cov.args[t->args[j].kind]++;
-      if (t->args[j].kind != K_OUTPUT) cov.hows[t->args[j].how]++;
-      cov.inits += t->args[j].kind == K_OUTPUT && t->args[j].has_init;
-      cov.versions += t->args[j].a.version > 0;
+  for (int i = 0; i < p->ntasks; i++) count_task(p, &p->tasks[i]);
+  uint8_t modes[MAX_DEPTH + 2] = {PTO2_SCOPE_AUTO};
+  int depth = 0;
+  for (int i = 0; i < p->nops; i++) {
+    const gop *op = &p->ops[i];
+    if (op->kind == OP_BEGIN) {
+      cov.scopes[op->mode]++;
+      modes[++depth] = op->mode;
+    } else if (op->kind == OP_END) {
+      depth--;
+    } else if (op->kind == OP_DEP) {
+      cov.add_deps++;
+      cov.add_deps_delayed += (op->flags & OPF_DELAYED) != 0;
+      cov.add_deps_dup += (op->flags & OPF_DUP) != 0;
+    } else if (modes[depth] == PTO2_SCOPE_AUTO) {
+      for (int d = 0; d < depth; d++)
+        if (modes[d] == PTO2_SCOPE_GRAPH) {
+          cov.auto_in_graph++;
+          break;
+        }
     }
   }
-  for (int i = 0; i < p->nops; i++) cov.scopes += p->ops[i] == OP_END;
 }
 
 static void run_program(pto2_runtime *rt, uint64_t seed, int cfg, const limits *lim) {
@@ -1109,19 +1777,25 @@ static void run_program(pto2_runtime *rt, uint64_t seed, int cfg, const limits *
   memset(&c, 0, sizeof c);
   c.p = p;
   pto2_run_stats st;
+  memset(trace_rt, 0, sizeof trace_rt);
+  memset(trace_seq, 0, sizeof trace_seq);
+  trace_tab = trace_rt;
   int rc = pto2_run(rt, orchestrate, &c, &st);
+  trace_tab = trace_seq;
   char what[512];
   if (rc != 0 || c.failed) {
     snprintf(what, sizeof what, "pto2_run returned %d (%s): %s; %s", rc, pto2_err_name(rc),
              pto2_error_message(rt), c.failed ? c.why : "");
     fail_program(p, seed, cfg, what);
   }
-  if (st.tasks != (uint64_t)p->ntasks || st.edges > p->edge_bound) {
-    snprintf(what, sizeof what, "stats: %llu tasks (program has %d), %llu edges (bound %llu)",
+  if (st.tasks != (uint64_t)p->ntasks || st.edges < p->edges_min || st.edges > p->edges_max) {
+    snprintf(what, sizeof what, "stats: %llu tasks (program has %d), %llu edges (expected %llu..%llu)",
              (unsigned long long)st.tasks, p->ntasks, (unsigned long long)st.edges,
-             (unsigned long long)p->edge_bound);
+             (unsigned long long)p->edges_min, (unsigned long long)p->edges_max);
     fail_program(p, seed, cfg, what);
   }
+  cov.edges_checked += st.edges;
+  cov.edges_exact += p->edges_min == p->edges_max;
   run_sequential(p);
   compare(p, seed, cfg);
   count_coverage(p);
@@ -1136,12 +1810,47 @@ static void run_program(pto2_runtime *rt, uint64_t seed, int cfg, const limits *
   cov.heap_wrap += heap;
 }
 
+#define U(x) ((unsigned long long)(x))
+
+static void print_coverage(void) {
+  printf("programs: AUTO only %llu, mixed %llu, GRAPH only %llu; exact edge count %llu\n",
+         U(cov.programs[FL_AUTO]), U(cov.programs[FL_MIXED]), U(cov.programs[FL_GRAPH]),
+         U(cov.edges_exact));
+  printf("scopes: AUTO %llu, MANUAL %llu, GRAPH %llu; tasks %llu: AUTO %llu (%llu with deps at "
+         "submit, %llu inside GRAPH), MANUAL %llu (%llu published at submit), GRAPH %llu\n",
+         U(cov.scopes[0]), U(cov.scopes[1]), U(cov.scopes[2]), U(cov.tasks),
+         U(cov.tasks_by_mode[0]), U(cov.auto_explicit), U(cov.auto_in_graph),
+         U(cov.tasks_by_mode[1]), U(cov.manual_published), U(cov.tasks_by_mode[2]));
+  printf("explicit edges: creators of buffers used without creator retention %llu; conflicts "
+         "ordered %llu (WAR only %llu, through another task %llu), extra %llu; at submit %llu (duplicates %llu; add_dep %llu, set_deps %llu, split %llu, "
+         "reset %llu, empty %llu); add_dependency %llu (delayed %llu, duplicate %llu)\n",
+         U(cov.lifetime), U(cov.resolved), U(cov.war), U(cov.transitive), U(cov.redundant),
+         U(cov.sub_edges),
+         U(cov.sub_dups), U(cov.deps_how[DH_ADD]), U(cov.deps_how[DH_SET]),
+         U(cov.deps_how[DH_SPLIT]), U(cov.deps_how[DH_RESET]), U(cov.deps_how[DH_EMPTY]),
+         U(cov.add_deps), U(cov.add_deps_delayed), U(cov.add_deps_dup));
+  printf("tasks: SPMD %llu, mixed %llu with %llu multi-lane writers, depth>=4 %llu; "
+         "16 producers (bound) %llu, max %llu; edges counted %llu\n",
+         U(cov.spmd), U(cov.mixed), U(cov.multi_writer_lanes), U(cov.deep), U(cov.fanin16),
+         U(cov.fanin_max), U(cov.edges_checked));
+  printf("args: INPUT %llu, OUTPUT %llu (initial value %llu), INOUT %llu, OUTPUT_EXISTING %llu, "
+         "NO_DEP %llu, INPUT manual_dep %llu, INOUT manual_dep %llu, version>0 %llu\n",
+         U(cov.args[K_INPUT]), U(cov.args[K_OUTPUT]), U(cov.inits), U(cov.args[K_INOUT]),
+         U(cov.args[K_OE]), U(cov.args[K_NODEP]), U(cov.args[K_INPUT_MD]),
+         U(cov.args[K_INOUT_MD]), U(cov.versions));
+  printf("tensors: whole %llu, view %llu, view of view %llu, reshape %llu\n", U(cov.hows[0]),
+         U(cov.hows[1]), U(cov.hows[2]), U(cov.hows[3]));
+  printf("runs that filled a task window %llu, a dependency pool %llu, half a heap %llu\n",
+         U(cov.full_window), U(cov.full_deps), U(cov.heap_wrap));
+}
+
 int main(int argc, char **argv) {
   int programs = DEFAULT_PROGRAMS;
   const char *scale = getenv("PTO2_TEST_SCALE");
   if (scale && !strcmp(scale, "small")) programs = programs / 10 + 1;
   if (argc > 1) programs = atoi(argv[1]);
   uint64_t seed = argc > 2 ? strtoull(argv[2], 0, 0) : 20261124u;
+  first_seed = seed;
   int only = argc > 3 ? atoi(argv[3]) : -1;
   if (only >= (int)NCONFIGS)
     TEST_FAIL("configuration %d does not exist (0..%d)", only, NCONFIGS - 1);
@@ -1158,6 +1867,7 @@ int main(int argc, char **argv) {
     cfg.heap_size = d->heap;
     cfg.dep_pool = d->dep_pool;
     cfg.block_dim = d->block_dim;
+    cfg.stall_timeout_ms = 5000;
     cfg.log_level = PTO2_LOG_ERROR;
     pto2_runtime *rt;
     ASSERT_EQ_INT(pto2_runtime_create(&cfg, &rt), 0);
@@ -1178,24 +1888,7 @@ int main(int argc, char **argv) {
   }
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-  printf(
-      "tasks %llu (SPMD %llu, mixed %llu with %llu multi-lane writers, depth>=4 %llu), "
-      "scopes %llu\nargs: INPUT %llu, OUTPUT %llu (initial value %llu), INOUT %llu, "
-      "OUTPUT_EXISTING %llu, NO_DEP %llu, INPUT manual_dep %llu, version>0 %llu\n"
-      "tensors: whole %llu, view %llu, view of view %llu, reshape %llu; "
-      "tasks with 16 producers (bound) %llu, max %llu\n"
-      "runs that filled a task window %llu, a dependency pool %llu, half a heap %llu\n",
-      (unsigned long long)cov.tasks, (unsigned long long)cov.spmd, (unsigned long long)cov.mixed,
-      (unsigned long long)cov.multi_writer_lanes, (unsigned long long)cov.deep,
-      (unsigned long long)cov.scopes, (unsigned long long)cov.args[K_INPUT],
-      (unsigned long long)cov.args[K_OUTPUT], (unsigned long long)cov.inits,
-      (unsigned long long)cov.args[K_INOUT], (unsigned long long)cov.args[K_OE],
-      (unsigned long long)cov.args[K_NODEP], (unsigned long long)cov.args[K_INPUT_MD],
-      (unsigned long long)cov.versions, (unsigned long long)cov.hows[0],
-      (unsigned long long)cov.hows[1], (unsigned long long)cov.hows[2],
-      (unsigned long long)cov.hows[3], (unsigned long long)cov.fanin16,
-      (unsigned long long)cov.fanin_max, (unsigned long long)cov.full_window,
-      (unsigned long long)cov.full_deps, (unsigned long long)cov.heap_wrap);
+  print_coverage();
   printf("test_random_equiv: %d passed, 0 failed (%.1f s)\n", passed, secs);
   return 0;
 }
