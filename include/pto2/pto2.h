@@ -143,7 +143,8 @@ typedef struct pto2_tensor {
   uint32_t offsets[PTO2_MAX_DIMS];    /* read-only */
 } pto2_tensor;
 
-/* A tensor over caller-owned memory (an "external" tensor: no owner task). */
+/* A tensor over caller-owned memory (an "external" tensor: no owner task).
+ * A zero extent, or a size of 2^48 bytes or more, gives an invalid tensor. */
 PTO2_API pto2_tensor pto2_tensor_external(void *addr, const uint32_t *shapes, uint32_t ndims,
                                           pto2_dtype dtype);
 /* A view of `t` with the same rank: shapes[d] elements starting at offsets[d]

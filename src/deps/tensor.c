@@ -15,13 +15,10 @@ pto2_tensor pto2_tensor_external(void *addr, const uint32_t *shapes, uint32_t nd
   pto2_tensor t = invalid_tensor();
   size_t esz = pto2_dtype_size(dtype);
   if (!addr || !shapes || ndims == 0 || ndims > PTO2_MAX_DIMS || esz == 0) return t;
-  uint64_t numel = 1;
-  for (uint32_t d = 0; d < ndims; d++) {
-    if (shapes[d] == 0) return t;
-    numel *= shapes[d];
-  }
+  uint64_t nbytes = pto2__extent_bytes(shapes, ndims, esz); /* 0: a zero extent or too large */
+  if (!nbytes) return t;
   t.addr = t.data = addr;
-  t.nbytes = numel * esz;
+  t.nbytes = nbytes;
   t.ndims = (uint8_t)ndims;
   t.dtype = (uint8_t)dtype;
   memcpy(t.shapes, shapes, ndims * sizeof shapes[0]);
@@ -83,10 +80,8 @@ pto2_create_info pto2_create_info_make(const uint32_t *shapes, uint32_t ndims, p
   pto2_create_info ci;
   memset(&ci, 0, sizeof ci);
   if (!shapes || ndims == 0 || ndims > PTO2_MAX_DIMS || pto2_dtype_size(dtype) == 0) return ci;
-  for (uint32_t d = 0; d < ndims; d++) {
-    if (shapes[d] == 0) return ci;
-    ci.shapes[d] = shapes[d];
-  }
+  if (!pto2__extent_bytes(shapes, ndims, pto2_dtype_size(dtype))) return ci; /* zero or too large */
+  for (uint32_t d = 0; d < ndims; d++) ci.shapes[d] = shapes[d];
   ci.ndims = (uint8_t)ndims;
   ci.dtype = (uint8_t)dtype;
   return ci;

@@ -13,6 +13,15 @@ static inline size_t pto2__dtype_size(unsigned dtype) {
   return dtype < PTO2_DTYPE_COUNT ? sizes[dtype] : 0;
 }
 
+/* Bytes of `ndims` extents of `esz`-byte elements, or 0 if that does not
+ * fit in 48 bits (no real allocation is larger; 0 marks it invalid). */
+static inline uint64_t pto2__extent_bytes(const uint32_t *shapes, unsigned ndims, size_t esz) {
+  uint64_t n = esz;
+  for (unsigned d = 0; d < ndims; d++)
+    if (__builtin_mul_overflow(n, (uint64_t)shapes[d], &n) || n >> 48) return 0;
+  return n;
+}
+
 static inline bool pto2__tensor_valid(const pto2_tensor *t) {
   return t && t->ndims >= 1 && t->ndims <= PTO2_MAX_DIMS && t->addr &&
          pto2__dtype_size(t->dtype) != 0;

@@ -243,11 +243,12 @@ static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint
   for (unsigned i = 0; i < a->tensor_count; i++) {
     if (a->kinds[i] == PTO2_ARG_OUTPUT) {
       const pto2_create_info *ci = a->refs[i].create;
-      if (!ci || ci->ndims == 0 || ci->ndims > PTO2_MAX_DIMS ||
-          !pto2__dtype_size(ci->dtype))
+      if (!ci || ci->ndims == 0 || ci->ndims > PTO2_MAX_DIMS || !pto2__dtype_size(ci->dtype) ||
+          !pto2__extent_bytes(ci->shapes, ci->ndims, pto2__dtype_size(ci->dtype)))
         return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                           "%s: OUTPUT arg %u has an invalid create-info (use "
-                          "pto2_create_info_make with 1..%d non-zero dimensions)",
+                          "pto2_create_info_make with 1..%d non-zero dimensions and fewer "
+                          "than 2^48 bytes)",
                           api, i, PTO2_MAX_DIMS);
       total += output_bytes(ci);
       continue;
