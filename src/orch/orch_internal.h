@@ -46,8 +46,12 @@ static inline bool pto2__pinned_by_open_scope(const pto2__orch *o, const pto2__t
 }
 
 /* Records that a consumer held back until the innermost scope's end
- * references the task in `m`. */
+ * references the task in `m`.  An existing mark for a scope that is still
+ * open is at the same or an outer depth, so it ends no earlier: keep it. */
 static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
+  if (m->held_depth && m->held_depth <= o->depth &&
+      o->scopes[m->held_depth - 1].seq == m->held_seq)
+    return;
   m->held_depth = (uint16_t)o->depth;
   m->held_seq = o->scopes[o->depth - 1].seq;
 }
