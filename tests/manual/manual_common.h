@@ -186,6 +186,19 @@ static inline pto2_create_info ci1(uint32_t n) {
   return pto2_create_info_make(shape, 1, PTO2_FLOAT32);
 }
 
+/* Submits x = 3x + s (K_STEP) as a plain or manual task; asserts success. */
+static inline pto2_task_id submit_step(pto2_runtime *rt, const pto2_tensor *x, int64_t s,
+                                       bool manual) {
+  pto2_arg a;
+  pto2_arg_init(&a);
+  pto2_arg_add_inout(&a, x);
+  pto2_arg_add_scalar(&a, (uint64_t)s);
+  pto2_task_id id =
+      manual ? pto2_submit_aiv_manual(rt, K_STEP, &a) : pto2_submit_aiv(rt, K_STEP, &a);
+  ASSERT_TRUE(pto2_task_id_is_valid(id));
+  return id;
+}
+
 static inline uint64_t ptr_scalar(const void *p) { return (uint64_t)(uintptr_t)p; }
 
 static inline void fill_host(float *buf, uint32_t n, float v) {

@@ -30,16 +30,6 @@ static void wait_flag(atomic_int *flag) {
   ASSERT_EQ_INT(atomic_load(flag), 1);
 }
 
-static pto2_task_id step_task(pto2_runtime *rt, const pto2_tensor *x, int64_t s, bool manual) {
-  pto2_arg a;
-  pto2_arg_init(&a);
-  pto2_arg_add_inout(&a, x);
-  pto2_arg_add_scalar(&a, (uint64_t)s);
-  pto2_task_id id =
-      manual ? pto2_submit_aiv_manual(rt, K_STEP, &a) : pto2_submit_aiv(rt, K_STEP, &a);
-  ASSERT_TRUE(pto2_task_id_is_valid(id));
-  return id;
-}
 
 static int64_t step_ref(int64_t x, int64_t s) { return (int64_t)((uint64_t)x * 3u + (uint64_t)s); }
 
@@ -59,7 +49,7 @@ static void chain_orch(pto2_runtime *rt, void *arg) {
   pto2_tensor x = ext_i64(c->x, 1);
   PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {
     pto2_task_id t[CHAIN];
-    for (int i = 0; i < CHAIN; i++) t[i] = step_task(rt, &x, i + 1, false);
+    for (int i = 0; i < CHAIN; i++) t[i] = submit_step(rt, &x, i + 1, false);
     for (int i = 1; i < CHAIN; i++) {
       /* forward: t0 -> t1 -> ...; backward: t11 -> t10 -> ... -> t0 */
       if (c->backward) ASSERT_EQ_INT(pto2_add_dependency(rt, t[CHAIN - i], t[CHAIN - i - 1]), 0);
@@ -345,7 +335,7 @@ static void dup_orch(pto2_runtime *rt, void *arg) {
   dup_ctx *d = arg;
   pto2_tensor x = ext_i64(d->x, 1);
   PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {
-    pto2_task_id a = step_task(rt, &x, 1, false);
+    pto2_task_id a = submit_step(rt, &x, 1, false);
     pto2_arg g;
     pto2_arg_init(&g);
     pto2_arg_add_inout(&g, &x);
@@ -354,7 +344,7 @@ static void dup_orch(pto2_runtime *rt, void *arg) {
     pto2_arg_add_dep(&g, a); /* duplicate at submit */
     pto2_task_id b = pto2_submit_aiv(rt, K_STEP, &g);
     ASSERT_TRUE(pto2_task_id_is_valid(b));
-    pto2_task_id c = step_task(rt, &x, 3, false);
+    pto2_task_id c = submit_step(rt, &x, 3, false);
     for (int i = 0; i < 3; i++) {
       ASSERT_EQ_INT(pto2_add_dependency(rt, a, b), 0); /* duplicates of the submit edge */
       ASSERT_EQ_INT(pto2_add_dependency(rt, b, c), 0);
@@ -403,7 +393,7 @@ static void tiny_orch(pto2_runtime *rt, void *arg) {
           t[i] = pto2_submit_aiv(rt, K_STEP, &a);
           ASSERT_TRUE(pto2_task_id_is_valid(t[i]));
         } else {
-          t[i] = step_task(rt, &x, s++, false);
+          t[i] = submit_step(rt, &x, s++, false);
         }
       }
       if (!(k & 1) && pto2_task_id_is_valid(prev))
@@ -569,12 +559,12 @@ static void nested_orch(pto2_runtime *rt, void *arg) {
   nested_ctx *c = arg;
   pto2_tensor x = ext_i64(c->x, 1);
   PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {
-    pto2_task_id a = step_task(rt, &x, 1, false);
+    pto2_task_id a = submit_step(rt, &x, 1, false);
     PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {
-      pto2_task_id b = step_task(rt, &x, 2, false);
+      pto2_task_id b = submit_step(rt, &x, 2, false);
       ASSERT_EQ_INT(pto2_add_dependency(rt, b, a), 0);
     }
-    pto2_task_id cc = step_task(rt, &x, 3, false);
+    pto2_task_id cc = submit_step(rt, &x, 3, false);
     ASSERT_EQ_INT(pto2_add_dependency(rt, a, cc), 0);
   }
   PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {

@@ -24,16 +24,6 @@ typedef struct cycle_ctx {
   int64_t x[1];
 } cycle_ctx;
 
-static pto2_task_id step(pto2_runtime *rt, const pto2_tensor *x, int64_t s, bool manual) {
-  pto2_arg a;
-  pto2_arg_init(&a);
-  pto2_arg_add_inout(&a, x);
-  pto2_arg_add_scalar(&a, (uint64_t)s);
-  pto2_task_id id =
-      manual ? pto2_submit_aiv_manual(rt, K_STEP, &a) : pto2_submit_aiv(rt, K_STEP, &a);
-  ASSERT_TRUE(pto2_task_id_is_valid(id));
-  return id;
-}
 
 /* 0: MANUAL A <-> B.  1: GRAPH A -> B -> C -> A.  2: GRAPH chain
  * t0 -> t1 -> t2 -> t3 with a back edge t3 -> t1 (t0 could run).
@@ -41,12 +31,12 @@ static pto2_task_id step(pto2_runtime *rt, const pto2_tensor *x, int64_t s, bool
 static void cycle_orch(pto2_runtime *rt, void *arg) {
   cycle_ctx *c = arg;
   pto2_tensor x = ext_i64(c->x, 1);
-  if (c->variant == 3) step(rt, &x, 7, false); /* boundary writer in the root scope */
+  if (c->variant == 3) submit_step(rt, &x, 7, false); /* boundary writer in the root scope */
   bool manual = c->variant == 0 || c->variant == 3;
   ASSERT_EQ_INT(pto2_scope_begin(rt, manual ? PTO2_SCOPE_MANUAL : PTO2_SCOPE_GRAPH), 0);
   pto2_task_id t[4];
   int n = c->variant == 2 ? 4 : c->variant == 1 ? 3 : 2;
-  for (int i = 0; i < n; i++) t[i] = step(rt, &x, i + 1, manual);
+  for (int i = 0; i < n; i++) t[i] = submit_step(rt, &x, i + 1, manual);
   switch (c->variant) {
     case 0:
     case 3:
@@ -76,7 +66,7 @@ static void backward_orch(pto2_runtime *rt, void *arg) {
   x.manual_dep = manual;
   PTO2_SCOPE(rt, manual ? PTO2_SCOPE_MANUAL : PTO2_SCOPE_GRAPH) {
     pto2_task_id t[4];
-    for (int i = 0; i < 4; i++) t[i] = step(rt, &x, i + 1, manual);
+    for (int i = 0; i < 4; i++) t[i] = submit_step(rt, &x, i + 1, manual);
     for (int i = 3; i > 0; i--) ASSERT_EQ_INT(pto2_add_dependency(rt, t[i], t[i - 1]), 0);
   }
 }
