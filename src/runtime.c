@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "orch/orch_internal.h"
+#include "util/check.h"
 #include "platform/clock.h"
 #include "util/log.h"
 
@@ -52,6 +53,14 @@ int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...) {
     pto2__log(rt->cfg.log_level, PTO2_LOG_DEBUG, "after the first error: %s", msg);
   }
   return code;
+}
+
+int pto2__internal_error(pto2_runtime *rt, const char *rule, const char *what, const char *file,
+                         int line) {
+  return pto2__fail(rt, PTO2_E_INTERNAL,
+                    "internal error: invariant %s violated (%s) at %s:%d; this is a pto2 bug, "
+                    "please report it",
+                    rule, what, file, line);
 }
 
 int pto2_error_code(const pto2_runtime *rt) {
@@ -158,36 +167,6 @@ static void *alloc_zeroed(size_t n) {
   return p;
 }
 
-static int ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
-  uint64_t window = c->task_window;
-  r->id = id;
-  r->mask = window - 1;
-  r->slots = alloc_zeroed(window * sizeof *r->slots);
-  r->payloads = aligned_alloc(64, window * sizeof *r->payloads);
-  r->meta = alloc_zeroed(window * sizeof *r->meta);
-  r->producer_ids = malloc(window * sizeof *r->producer_ids);
-  r->heap.base = malloc(c->heap_size); /* untouched until kernels write */
-  r->heap.size = c->heap_size;
-  r->deps.entries = malloc((size_t)c->dep_pool * sizeof *r->deps.entries);
-  r->deps.capacity = c->dep_pool;
-  if (!r->slots || !r->payloads || !r->meta || !r->producer_ids || !r->heap.base ||
-      !r->deps.entries)
-    return PTO2_E_NO_MEMORY;
-  for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &r->payloads[i];
-  atomic_store_explicit(&r->last_alive, 0, memory_order_relaxed);
-  atomic_store_explicit(&r->head, 0, memory_order_relaxed);
-  return 0;
-}
-
-static void ring_fini(pto2__ring *r) {
-  free(r->slots);
-  free(r->payloads);
-  free(r->meta);
-  free(r->producer_ids);
-  free(r->heap.base);
-  free(r->deps.entries);
-}
-
 /* Splits the clusters over the executors as evenly as possible. */
 static void assign_clusters(pto2_runtime *rt) {
   uint32_t n = rt->executor_count, b = rt->cfg.block_dim, next = 0;
@@ -203,7 +182,7 @@ static void assign_clusters(pto2_runtime *rt) {
 
 static int create_structures(pto2_runtime *rt) {
   for (uint8_t i = 0; i < PTO2_RING_COUNT; i++) {
-    int rc = ring_init(&rt->rings[i], i, &rt->cfg);
+    int rc = pto2__ring_init(&rt->rings[i], i, &rt->cfg);
     if (rc) return rc;
   }
   /* (Q1): a queue must hold every task that can be in flight at once. */
@@ -224,7 +203,7 @@ static int create_structures(pto2_runtime *rt) {
 }
 
 static void free_structures(pto2_runtime *rt) {
-  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) ring_fini(&rt->rings[i]);
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i]);
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i]);
   pto2__tmap_fini(&rt->tmap);
   pto2__orch_fini(rt);
@@ -318,7 +297,12 @@ static void recover(pto2_runtime *rt) {
     return;
   }
   rt->broken = false;
+  /* No executor touches the structures now: drop every task in flight. */
   pto2__orch_reset(rt);
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_reset(&rt->rings[i]);
+  pto2__tmap_clear(&rt->tmap);
+  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_reset(&rt->queues[i]);
+  rt->executors[0].next = 0;
   pto2__executors_resume(rt);
 }
 

@@ -23,7 +23,8 @@
   XX(TIMEOUT, -10, "no progress within the configured time")                        \
   XX(BUSY, -11, "runtime is busy or unusable")                                      \
   XX(UNKNOWN_KERNEL, -12, "kernel id not registered or of the wrong core type")     \
-  XX(SYSTEM, -13, "operating-system call failed")
+  XX(SYSTEM, -13, "operating-system call failed")                                   \
+  XX(INTERNAL, -14, "internal invariant violated (a pto2 bug)")
 
 typedef enum pto2_errno {
   PTO2_OK = 0,

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "orch/orch_internal.h"
-#include "platform/spin.h"
 
 typedef struct access_wait {
   pto2__slot *p;
@@ -22,15 +21,7 @@ typedef struct access_wait {
 static bool producer_done(pto2_runtime *rt, void *ctx) {
   (void)rt;
   access_wait *w = ctx;
-  /* Acquire: pairs with the COMPLETED/CONSUMED release in
-   * pto2__task_complete(), so the kernel's writes are visible. */
-  uint8_t st = atomic_load_explicit(&w->p->state, memory_order_acquire);
-  if (st == PTO2__TASK_CONSUMED) return true;
-  if (st != PTO2__TASK_COMPLETED) return false;
-  if (!w->consumers_too) return true;
-  int refs = atomic_load_explicit(&w->p->fanout_refcount, memory_order_acquire);
-  int count = atomic_load_explicit(&w->p->fanout_count, memory_order_relaxed);
-  return refs >= count - (w->scope_open ? 1 : 0);
+  return pto2__slot_finished(w->p, w->consumers_too, w->scope_open);
 }
 
 static bool producer_finished(pto2_runtime *rt, pto2_task_id id, bool consumers_too,
@@ -76,12 +67,12 @@ static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_t
 
 static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write,
                   char **elem, const char *api) {
-  if (rt->orch.mode != PTO2_SCOPE_AUTO)
+  const pto2__mode_policy *pol = pto2__policy(rt->orch.mode);
+  if (!pol->blocking_access)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "blocking tensor data access is not supported inside PTO2_SCOPE(rt, "
                       "PTO2_SCOPE_%s); exit the %s scope first",
-                      rt->orch.mode == PTO2_SCOPE_MANUAL ? "MANUAL" : "GRAPH",
-                      rt->orch.mode == PTO2_SCOPE_MANUAL ? "manual" : "graph");
+                      pol->name, rt->orch.mode == PTO2_SCOPE_MANUAL ? "manual" : "graph");
   if (!pto2__tensor_valid(t))
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: not a valid tensor", api);
   if (!idx) return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: indices must not be NULL", api);

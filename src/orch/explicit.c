@@ -8,7 +8,7 @@
  * producers is published at submit; a GRAPH producer may come from an
  * earlier scope), so it is always registered under its fanout lock.
  *
- * Dependency-pool marks (SPEC §18 item 3): the entry comes from the
+ * Dependency-pool marks: the entry comes from the
  * consumer's ring and is charged to the newest task of that ring, whose
  * mark only grows.  That task retires after the consumer, hence after the
  * producer has walked its list, so the pool tail never passes a live entry.
@@ -24,7 +24,7 @@ static const char *const ADD_DEP_MODE_MSG =
 static int check_ids(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consumer) {
   if (producer.raw == consumer.raw)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_add_dependency does not allow self-dependency");
-  if (rt->orch.mode == PTO2_SCOPE_MANUAL) {
+  if (pto2__policy(rt->orch.mode)->edges == PTO2__EDGES_CURRENT_SCOPE) {
     if (!pto2__in_current_scope(rt, producer) || !pto2__in_current_scope(rt, consumer))
       return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                         "pto2_add_dependency requires producer and consumer to belong to the "
@@ -43,7 +43,7 @@ static pto2__slot *unpublished_consumer(pto2_runtime *rt, pto2_task_id consumer)
   uint64_t local = pto2_task_id_local(consumer);
   if (pto2__task_retired(r, local)) return 0;
   pto2__slot *s = pto2__ring_slot(r, local);
-  return s->deferred ? s : 0;
+  return pto2__slot_is_deferred(s) ? s : 0;
 }
 
 static int overflow(pto2_runtime *rt, pto2_task_id consumer) {
@@ -81,23 +81,18 @@ static int record_producer(pto2_runtime *rt, pto2__ring *cr, pto2_task_id consum
 static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr) {
   pto2__payload *cpl = c->payload;
   if (pto2__dep_pool_free(&cr->deps) < 1) {
-    int rc = pto2__wait_dep_space(rt, cr, 1);
+    int rc = pto2__ring_wait_deps(rt, cr, 1);
     if (rc) return rc;
   }
-  /* Count the producer before linking (SPEC §18 item 4); the held-back
-   * publish share keeps the count above zero meanwhile (S1).  Relaxed: the
-   * producer's lock orders it before the producer's decrement. */
-  atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
-  int finished = pto2__register_consumer(p, c, &cr->deps);
+  int finished = pto2__slot_link_late(rt, p, c, &cr->deps);
   if (finished >= 0) cpl->fanin[cpl->fanin_count++] = p;
-  if (finished != 0) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
   pto2__ring_meta(cr, cr->next_local - 1)->dep_mark = cr->deps.top;
   return 0;
 }
 
 int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consumer) {
   if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_add_dependency");
-  if (rt->orch.mode == PTO2_SCOPE_AUTO)
+  if (pto2__policy(rt->orch.mode)->edges == PTO2__EDGES_NONE)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s", ADD_DEP_MODE_MSG);
   int rc = check_ids(rt, producer, consumer);
   if (rc) return rc;

@@ -1,17 +1,20 @@
 /*
  * The orchestrator: scopes and AUTO submit.
  *
- * Submit, in order (the slot protocol is in sched/slot.h):
+ * Submit, in order (the slot protocol's verbs are in sched/slot_inl.h; what
+ * differs between scope modes is in orch/policy.h):
  *   1. validate the kernels and arguments (nothing is allocated yet);
  *   2. allocate a slot and the output bytes from the current ring, waiting
- *      for retirement if the ring is full (orch/wait.c);
+ *      for retirement if the ring is full (ring/ring.c);
  *   3. initialise the slot and publish the ring head (ring/ring.h R1);
- *   4. find producers: each tensor's creator, and for INPUT/INOUT every
+ *   4. find producers: each tensor's creator (or, where the mode's policy
+ *      says so, a lifetime hold on it), and for INPUT/INOUT every
  *      overlapping TensorMap entry (an INOUT removes the entries it covers);
  *   5. record this task's INOUT/OUTPUT_EXISTING regions in the TensorMap;
  *   6. write the payload and materialise the outputs;
  *   7. set fanin_remaining, link into each unfinished producer's fanout
- *      list under its lock, then drop the publish share (S1).
+ *      list under its lock, then drop the publish share (S1), now or at
+ *      the scope's end as the mode's policy says.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,23 +78,19 @@ static void open_scope(pto2__orch *o, pto2_scope_mode mode) {
 /* Publishes a task held back until its scope's end (S1: the publish
  * increment). */
 static void publish_deferred(pto2_runtime *rt, pto2__slot *s) {
-  s->deferred = false;
-  /* acq_rel: releases the payload and the explicit wiring to the executor
-   * whose decrement makes the task ready (S1). */
-  if (atomic_fetch_sub_explicit(&s->fanin_remaining, 1, memory_order_acq_rel) == 1)
-    pto2__orch_ready(rt, s);
+  if (pto2__slot_publish_deferred(rt, s)) pto2__orch_ready(rt, s);
 }
 
 /* Drops the scope's reference on each of its tasks (S2), publishing the
  * held-back tasks of a MANUAL or GRAPH scope first, then pops the scope. */
 static void close_scope(pto2_runtime *rt, pto2__orch *o) {
   pto2__scope *sc = &o->scopes[o->depth - 1];
-  if (sc->mode != PTO2_SCOPE_AUTO) {
+  if (pto2__policy(sc->mode)->publish != PTO2__PUBLISH_NOW) {
     for (uint32_t i = sc->begin; i < o->scope_task_count; i++)
-      if (o->scope_tasks[i]->deferred) publish_deferred(rt, o->scope_tasks[i]);
+      if (pto2__slot_is_deferred(o->scope_tasks[i])) publish_deferred(rt, o->scope_tasks[i]);
   }
   for (uint32_t i = sc->begin; i < o->scope_task_count; i++)
-    pto2__release_ref(rt, o->scope_tasks[i]);
+    pto2__slot_release(rt, o->scope_tasks[i]);
   o->scope_task_count = sc->begin;
   o->depth--;
   if (o->depth) {
@@ -106,7 +105,7 @@ int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
   if (mode != PTO2_SCOPE_AUTO && mode != PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_GRAPH)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_scope_begin: unknown scope mode %d",
                       (int)mode);
-  if (o->mode == PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_MANUAL)
+  if (!pto2__policy(o->mode)->nests_other_modes && mode != (pto2_scope_mode)o->mode)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_begin: only a MANUAL scope may be opened inside "
                       "PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL); an AUTO or GRAPH scope inside a manual "
@@ -142,28 +141,6 @@ void pto2__scope_guard_leave(pto2__scope_guard *g) {
   if (!g->open) return;
   g->open = 0;
   (void)pto2_scope_end(g->rt);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Retirement, as seen by the orchestrator (ring/ring.h R3)                  */
-/* ------------------------------------------------------------------------ */
-
-bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r) {
-  /* Acquire: pairs with the executors' release of last_alive; the retired
-   * slots, heap bytes and dependency entries are then free to reuse. */
-  uint64_t alive = atomic_load_explicit(&r->last_alive, memory_order_acquire);
-  if (alive == r->seen_alive) return false;
-  const pto2__task_meta *newest = pto2__ring_meta(r, alive - 1);
-  /* Never backwards: a restart at offset 0 moved the tail past the marks
-   * of tasks submitted before it (pto2__heap_try_alloc). */
-  if (newest->heap_end > r->heap.tail) r->heap.tail = newest->heap_end;
-  if (newest->dep_mark > r->deps.tail) r->deps.tail = newest->dep_mark;
-  for (uint64_t l = r->tmap_cleaned; l < alive; l++) {
-    pto2__task_meta *m = pto2__ring_meta(r, l);
-    if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
-  }
-  r->tmap_cleaned = r->seen_alive = alive;
-  return true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -318,9 +295,13 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
   return 0;
 }
 
-/* MANUAL: a tensor created by a task of the current manual scope. */
-static bool manual_local(pto2_runtime *rt, pto2_task_id owner) {
-  return pto2__in_current_scope(rt, owner);
+/* True if the task keeps the tensor's creator alive (a lifetime hold)
+ * instead of waiting for it, and leaves the tensor out of the TensorMap:
+ * the mode orders such tasks by explicit edges (orch/policy.h). */
+static inline bool creator_held(pto2_runtime *rt, const pto2__mode_policy *pol,
+                                pto2_task_id owner) {
+  return pol->hold == PTO2__HOLD_ALL ||
+         (pol->hold == PTO2__HOLD_LOCAL && pto2__in_current_scope(rt, owner));
 }
 
 static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, found *f) {
@@ -359,18 +340,17 @@ static void drop_held_producers(found *f) {
   f->holds = kept;
 }
 
-/* Step 4.  mode is a compile-time constant in each caller. */
+/* Step 4.  pol is a compile-time constant in each caller. */
 static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt,
                                                                 const pto2_arg *a,
                                                                 pto2_task_id self, found *f,
-                                                                pto2_scope_mode mode) {
+                                                                const pto2__mode_policy *pol) {
   f->count = f->live = f->holds = 0;
   for (unsigned i = 0; i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
     if (kind == PTO2_ARG_OUTPUT) continue;
     const pto2_tensor *t = a->refs[i].tensor;
-    if (mode == PTO2_SCOPE_GRAPH ||
-        (mode == PTO2_SCOPE_MANUAL && manual_local(rt, t->owner))) {
+    if (creator_held(rt, pol, t->owner)) {
       if (pto2_task_id_is_valid(t->owner)) add_hold(f, t->owner);
       continue;
     }
@@ -378,13 +358,13 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
       int rc = add_producer(rt, f, t->owner, self, i, kind, "creator retention");
       if (rc) return rc;
     }
-    if ((kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
+    if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
       int rc = lookup_writers(rt, f, t, kind == PTO2_ARG_INOUT, self, i);
       if (rc) return rc;
     }
   }
   int rc = PTO2_UNLIKELY(a->dep_count) ? add_explicit(rt, a, self, f) : 0;
-  if (mode != PTO2_SCOPE_AUTO && f->holds) drop_held_producers(f);
+  if (pol->hold != PTO2__HOLD_NONE && f->holds) drop_held_producers(f);
   return rc;
 }
 
@@ -395,13 +375,13 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
                                                                const pto2_arg *a,
                                                                pto2_task_id self,
                                                                pto2__task_meta *self_meta,
-                                                               pto2_scope_mode mode) {
-  for (unsigned i = 0; mode != PTO2_SCOPE_GRAPH && i < a->tensor_count; i++) {
+                                                               const pto2__mode_policy *pol) {
+  for (unsigned i = 0; pol->tensormap && i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
     if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING) continue;
     const pto2_tensor *t = a->refs[i].tensor;
     if (t->manual_dep) continue;
-    if (mode == PTO2_SCOPE_MANUAL && manual_local(rt, t->owner)) continue;
+    if (creator_held(rt, pol, t->owner)) continue;
     void **chain = &self_meta->tmap_chain;
     if (pto2_task_id_is_valid(t->owner)) {
       pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
@@ -463,70 +443,37 @@ static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_t
   pl->scalar_count = (uint8_t)a->scalar_count;
 }
 
-int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
-  pto2__spin_lock(&p->fanout_lock);
-  uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
-  int finished = -1;
-  if (st != PTO2__TASK_CONSUMED) {
-    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
-    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
-    finished = st == PTO2__TASK_COMPLETED;
-    if (!finished) {
-      pto2__dep_entry *e = pto2__dep_pool_take(pool);
-      e->consumer = s;
-      e->next = p->fanout_head;
-      p->fanout_head = e;
-    }
-  }
-  pto2__spin_unlock(&p->fanout_lock);
-  return finished;
-}
-
-/* A lifetime hold (see add_hold): one more reference on the creator,
- * dropped when the holder completes; no fanout link, nothing to wait for.
- * The creator's scope is open (pto2__check_owner), so it is not CONSUMED;
- * the state is checked anyway. */
-static bool hold_creator(pto2__slot *p) {
-  pto2__spin_lock(&p->fanout_lock);
-  bool alive = atomic_load_explicit(&p->state, memory_order_relaxed) != PTO2__TASK_CONSUMED;
-  if (alive) {
-    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
-    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
-  }
-  pto2__spin_unlock(&p->fanout_lock);
-  return alive;
-}
-
 static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *pl,
                               unsigned recorded, bool deferred) {
   for (uint32_t i = 0; i < f->holds; i++) {
     pto2__ring *cr = &rt->rings[pto2_task_id_ring(f->held_ids[i])];
     uint64_t local = pto2_task_id_local(f->held_ids[i]);
-    if (hold_creator(pto2__ring_slot(cr, local))) pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    if (pto2__slot_hold(pto2__ring_slot(cr, local))) pl->fanin[recorded++] = pto2__ring_slot(cr, local);
     if (deferred) pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
   }
   return recorded;
 }
 
-/* Step 7.  A deferred task keeps its publish increment until its scope
- * ends (close_scope). */
+/* Step 7.  A deferred task keeps its publish share until its scope ends
+ * (close_scope); see also the held-back-task comment of lifetime holds:
+ * MANUAL (manual-local tensors) and GRAPH tasks do not wait for a tensor's
+ * creator, but hold its buffer alive until they complete. */
 static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *rt,
                                                                   pto2__ring *r, pto2__slot *s,
                                                                   pto2__task_meta *m,
                                                                   const found *f, bool deferred) {
   if (pto2__dep_pool_free(&r->deps) < f->live) {
-    int rc = pto2__wait_dep_space(rt, r, f->live);
+    int rc = pto2__ring_wait_deps(rt, r, f->live);
     if (rc) return rc;
   }
   pto2__payload *pl = s->payload;
-  /* Relaxed: producers see it through their fanout lock (S1, S3). */
-  atomic_store_explicit(&s->fanin_remaining, (int)f->live + 1, memory_order_relaxed);
-  int satisfied = 0; /* producers that had finished: they will not decrement */
+  pto2__slot_arm(s, f->live);
+  uint32_t satisfied = 0; /* producers that had finished: they will not decrement */
   bool linked = false;
   unsigned recorded = 0;
   for (uint32_t i = 0; i < f->live; i++) {
     pto2__slot *p = f->slots[i];
-    int finished = pto2__register_consumer(p, s, &r->deps);
+    int finished = pto2__slot_link(p, s, &r->deps);
     if (finished >= 0) pl->fanin[recorded++] = p; /* released when s completes */
     if (finished != 0) satisfied++;
     else linked = true;
@@ -535,58 +482,16 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
   pl->fanin_count = (uint8_t)recorded;
   m->dep_mark = r->deps.top;
   if (PTO2_UNLIKELY(deferred)) {
-    s->deferred = true;
     for (uint32_t i = 0; i < f->live; i++) pto2__mark_held(&rt->orch, f->metas[i]);
     m->producer_count = (uint8_t)f->count;
     memcpy(r->producer_ids[pto2_task_id_local(pl->id) & r->mask], f->ids,
            f->count * sizeof f->ids[0]);
     /* Keep the publish share: publish_deferred() drops it. */
-    if (!linked) atomic_store_explicit(&s->fanin_remaining, 1, memory_order_relaxed);
-    else if (satisfied)
-      atomic_fetch_sub_explicit(&s->fanin_remaining, satisfied, memory_order_relaxed);
+    pto2__slot_defer(s, linked, satisfied);
     return 0;
   }
-  if (!linked) {
-    /* No producer can reach the slot: it is ready now. */
-    atomic_store_explicit(&s->fanin_remaining, 0, memory_order_relaxed);
-    pto2__orch_ready(rt, s);
-    return 0;
-  }
-  /* acq_rel: releases the payload to the executor whose decrement makes
-   * the task ready (S1). */
-  int drop = satisfied + 1; /* and the publish share */
-  if (atomic_fetch_sub_explicit(&s->fanin_remaining, drop, memory_order_acq_rel) == drop)
-    pto2__orch_ready(rt, s);
+  if (pto2__slot_publish(rt, s, linked, satisfied)) pto2__orch_ready(rt, s);
   return 0;
-}
-
-/* Step 2, fast path: a free slot and heap bytes without waiting. */
-static inline int alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf) {
-  if (PTO2_LIKELY((r->next_local & 63) != 0 && r->next_local - r->seen_alive <= r->mask)) {
-    if (!bytes) {
-      *buf = r->heap.base;
-      return 0;
-    }
-    if ((*buf = pto2__heap_try_alloc(&r->heap, bytes))) return 0;
-  }
-  return pto2__alloc_task(rt, r, bytes, buf);
-}
-
-static void init_slot(pto2__slot *s, const lanes *l, uint16_t block_num, uint8_t ring) {
-  atomic_store_explicit(&s->fanout_count, 1, memory_order_relaxed); /* the scope (S2) */
-  atomic_store_explicit(&s->fanout_refcount, 0, memory_order_relaxed);
-  s->fanout_head = 0;
-  atomic_store_explicit(&s->state, PTO2__TASK_PENDING, memory_order_relaxed);
-  s->ring = ring;
-  s->deferred = false;
-  s->shape = l->shape;
-  s->active_mask = l->mask;
-  s->block_num = (int16_t)block_num;
-  if (block_num > 1) {
-    atomic_store_explicit(&s->next_block, 0, memory_order_relaxed);
-    atomic_store_explicit(&s->subtasks_done, 0, memory_order_relaxed);
-    s->subtasks_total = (int16_t)(block_num * pto2__lane_count(l->mask));
-  }
 }
 
 static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
@@ -607,7 +512,7 @@ static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
 static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto2_arg *a,
                       uint64_t bytes, pto2__slot **out, char **buf) {
   pto2__orch *o = &rt->orch;
-  int rc = alloc_task(rt, r, bytes, buf);
+  int rc = pto2__ring_alloc(rt, r, bytes, buf);
   if (rc) return rc;
   uint64_t local = r->next_local;
   pto2__slot *s = pto2__ring_slot(r, local);
@@ -619,16 +524,14 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   m->scope_depth = (uint16_t)(o->depth - 1);
   m->scope_seq = o->scopes[o->depth - 1].seq;
   m->held_depth = 0;
-  init_slot(s, l, a->block_num, r->id);
+  pto2__slot_init(s, r->id, l->shape, l->mask, a->block_num);
   pto2__payload *pl = s->payload;
   pl->id.raw = ((uint64_t)r->id << 56) | local;
   for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) pl->kernel[lane] = l->kernel[lane];
   rc = push_scope_task(rt, o, s);
   if (rc) return rc;
-  r->next_local = local + 1;
-  /* Release: the slot above is initialised before executors scan it (R1). */
-  atomic_store_explicit(&r->head, local + 1, memory_order_release);
-  if (local + 1 - r->seen_alive > r->task_high_water) r->task_high_water = local + 1 - r->seen_alive;
+  PTO2_CHECK(rt, "R1", atomic_load_explicit(&r->head, memory_order_relaxed) == local);
+  pto2__ring_publish_head(r, local);
   *out = s;
   return 0;
 }
@@ -643,11 +546,13 @@ static void prefetch_next_slot(pto2__ring *r) {
 }
 
 /* The submit path, specialised per scope mode: `mode` is a constant in
- * every caller, so the AUTO path carries no manual or graph work. */
+ * every caller, so its policy (orch/policy.h) folds at compile time and
+ * the AUTO path carries no manual or graph work. */
 static inline __attribute__((always_inline)) pto2_task_id
 submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
        pto2_scope_mode mode) {
   pto2__orch *o = &rt->orch;
+  const pto2__mode_policy *pol = pto2__policy(mode);
   if (PTO2_UNLIKELY(a->error)) {
     pto2__fail(rt, PTO2_E_INVALID_ARGS,
                "FATAL: Invalid Arg Detected! Error: %s (%s, %u tensors, %u scalars). This is a "
@@ -677,10 +582,10 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   pto2__payload *pl = s->payload;
   pto2__task_meta *m = pto2__ring_meta(r, pto2_task_id_local(pl->id));
   found f;
-  if (find_producers(rt, a, pl->id, &f, mode) || record_writes(rt, a, pl->id, m, mode))
+  if (find_producers(rt, a, pl->id, &f, pol) || record_writes(rt, a, pl->id, m, pol))
     return PTO2_TASK_ID_INVALID;
   write_payload(pl, a, buf, pl->id);
-  bool deferred = mode == PTO2_SCOPE_GRAPH || (mode == PTO2_SCOPE_MANUAL && !a->explicit_deps);
+  bool deferred = pto2__policy_defers(pol, a->explicit_deps);
   if (wire_and_publish(rt, r, s, m, &f, deferred)) return PTO2_TASK_ID_INVALID;
   o->tasks++;
   o->edges += f.count;
@@ -697,7 +602,7 @@ static pto2_task_id refuse_submit(pto2_runtime *rt, const char *api) {
  * scopes require the manual submits. */
 static pto2_task_id submit_not_auto(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
                                     const char *api) {
-  if (rt->orch.mode == PTO2_SCOPE_GRAPH) return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH);
+  if (pto2__policy(rt->orch.mode)->plain_submit) return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH);
   pto2__fail(rt, PTO2_E_INVALID_ARGS,
              "%s: PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) requires pto2_submit_*_manual task APIs",
              api);
@@ -714,7 +619,7 @@ static pto2_task_id submit_plain(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_a
 static pto2_task_id submit_manual(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
                                   const char *api) {
   if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) return refuse_submit(rt, api);
-  if (PTO2_UNLIKELY(rt->orch.mode != PTO2_SCOPE_MANUAL)) {
+  if (PTO2_UNLIKELY(!pto2__policy(rt->orch.mode)->manual_submit)) {
     pto2__fail(rt, PTO2_E_INVALID_ARGS,
                "%s: manual submit APIs require PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL)", api);
     return PTO2_TASK_ID_INVALID;
@@ -772,12 +677,7 @@ void pto2__orch_run_begin(pto2_runtime *rt) {
   o->tasks = o->edges = 0;
   o->depth = 0;
   o->scope_task_count = 0;
-  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
-    pto2__ring *r = &rt->rings[i];
-    r->task_high_water = 0;
-    r->heap.high_water = 0;
-    r->deps.high_water = 0;
-  }
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_run_begin(&rt->rings[i]);
   open_scope(o, PTO2_SCOPE_AUTO); /* the root scope */
   o->active = true;
 }
@@ -812,19 +712,9 @@ int pto2__orch_run_end(pto2_runtime *rt) {
 }
 
 void pto2__orch_reset(pto2_runtime *rt) {
-  rt->orch.pending_count = 0;
-  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
-    pto2__ring *r = &rt->rings[i];
-    for (uint64_t l = r->tmap_cleaned; l < r->next_local; l++)
-      pto2__ring_meta(r, l)->tmap_chain = 0;
-    r->seen_alive = r->tmap_cleaned = r->head_seen = r->next_local;
-    atomic_store_explicit(&r->last_alive, r->next_local, memory_order_relaxed);
-    r->heap.tail = r->heap.top;
-    r->deps.tail = r->deps.top;
-  }
-  pto2__tmap_clear(&rt->tmap);
-  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_reset(&rt->queues[i]);
-  rt->executors[0].next = 0;
+  pto2__ready_batch_clear(&rt->orch.ready);
   rt->orch.depth = 0;
   rt->orch.scope_task_count = 0;
 }
+
+void pto2__orch_flush_ready(pto2_runtime *rt) { pto2__ready_batch_flush(rt, &rt->orch.ready); }

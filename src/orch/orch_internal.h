@@ -2,26 +2,20 @@
 #ifndef PTO2_ORCH_INTERNAL_H
 #define PTO2_ORCH_INTERNAL_H
 
+#include "orch/orch.h"
+#include "orch/policy.h"
 #include "runtime.h"
+#include "sched/slot_inl.h"
+#include "util/check.h"
 
-#ifdef PTO2_DEBUG_CHECKS
-enum { pto2__debug_checks_enabled = 1 };
-#else
-enum { pto2__debug_checks_enabled = 0 };
-#endif
-
-/* Debug builds: fails the run if the explicit edges among the tasks of the
- * innermost scope form a cycle (they would never become ready). */
+/* Fails the run if the explicit edges among the tasks of the innermost
+ * scope form a cycle (they would never become ready). */
 int pto2__check_cycles(pto2_runtime *rt);
 
-/* Registers `s` as a consumer of `p` (S3), taking an entry from `pool` if p
- * has not finished.  Returns 1 if p had finished, 0 if s was linked into
- * p's fanout list, -1 if p was already CONSUMED. */
-int pto2__register_consumer(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool);
-int pto2__wait_dep_space(pto2_runtime *rt, pto2__ring *r, uint64_t need);
-/* Allocates the next task slot of ring r and `bytes` of its heap, waiting
- * for retirement if needed (and trimming the ring every 64 tasks). */
-int pto2__alloc_task(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf);
+/* A task the orchestrator found ready: batched (sched/sched.h). */
+static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {
+  pto2__ready_batch_add(rt, &rt->orch.ready, &rt->work_ec, s);
+}
 
 /* True while orchestration calls may act: inside pto2_run() and no error. */
 static inline bool pto2__orch_ok(pto2_runtime *rt) {
@@ -57,7 +51,7 @@ static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
 }
 
 /* True if `id` is a task of the innermost scope.  Exact (it compares the
- * task's recorded scope), needs no slot contents (SPEC §18 item 6b), and is
+ * task's recorded scope), needs no slot contents (the slot may hold a later task), and is
  * valid before the task submitted now is even allocated. */
 static inline bool pto2__in_current_scope(pto2_runtime *rt, pto2_task_id id) {
   unsigned ring = pto2_task_id_ring(id);

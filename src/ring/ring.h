@@ -27,9 +27,12 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "pto2/pto2.h"
 #include "sched/slot.h"
+#include "util/compiler.h"
 
 /* Output heap: bytes [tail, top) are live; a buffer never straddles the end. */
 typedef struct pto2__heap {
@@ -109,6 +112,49 @@ static inline pto2__dep_entry *pto2__dep_pool_take(pto2__dep_pool *p) {
   p->top++;
   if (p->top - p->tail > p->high_water) p->high_water = p->top - p->tail;
   return e;
+}
+
+/* ---- lifecycle (ring/ring.c) ------------------------------------------- */
+
+int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c);
+void pto2__ring_fini(pto2__ring *r);
+/* Start of a run: clears the high-water marks. */
+void pto2__ring_run_begin(pto2__ring *r);
+/* After an error, with no executor running: drops every task in flight
+ * (their TensorMap entries are cleared by the caller) and empties the ring. */
+void pto2__ring_reset(pto2__ring *r);
+/* Acts on a new watermark of ring r (R3): reclaims heap bytes, dependency
+ * entries and TensorMap entries of retired tasks.  True if it moved. */
+bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r);
+/* Slow path of pto2__ring_alloc: waits for retirement (running ready tasks
+ * meanwhile) or reports a ring that can never make room. */
+int pto2__ring_alloc_slow(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf);
+/* Makes sure `need` dependency entries are free, waiting if needed. */
+int pto2__ring_wait_deps(pto2_runtime *rt, pto2__ring *r, uint64_t need);
+/* Appends " ring i: ..." for each ring with tasks in flight (stall messages). */
+void pto2__rings_describe(pto2_runtime *rt, char *buf, size_t len);
+
+/* ---- allocation (orchestrator) ----------------------------------------- */
+
+/* Allocates the next task slot and `bytes` of heap; waits (slow path) if
+ * the ring is full, and every 64 tasks to keep the ring trimmed. */
+static inline int pto2__ring_alloc(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf) {
+  if (PTO2_LIKELY((r->next_local & 63) != 0 && r->next_local - r->seen_alive <= r->mask)) {
+    if (!bytes) {
+      *buf = r->heap.base;
+      return 0;
+    }
+    if ((*buf = pto2__heap_try_alloc(&r->heap, bytes))) return 0;
+  }
+  return pto2__ring_alloc_slow(rt, r, bytes, buf);
+}
+
+/* Publishes the initialised slot of task `local` to executors (R1). */
+static inline void pto2__ring_publish_head(pto2__ring *r, uint64_t local) {
+  r->next_local = local + 1;
+  /* Release: the slot is initialised before executors scan it (R1). */
+  atomic_store_explicit(&r->head, local + 1, memory_order_release);
+  if (local + 1 - r->seen_alive > r->task_high_water) r->task_high_water = local + 1 - r->seen_alive;
 }
 
 #endif

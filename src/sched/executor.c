@@ -20,6 +20,9 @@
 #include "platform/clock.h"
 #include "platform/spin.h"
 #include "runtime.h"
+#include "sched/executor.h"
+#include "sched/sched.h"
+#include "sched/slot_inl.h"
 
 #define IDLE_SPIN_NS 100000u         /* spin this long before parking */
 #define PARK_TIMEOUT_NS 100000000u   /* re-check at least this often */
@@ -99,21 +102,16 @@ static void run_block(pto2_runtime *rt, pto2__executor *ex, const pto2__slot *s,
 static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   if (PTO2_LIKELY(s->block_num == 1)) {
     run_block(rt, ex, s, 0);
-    pto2__task_complete(rt, ex, s);
+    pto2__slot_complete(rt, ex, s);
     return;
   }
   /* SPMD: claim one block; if more remain, put the task back so another
    * executor can claim the next one.  Every push is matched by exactly one
    * claim, so no stale queue entry outlives the task. */
-  int block = atomic_fetch_add_explicit(&s->next_block, 1, memory_order_relaxed);
+  int block = pto2__slot_claim_block(s);
   if (block + 1 < s->block_num) pto2__push_ready(rt, s);
   run_block(rt, ex, s, block);
-  /* Read before the increment: once the last block is counted, the task may
-   * complete, retire and its slot be reused (S4). */
-  int lanes = pto2__lane_count(s->active_mask), total = s->subtasks_total;
-  /* acq_rel: the completing executor sees every block's kernel writes. */
-  if (atomic_fetch_add_explicit(&s->subtasks_done, lanes, memory_order_acq_rel) + lanes == total)
-    pto2__task_complete(rt, ex, s);
+  if (pto2__slot_block_done(s)) pto2__slot_complete(rt, ex, s);
 }
 
 bool pto2__run_one(pto2_runtime *rt, pto2__executor *ex) {

@@ -1,10 +1,11 @@
 /*
- * Completion, release and retirement: the executor side of the slot
- * protocol (sched/slot.h S1-S4) and of the ring watermark (ring/ring.h R2).
+ * Where ready tasks go: the executor that made them ready, the ready
+ * queues, and the orchestrator's ready batch (sched/sched.h).
  */
-#include "runtime.h"
+#include "sched/sched.h"
 
-#include "platform/spin.h"
+#include "runtime.h"
+#include "sched/executor.h"
 
 static pto2__ready_queue *queue_of(pto2_runtime *rt, const pto2__slot *s) {
   return &rt->queues[s->shape];
@@ -12,130 +13,23 @@ static pto2__ready_queue *queue_of(pto2_runtime *rt, const pto2__slot *s) {
 
 void pto2__push_ready(pto2_runtime *rt, pto2__slot *s) {
   if (PTO2_UNLIKELY(!pto2__rq_push_mp(queue_of(rt, s), s))) {
-    pto2__fail(rt, PTO2_E_NO_MEMORY, "internal error: ready queue full (capacity %llu)",
+    /* (Q1) makes this impossible: a pto2 bug, not a user error. */
+    pto2__fail(rt, PTO2_E_INTERNAL, "internal error: ready queue full (capacity %llu) (Q1)",
                (unsigned long long)queue_of(rt, s)->mask + 1);
     return;
   }
   pto2__ec_notify_after_seq_cst(&rt->work_ec);
 }
 
-void pto2__orch_flush_ready(pto2_runtime *rt) {
-  pto2__orch *o = &rt->orch;
-  for (uint32_t i = 0; i < o->pending_count; i++) pto2__push_ready(rt, o->pending[i]);
-  o->pending_count = 0;
+void pto2__ready_batch_flush(pto2_runtime *rt, pto2__ready_batch *b) {
+  for (uint32_t i = 0; i < b->count; i++) pto2__push_ready(rt, b->slots[i]);
+  b->count = 0;
 }
 
 /* A task made ready by `ex`'s completion runs next on `ex` if it has no
  * successor lined up yet; others go to the shared queue for other
  * executors. */
-static void make_ready_local(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
+void pto2__make_ready_local(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   if (!ex->next && s->block_num == 1) ex->next = s;
   else pto2__push_ready(rt, s);
-}
-
-/* Advances ring r's watermark over CONSUMED slots (R2). */
-static void advance_ring(pto2_runtime *rt, pto2__ring *r) {
-  bool moved = false;
-  for (;;) {
-    /* seq_cst: ordered with the CONSUMED store and watermark load in
-     * on_consumed(), so a consumer that loses this try-lock is seen by the
-     * holder's re-check below. */
-    if (atomic_exchange_explicit(&r->advance_lock, 1, memory_order_seq_cst)) break;
-    uint64_t la = atomic_load_explicit(&r->last_alive, memory_order_relaxed);
-    uint64_t start = la;
-    for (;;) {
-      /* Acquire: pairs with the orchestrator's release of head (R1), so the
-       * slots below head show their current occupant's state.  The value
-       * is cached under the lock: the orchestrator's line is re-read only
-       * when the scan reaches it. */
-      if (la == r->head_seen)
-        r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
-      if (la == r->head_seen ||
-          atomic_load_explicit(&pto2__ring_slot(r, la)->state, memory_order_acquire) !=
-              PTO2__TASK_CONSUMED)
-        break;
-      la++;
-    }
-    if (la != start) {
-      /* seq_cst: pairs with on_consumed()'s watermark load.  Also a release:
-       * the orchestrator's acquire of last_alive then sees every executor
-       * write to the retired slots (they precede the CONSUMED stores read
-       * above), so it may reuse them. */
-      atomic_store_explicit(&r->last_alive, la, memory_order_seq_cst);
-      moved = true;
-    }
-    uint64_t head = r->head_seen;
-    atomic_store_explicit(&r->advance_lock, 0, memory_order_seq_cst);
-    /* Re-check (R2).  If the scan stopped at the cached head, a task
-     * published since then may already be CONSUMED: reload head. */
-    if (la == head) head = atomic_load_explicit(&r->head, memory_order_acquire);
-    if (!(la < head && atomic_load_explicit(&pto2__ring_slot(r, la)->state,
-                                            memory_order_seq_cst) == PTO2__TASK_CONSUMED))
-      break;
-  }
-  if (moved) pto2__ec_notify(&rt->progress_ec);
-}
-
-/* Called after a task's CONSUMED store (seq_cst).  Only the thread that
- * consumes the task at the watermark needs to advance it; a task above the
- * watermark is passed over by whoever consumes the one at it. */
-static void on_consumed(pto2_runtime *rt, uint8_t ring, uint64_t local) {
-  pto2__ring *r = &rt->rings[ring];
-  if (atomic_load_explicit(&r->last_alive, memory_order_seq_cst) == local) advance_ring(rt, r);
-}
-
-void pto2__release_ref(pto2_runtime *rt, pto2__slot *p) {
-  /* acq_rel: the releases of one task form a chain, so the thread that
-   * drops the last reference sees every registration (S2). */
-  int refs = atomic_fetch_add_explicit(&p->fanout_refcount, 1, memory_order_acq_rel) + 1;
-  /* Relaxed: fanout_count only grows, and every registration whose
-   * reference has been dropped is visible through the chain above. */
-  if (refs != atomic_load_explicit(&p->fanout_count, memory_order_relaxed)) return;
-  pto2__spin_lock(&p->fanout_lock);
-  bool consume =
-      atomic_load_explicit(&p->state, memory_order_relaxed) == PTO2__TASK_COMPLETED &&
-      atomic_load_explicit(&p->fanout_refcount, memory_order_relaxed) ==
-          atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
-  uint8_t ring = p->ring;
-  uint64_t local = pto2_task_id_local(p->payload->id);
-  if (consume) atomic_store_explicit(&p->state, PTO2__TASK_CONSUMED, memory_order_seq_cst);
-  pto2__spin_unlock(&p->fanout_lock);
-  if (consume) on_consumed(rt, ring, local);
-}
-
-void pto2__task_complete(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
-  /* Everything needed from the slot is read before COMPLETED is published:
-   * after that, consumers may finish and release it, and it may be reused. */
-  pto2__payload *pl = s->payload;
-  pto2__slot *producers[PTO2__MAX_RELEASES];
-  unsigned nprod = pl->fanin_count;
-  for (unsigned i = 0; i < nprod; i++) producers[i] = pl->fanin[i];
-  uint8_t ring = s->ring;
-  uint64_t local = pto2_task_id_local(pl->id);
-
-  pto2__spin_lock(&s->fanout_lock);
-  pto2__dep_entry *e = s->fanout_head;
-  /* Consumers cannot have released a task that had not completed, so equal
-   * counts here mean: scope ended, no consumers (S2). */
-  bool consumed = atomic_load_explicit(&s->fanout_refcount, memory_order_relaxed) ==
-                  atomic_load_explicit(&s->fanout_count, memory_order_relaxed);
-  /* Release: the kernel's writes happen before any reader that acquires the
-   * state (blocking data access).  seq_cst for CONSUMED: see on_consumed(). */
-  if (consumed) atomic_store_explicit(&s->state, PTO2__TASK_CONSUMED, memory_order_seq_cst);
-  else atomic_store_explicit(&s->state, PTO2__TASK_COMPLETED, memory_order_release);
-  pto2__spin_unlock(&s->fanout_lock);
-
-  while (e) {
-    /* Read next first: once released, the consumer may finish and its
-     * ring may reclaim the entries allocated for it, this one included. */
-    pto2__dep_entry *next = e->next;
-    pto2__slot *c = e->consumer;
-    /* acq_rel: (S1) exactly one decrement reaches zero; the one that does
-     * must see the payload, released by the orchestrator's publish. */
-    if (atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_acq_rel) == 1)
-      make_ready_local(rt, ex, c);
-    e = next;
-  }
-  for (unsigned i = 0; i < nprod; i++) pto2__release_ref(rt, producers[i]);
-  if (consumed) on_consumed(rt, ring, local);
 }

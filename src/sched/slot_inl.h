@@ -1,0 +1,203 @@
+/*
+ * The slot protocol's verbs (sched/slot.h S1-S4): every transition of a
+ * task slot goes through one of these.  Hot verbs are inline here; the
+ * executor side (complete, release, consume, watermark advance) is in
+ * sched/slot.c.
+ *
+ *   orchestrator                          executors
+ *   pto2__slot_init       (submit)
+ *   pto2__slot_link       (consumer -> producer edge, S3)
+ *   pto2__slot_hold       (lifetime hold, S2)
+ *   pto2__slot_publish    (drop the publish share, S1)
+ *   pto2__slot_defer / pto2__slot_publish_deferred (held back to scope end)
+ *   pto2__slot_link_late  (explicit edge to a held-back consumer)
+ *                                         pto2__slot_claim_block / _block_done (SPMD)
+ *                                         pto2__slot_complete (COMPLETED, fanout walk)
+ *   pto2__slot_release    (scope end)     pto2__slot_release (consumer done)
+ *                                         -> CONSUMED -> watermark advance (R2)
+ */
+#ifndef PTO2_SCHED_SLOT_INL_H
+#define PTO2_SCHED_SLOT_INL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "platform/spin.h"
+#include "ring/ring.h"
+#include "sched/slot.h"
+#include "util/check.h"
+
+struct pto2__executor;
+
+/* ---- sched/slot.c ------------------------------------------------------ */
+
+/* Drops one reference (S2): the scope's, a consumer's or a holder's.  The
+ * last one after completion makes the task CONSUMED and may advance its
+ * ring's watermark (R2). */
+void pto2__slot_release(pto2_runtime *rt, pto2__slot *p);
+/* The task has run: publishes COMPLETED (or CONSUMED), decrements each
+ * consumer's fanin (S1), making ready those that reach zero, and releases
+ * its producers and held creators. */
+void pto2__slot_complete(pto2_runtime *rt, struct pto2__executor *ex, pto2__slot *s);
+
+/* ---- submit ------------------------------------------------------------ */
+
+/* A fresh task: one reference, its scope's (S2); PENDING. */
+static inline void pto2__slot_init(pto2__slot *s, uint8_t ring, uint8_t shape, uint8_t mask,
+                                   uint16_t block_num) {
+  atomic_store_explicit(&s->fanout_count, 1, memory_order_relaxed); /* the scope (S2) */
+  atomic_store_explicit(&s->fanout_refcount, 0, memory_order_relaxed);
+  s->fanout_head = 0;
+  atomic_store_explicit(&s->state, PTO2__TASK_PENDING, memory_order_relaxed);
+  s->ring = ring;
+  s->deferred = false;
+  s->shape = shape;
+  s->active_mask = mask;
+  s->block_num = (int16_t)block_num;
+  if (block_num > 1) {
+    atomic_store_explicit(&s->next_block, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->subtasks_done, 0, memory_order_relaxed);
+    s->subtasks_total = (int16_t)(block_num * pto2__lane_count(mask));
+  }
+}
+
+/* Before any link: the task waits for `producers` plus the publish share
+ * (S1).  Relaxed: producers see it through their fanout lock (S1, S3). */
+static inline void pto2__slot_arm(pto2__slot *s, uint32_t producers) {
+  atomic_store_explicit(&s->fanin_remaining, (int)producers + 1, memory_order_relaxed);
+}
+
+/* Registers `s` as a consumer of `p` (S3), taking an entry from `pool` if p
+ * has not finished.  Returns 1 if p had finished, 0 if s was linked into
+ * p's fanout list, -1 if p was already CONSUMED (no reference taken). */
+static inline int pto2__slot_link(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
+  pto2__spin_lock(&p->fanout_lock);
+  uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
+  int finished = -1;
+  if (st != PTO2__TASK_CONSUMED) {
+    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
+    finished = st == PTO2__TASK_COMPLETED;
+    if (!finished) {
+      pto2__dep_entry *e = pto2__dep_pool_take(pool);
+      e->consumer = s;
+      e->next = p->fanout_head;
+      p->fanout_head = e;
+    }
+  }
+  pto2__spin_unlock(&p->fanout_lock);
+  return finished;
+}
+
+/* A lifetime hold: one more reference on `p`, dropped when the holder
+ * completes; no fanout link, nothing to wait for.  False if p was already
+ * CONSUMED (no reference taken). */
+static inline bool pto2__slot_hold(pto2__slot *p) {
+  pto2__spin_lock(&p->fanout_lock);
+  bool alive = atomic_load_explicit(&p->state, memory_order_relaxed) != PTO2__TASK_CONSUMED;
+  if (alive) {
+    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
+  }
+  pto2__spin_unlock(&p->fanout_lock);
+  return alive;
+}
+
+/* Drops the publish share and the shares of the `satisfied` producers
+ * that had finished when linked (S1).  `linked`: some producer may still
+ * decrement.  Returns true if the task is ready now (the caller pushes it). */
+static inline bool pto2__slot_publish(pto2_runtime *rt, pto2__slot *s, bool linked,
+                                      uint32_t satisfied) {
+  if (!linked) {
+    /* No producer can reach the slot: it is ready now. */
+    atomic_store_explicit(&s->fanin_remaining, 0, memory_order_relaxed);
+    return true;
+  }
+  /* acq_rel: releases the payload to the executor whose decrement makes
+   * the task ready (S1). */
+  int drop = (int)satisfied + 1; /* and the publish share */
+  int before = atomic_fetch_sub_explicit(&s->fanin_remaining, drop, memory_order_acq_rel);
+  PTO2_CHECK(rt, "S1", before >= drop);
+  return before == drop;
+}
+
+/* Holds the task back until its scope ends: drops only the shares of the
+ * producers that had finished, keeping the publish share (S1). */
+static inline void pto2__slot_defer(pto2__slot *s, bool linked, uint32_t satisfied) {
+  s->deferred = true;
+  if (!linked) atomic_store_explicit(&s->fanin_remaining, 1, memory_order_relaxed);
+  else if (satisfied)
+    atomic_fetch_sub_explicit(&s->fanin_remaining, (int)satisfied, memory_order_relaxed);
+}
+
+/* True while the task is held back (orchestrator only). */
+static inline bool pto2__slot_is_deferred(const pto2__slot *s) { return s->deferred; }
+
+/* Publishes a held-back task at its scope's end.  True if it is ready. */
+static inline bool pto2__slot_publish_deferred(pto2_runtime *rt, pto2__slot *s) {
+  s->deferred = false;
+  /* acq_rel: releases the payload and the explicit wiring to the executor
+   * whose decrement makes the task ready (S1). */
+  int before = atomic_fetch_sub_explicit(&s->fanin_remaining, 1, memory_order_acq_rel);
+  PTO2_CHECK(rt, "S1", before >= 1);
+  return before == 1;
+}
+
+/* An explicit edge from `p` to the held-back consumer `c`.  Counts the
+ * producer before linking; the held publish share keeps the count above
+ * zero meanwhile (S1).  Returns what pto2__slot_link returns. */
+static inline int pto2__slot_link_late(pto2_runtime *rt, pto2__slot *p, pto2__slot *c,
+                                       pto2__dep_pool *pool) {
+  PTO2_CHECK(rt, "S1", c->deferred);
+  /* Relaxed: the producer's lock orders it before the producer's decrement. */
+  atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  int finished = pto2__slot_link(p, c, pool);
+  if (finished != 0) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  return finished;
+}
+
+/* ---- executors --------------------------------------------------------- */
+
+/* SPMD: claims the next block of the task (relaxed: a counter only). */
+static inline int pto2__slot_claim_block(pto2__slot *s) {
+  return atomic_fetch_add_explicit(&s->next_block, 1, memory_order_relaxed);
+}
+
+/* SPMD: counts one finished block; true for the last one, whose executor
+ * completes the task. */
+static inline bool pto2__slot_block_done(pto2__slot *s) {
+  /* Read before the increment: once the last block is counted, the task may
+   * complete, retire and its slot be reused (S4). */
+  int lanes = pto2__lane_count(s->active_mask), total = s->subtasks_total;
+  /* acq_rel: the completing executor sees every block's kernel writes. */
+  return atomic_fetch_add_explicit(&s->subtasks_done, lanes, memory_order_acq_rel) + lanes ==
+         total;
+}
+
+/* ---- observation ------------------------------------------------------- */
+
+/* Blocking data access: true once the task has finished and, if
+ * `consumers_too`, its consumers have too (`scope_open`: the scope still
+ * holds its reference). */
+static inline bool pto2__slot_finished(const pto2__slot *p, bool consumers_too,
+                                       bool scope_open) {
+  pto2__slot *s = (pto2__slot *)p;
+  /* Acquire: pairs with the COMPLETED/CONSUMED release in
+   * pto2__slot_complete(), so the kernel's writes are visible. */
+  uint8_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+  if (st == PTO2__TASK_CONSUMED) return true;
+  if (st != PTO2__TASK_COMPLETED) return false;
+  if (!consumers_too) return true;
+  int refs = atomic_load_explicit(&s->fanout_refcount, memory_order_acquire);
+  int count = atomic_load_explicit(&s->fanout_count, memory_order_relaxed);
+  return refs >= count - (scope_open ? 1 : 0);
+}
+
+/* Diagnostics only (relaxed): the state and the count still awaited. */
+static inline void pto2__slot_peek(const pto2__slot *p, int *state, int *waiting) {
+  pto2__slot *s = (pto2__slot *)p;
+  *state = atomic_load_explicit(&s->state, memory_order_relaxed);
+  *waiting = atomic_load_explicit(&s->fanin_remaining, memory_order_relaxed);
+}
+
+#endif
