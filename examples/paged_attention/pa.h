@@ -1,5 +1,5 @@
 /*
- * The paged-attention workload (SPEC §15): its cases, seeded input data,
+ * The paged-attention workload: its cases, seeded input data,
  * the nine kernels and a golden reference.
  *
  * An orchestration submits, per (batch, head tile), a chain of QK -> SF ->
@@ -40,7 +40,7 @@ typedef struct pa_case {
   double rtol, atol;            /* allclose tolerance of `out` */
 } pa_case;
 
-/* Every predefined case, in SPEC order; *count receives their number. */
+/* Every predefined case, in a fixed order; *count receives their number. */
 const pa_case *pa_case_all(size_t *count);
 /* The predefined case called `name`, or NULL. */
 const pa_case *pa_case_find(const char *name);
@@ -59,7 +59,7 @@ uint32_t pa_case_total_blocks(const pa_case *c);
 /* Input data                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* The six tensor arguments of every orchestration (SPEC §15.1), in order. */
+/* The six tensor arguments of every orchestration, in order. */
 enum pa_tensor_index {
   PA_T_QUERY = 0,        /* [batch, num_heads, head_dim] case dtype */
   PA_T_KEY_CACHE = 1,    /* [total_blocks, block_size, 1, head_dim] case dtype */
@@ -99,7 +99,7 @@ size_t pa_inputs_out_count(const pa_inputs *in);
 /* Kernels                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Kernel ids (SPEC §15.1; the unroll variants share UP). */
+/* Kernel ids (the unroll variants share UP). */
 enum pa_kernel_id {
   PA_K_QK = 0,        /* AIC  [IN qi, IN kj, OUT sij] */
   PA_K_SF = 1,        /* AIV  [IN sij view, OUT pij, OUT mij, OUT lij]; scale */
@@ -114,7 +114,7 @@ enum pa_kernel_id {
   PA_KERNEL_COUNT = 9
 };
 
-/* Tensor arguments and scalars are those of SPEC §15.3; scalars travel as
+/* Tensor arguments and scalars of each kernel (pa_kernels.c); scalars travel as
  * u64 (floats as their bits, the block-table pointer as an address).  Each
  * returns 0, or PTO2_E_INVALID_ARGS for a malformed call (argument counts,
  * dtypes or shapes that do not fit together, a block id outside the cache). */
@@ -154,7 +154,7 @@ void pa_simd_set(bool on);
 /* Golden reference and comparison                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Computes the expected `out` (pa_inputs_out_count() floats) per SPEC §15.4
+/* Computes the expected `out` (pa_inputs_out_count() floats) per the online-softmax definition in pa_golden.c
  * in double precision, block by block with online softmax, p rounded to the
  * input dtype.  Returns 0 or PTO2_E_NO_MEMORY. */
 int pa_golden_compute(const pa_inputs *in, float *expected) PTO2_WARN_UNUSED;

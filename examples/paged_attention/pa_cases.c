@@ -1,4 +1,4 @@
-/* The paged-attention cases of SPEC §15.2 and the sizes derived from them. */
+/* The paged-attention cases and the sizes derived from them. */
 #include <string.h>
 
 #include "pa.h"

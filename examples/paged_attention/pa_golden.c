@@ -1,5 +1,5 @@
 /*
- * Golden reference of SPEC §15.4 and the allclose comparison.
+ * Golden reference (plain sequential attention) and the allclose comparison.
  *
  * Per batch, the key/value blocks are visited in block-table order; every
  * head row scores the block, takes the block's row max, rounds

@@ -1,5 +1,5 @@
 /*
- * The paged-attention kernels of SPEC §15.3 and their registration table.
+ * The paged-attention kernels and their registration table.
  *
  * Tensors are read as matrices (all dimensions but the last flattened into
  * rows).  QK and PV widen PA_PANEL-sized panels of their inputs to fp32 on
@@ -286,7 +286,7 @@ int pa_kernel_pv(const pto2_kernel_ctx *ctx) {
   return 0;
 }
 
-/* The accumulators of one online-softmax update (SPEC §15.3, UP). */
+/* The accumulators of one online-softmax update (UP). */
 typedef struct up_args {
   const float *mij, *lij;
   float *mi, *li;

@@ -1,5 +1,5 @@
 /*
- * The six paged-attention orchestrations (SPEC §15.5).  They share the
+ * The six paged-attention orchestrations (see pa_orch.h).  They share the
  * kernels, the data, the tensors and the order of submits; only how
  * dependencies are declared differs:
  *   auto    every edge comes from creator retention and the TensorMap;
@@ -69,7 +69,7 @@ static void ctx_init(pa_ctx *x, const pa_inputs *in, pa_lane lane) {
 }
 
 /* B marks the external tensors and their views manual_dep; C and D mark
- * out_view (SPEC §15.5). */
+ * out_view. */
 static bool manual_dep_externals(const pa_ctx *x) { return x->lane == PA_LANE_MANUAL; }
 
 static pto2_task_id submit(pto2_runtime *rt, bool manual, int32_t kernel, pto2_arg *a) {
@@ -280,7 +280,7 @@ void pa_orchestrate(pto2_runtime *rt, void *arg) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Expected counts (SPEC §15.6)                                              */
+/* Expected counts                                                          */
 /* ------------------------------------------------------------------------ */
 
 static uint64_t steps_of(const pa_case *c, uint32_t b, pa_scene scene) {

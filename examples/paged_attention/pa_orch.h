@@ -1,13 +1,13 @@
 /*
  * Paged-attention orchestrations: the same kernels and data through the
- * three lanes (SPEC §15.5):
+ * three lanes (docs/semantics.md, "Scope modes"):
  *
  *   lane    non-unroll (scene paged_attention)   unroll (paged_attention_unroll)
  *   auto    A: TensorMap + creator retention      C
  *   manual  B: one MANUAL scope per (b, q)        D: AUTO hub, a MANUAL scope per group
  *   graph   E: one GRAPH scope per (b, q)         F
  *
- * and the task and edge counts each must produce (SPEC §15.6).
+ * and the task and edge counts each must produce.
  */
 #ifndef PA_ORCH_H
 #define PA_ORCH_H
@@ -31,8 +31,8 @@ typedef struct pa_job {
 /* The orchestration function: pto2_run(rt, pa_orchestrate, &job, ...). */
 void pa_orchestrate(pto2_runtime *rt, void *job);
 
-/* Tasks and edges the orchestration must produce for a case (SPEC §15.6,
- * generalised to per-batch context lengths). */
+/* Tasks and edges the orchestration must produce for a case (generalised
+ * to per-batch context lengths). */
 uint64_t pa_expected_tasks(const pa_case *c, pa_scene scene);
 uint64_t pa_expected_edges(const pa_case *c, pa_scene scene, pa_lane lane);
 

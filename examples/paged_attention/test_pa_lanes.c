@@ -3,7 +3,7 @@
  * the auto, manual and graph orchestrations run the same kernels on the same
  * data; each output must match the golden reference (allclose), the three
  * lanes' outputs must be bit-identical, and the runtime's task and edge
- * counts must equal SPEC §15.6.  Repeated on small rings (back-pressure and
+ * counts must equal pa_expected_tasks/edges().  Repeated on small rings (back-pressure and
  * wrap-around) and with one and two worker threads.
  */
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * API misuse at submit fails the run with the documented code and a message
  * naming the cause, and the same runtime then runs a good program:
- *  - argument-builder errors (SPEC §3.6, exact texts): a tensor after a
+ *  - argument-builder errors (exact texts): a tensor after a
  *    scalar, a 17th tensor, a 129th scalar by every scalar builder, a bad
  *    copy_scalars_from range, a bad block_num; the first error wins and
  *    pto2_arg_reset() clears it but keeps block_num (PTO2_E_INVALID_ARGS);

@@ -2,8 +2,8 @@
  * Blocking data access and the documented dependency rules:
  *  - get_tensor_data waits for a slow writer; set_tensor_data waits for a
  *    slow reader of the writer even after the writer's scope has ended
- *    (SPEC §18 item 15: the scope reference is accounted separately);
- *  - write-after-read is not tracked (SPEC §18 item 21): an INOUT writer
+ *    (the scope reference is accounted separately);
+ *  - write-after-read is not tracked (docs/semantics.md, "Dependency rules"): an INOUT writer
  *    depends on the earlier writer, not on the reader in between, and
  *    OUTPUT_EXISTING depends on nobody but the creator;
  *  - an INOUT covering an earlier writer's region supersedes it;

@@ -1,5 +1,5 @@
 /*
- * Heap tail after a restart at offset 0 (SPEC §18 item 10, upstream #1514):
+ * Heap tail after a restart at offset 0:
  * when an empty ring restarts at offset 0, a task submitted before the
  * restart (here Z, no outputs, slow) must not move the tail backwards when
  * it retires later; otherwise bytes already free count as live and a

@@ -1,7 +1,7 @@
 /*
  * Rings too small for what a scope holds end the run with an error that
  * names the ring, what is full and what to raise — never a hang or exit()
- * (SPEC §18 items 13, 22) — and the runtime runs a good program right after:
+ * (docs/semantics.md, "Rings and limits") — and the runtime runs a good program right after:
  * task window (scope deadlock), heap, dependency pool, a task larger than
  * the heap, and a task needing more dependency entries than the pool has.
  */

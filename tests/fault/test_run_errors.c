@@ -1,8 +1,8 @@
 /*
  * Errors that end a run, and recovery: a failing kernel, a kernel past its
- * time budget (wall clock, SPEC §18 item 14), a busy kernel that is not a
- * stall, unbalanced scopes, a created tensor used after its scope ended
- * (SPEC §18 item 9), orchestration calls outside a run, and pto2_run from
+ * time budget (wall clock), a busy kernel that is not a
+ * stall, unbalanced scopes, a created tensor used after its scope ended,
+ * orchestration calls outside a run, and pto2_run from
  * inside a run.  After each, the same runtime completes a good run.
  */
 #include <pthread.h>

@@ -1,13 +1,12 @@
 /*
- * The explicit-graph lane (PTO2_SCOPE_GRAPH, SPEC §14) and explicit
+ * The explicit-graph lane (PTO2_SCOPE_GRAPH, docs/semantics.md "Scope modes") and explicit
  * producers ("deps at submit"):
  *  - plain submits in a GRAPH scope find no dependencies (no creator, no
  *    TensorMap lookup or insert); edges come only from pto2_add_dependency;
  *  - chains (forward and backward in submission order) and diamonds run in
  *    edge order and compute the right data;
  *  - a fan-in of exactly 16 works; a 17th producer fails with
- *    PTO2_E_DEPENDENCY_OVERFLOW instead of dropping the edge (SPEC §18 item
- *    23), also when the first producers were given at submit;
+ *    PTO2_E_DEPENDENCY_OVERFLOW instead of dropping the edge, also when the first producers were given at submit;
  *  - producers in an earlier, ended GRAPH scope: finished ones count as an
  *    edge and are not waited for; running ones are waited for;
  *  - duplicate edges are counted once (live, finished, at submit + later);

@@ -1,5 +1,5 @@
 /*
- * MANUAL scope boundary semantics (SPEC §12.3-12.4, §17.2, Appendix A):
+ * MANUAL scope boundary semantics (docs/semantics.md, "Scope modes" and "Lifetimes"):
  *  (a) the outer multi-write regression: two in-scope OUTPUT_EXISTING writes
  *      of an external tensor are published to the TensorMap at submit, so
  *      the AUTO reader after the scope and get_tensor_data see the last one;
@@ -14,7 +14,7 @@
  *      (creator retention, TensorMap lookup, manual_dep, explicit-deps
  *      tasks published at submit, deeper enclosing scopes, including one on
  *      the same ring as the manual scope);
- *  (e) SPEC §18 item 6b: on a fresh runtime, a tensor created by task 0:0
+ *  (e) scope membership is exact: on a fresh runtime, a tensor created by task 0:0
  *      is boundary for the first manual submit (creator retention kept);
  *  (f) the publish barrier: a manual task without explicit producers does
  *      not run before its scope ends; one with explicit producers (even
@@ -24,7 +24,7 @@
 #include "manual_common.h"
 
 /* ------------------------------------------------------------------------ */
-/* (a) outer multi-write regression (SPEC §17.2)                             */
+/* (a) outer multi-write regression                                          */
 /* ------------------------------------------------------------------------ */
 
 #define MW 128
@@ -112,7 +112,7 @@ static void test_outer_multiwrite(pto2_runtime *rt) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* (b) boundary matrix (SPEC §12.4 table)                                    */
+/* (b) boundary matrix (docs/semantics.md, "Scope modes")                    */
 /* ------------------------------------------------------------------------ */
 
 #define BN 32
@@ -457,7 +457,7 @@ static void test_waits_for_running_producer(pto2_runtime *rt) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* (e) SPEC §18 item 6b on a fresh runtime                                   */
+/* (e) exact scope membership on a fresh runtime                            */
 /* ------------------------------------------------------------------------ */
 
 static void test_first_task_owner(void) {

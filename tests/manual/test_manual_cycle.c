@@ -1,5 +1,5 @@
 /*
- * Cycles among explicit edges (SPEC §18 item 6).  With PTO2_DEBUG_CHECKS
+ * Cycles among explicit edges.  With PTO2_DEBUG_CHECKS
  * the scope end that closes a cycle fails the run with PTO2_E_INVALID_ARGS
  * ("form a cycle"); without them the cycle's tasks never become ready and
  * the run ends with PTO2_E_TIMEOUT ("no progress") after stall_timeout_ms

@@ -1,5 +1,5 @@
 /*
- * MANUAL / GRAPH scope guards (SPEC §12.8, §17.1): each misuse fails the run
+ * MANUAL / GRAPH scope guards (docs/semantics.md, "Scope modes"): each misuse fails the run
  * with PTO2_E_INVALID_ARGS (PTO2_E_DEPENDENCY_OVERFLOW for a 17th explicit
  * producer) and the documented message; the failing call returns the code
  * (submits return PTO2_TASK_ID_INVALID), the error is sticky for the rest of
@@ -155,7 +155,7 @@ static void self_dep(pto2_runtime *rt, void *arg) {
     pto2_task_id a = mode == PTO2_SCOPE_GRAPH ? submit_fill(rt, &t, 1.0f, false)
                                               : submit_fill(rt, &t, 1.0f, true);
     ASSERT_TRUE(pto2_task_id_is_valid(a));
-    /* variant 1: two invalid ids (SPEC §17.1 ManualSelfDependency): equality
+    /* variant 1: two invalid ids: equality
      * is checked before membership. */
     pto2_task_id x = g->variant == 1 ? PTO2_TASK_ID_INVALID : a;
     ASSERT_EQ_INT(pto2_add_dependency(rt, x, x), PTO2_E_INVALID_ARGS);
@@ -287,7 +287,7 @@ static void consumer_published(pto2_runtime *rt, void *arg) {
   }
 }
 
-/* ---- limits of one scope (SPEC §12.7 item 6, §17.4) -------------------- */
+/* ---- limits of one scope (docs/semantics.md, "Rings and limits") ------- */
 
 /* On a runtime with task_window 16 and dep_pool 8: variant 0/1: 17 tasks in
  * one MANUAL/GRAPH scope; variant 2/3: one consumer with 12 unfinished

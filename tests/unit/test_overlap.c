@@ -4,7 +4,7 @@
  * (touching edges do not overlap, the same region and a containing region
  * cover, a contained or partial region is OTHER, regions disjoint in one
  * dimension do not overlap even when their byte ranges interleave); a
- * version difference is never COVERED; and, SPEC §18 item 20, regions of
+ * version difference is never COVERED; and, regions of
  * different raw layouts (reshapes, offset reshapes) are compared by byte
  * range: OTHER when the bytes intersect, NO_OVERLAP when they are disjoint,
  * never by comparing dimensions positionally. */
@@ -165,7 +165,7 @@ static void test_versions(void) {
   EXPECT(c0, c4v1, PTO2__OVERLAP_OTHER);
 }
 
-/* SPEC §18 item 20. */
+/* Regions of views that do not share a layout. */
 static void test_aliases(void) {
   static float buf[8 * 16];
   const uint32_t s[2] = {8, 16};

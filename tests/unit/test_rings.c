@@ -4,10 +4,9 @@
  * goes to offset 0 and the tail end is wasted (counted as live until the
  * tail passes it); an allocation that fills the free arc exactly leaves the
  * ring full (top - tail == size), and then even one byte fails: full is
- * never mistaken for empty (SPEC §18 item 10); a drained ring rebases to 0
- * when a request fits the heap but neither free arc (SPEC §18 item 10,
- * upstream #1514); advancing the tail frees space; a failed request leaves
- * the ring unchanged; a zero-size request returns the current top without
+ * never mistaken for empty; a drained ring rebases to 0 when a request fits
+ * the heap but neither free arc; advancing the tail frees space; a failed
+ * request leaves the ring unchanged; a zero-size request returns the current top without
  * moving it; high_water is the peak of top - tail.
  * Dependency pool (pto2__dep_pool_take / pto2__dep_pool_free): entries are
  * handed out in order, top_index wraps at a non-power-of-two capacity, free

@@ -1,5 +1,5 @@
 /*
- * The slot protocol step by step, through a manual scope (SPEC Appendix A):
+ * The slot protocol step by step, through a manual scope (docs/concurrency.md, S1-S4):
  * fanin_remaining, fanout_count, fanout_refcount and state of each task
  * after every event.  With block_dim 1 there are no worker threads, so a
  * task runs only when the test runs it (pto2__run_one on executor 0).

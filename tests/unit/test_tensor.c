@@ -3,7 +3,7 @@
  * points at the view origin, manual_dep is not inherited, owner and version
  * are, out-of-bounds and zero-extent views are invalid), reshape (contiguity
  * and element-count checks; a reshape of an offset row view keeps its data
- * pointer, SPEC §18 item 20), numel, create-infos, dtype sizes and names,
+ * pointer), numel, create-infos, dtype sizes and names,
  * bf16/fp16 round-to-nearest-even conversions against an independent
  * reference (ties, subnormals, overflow, inf, NaN), scalar packing, the
  * argument builder's limits and messages, and the error-code tables. */
@@ -245,7 +245,7 @@ static void test_reshape(void) {
   x = pto2_tensor_reshape(&cols, c32, 1);
   assert_invalid(&x);
 
-  /* SPEC §18 item 20: a reshape of an offset row view keeps the view's data
+  /* A reshape of an offset row view keeps the view's data
    * pointer (rows 2..5 start at element 32), not the allocation base. */
   pto2_tensor rows = pto2_tensor_view2(&t, 4, 16, 2, 0);
   const uint32_t s64[1] = {64};

@@ -1,11 +1,11 @@
 /* The TensorMap's storage: a map started with a 4-entry pool grows as 40+
  * entries are inserted on one allocation, every entry stays intact and
  * findable, and a walk of the allocation's bucket (as the submit path does
- * it) returns every overlapping entry, newest first, with no limit at 16
- * (SPEC §18 item 7).  Remove unlinks from both the bucket and the task chain
+ * it) returns every overlapping entry, newest first, with no limit at 16.
+ * Remove unlinks from both the bucket and the task chain
  * and recycles the entry.  pto2__tmap_free_chain frees exactly the entries
  * of one chain and leaves entries of another chain, interleaved with them in
- * the same bucket, findable (SPEC §18 item 8).  pto2__tmap_clear empties
+ * the same bucket, findable.  pto2__tmap_clear empties
  * every bucket; the map is usable (and grows) again afterwards.  live and
  * high_water count entries. */
 #include <stdint.h>
@@ -155,7 +155,7 @@ int main(void) {
   ASSERT_EQ_U64(f.producer[0], 100);
   ASSERT_EQ_U64(map.live, N + 5 - 2);
 
-  /* SPEC §18 item 8: freeing the odd chain frees exactly its entries (19
+  /* Freeing the odd chain frees exactly its entries (19
    * odd rows + the re-inserted row 5); the even chain's entries, which sit
    * between them in the same bucket, and B's are untouched. */
   pto2__tmap_free_chain(&map, &chain_odd);
