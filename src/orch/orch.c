@@ -443,6 +443,9 @@ static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_t
   pl->scalar_count = (uint8_t)a->scalar_count;
 }
 
+/* Lifetime holds (see add_hold).  The creator's scope is open
+ * (pto2__check_owner), so it is not CONSUMED; pto2__slot_hold checks
+ * anyway. */
 static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *pl,
                               unsigned recorded, bool deferred) {
   for (uint32_t i = 0; i < f->holds; i++) {
@@ -455,9 +458,7 @@ static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *p
 }
 
 /* Step 7.  A deferred task keeps its publish share until its scope ends
- * (close_scope); see also the held-back-task comment of lifetime holds:
- * MANUAL (manual-local tensors) and GRAPH tasks do not wait for a tensor's
- * creator, but hold its buffer alive until they complete. */
+ * (close_scope). */
 static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *rt,
                                                                   pto2__ring *r, pto2__slot *s,
                                                                   pto2__task_meta *m,

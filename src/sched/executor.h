@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "sched/sched.h"
 #include "sched/slot.h"
 #include "util/trace.h"
 
@@ -28,6 +29,14 @@ typedef struct pto2__executor {
   atomic_uint_fast64_t cur_task;
   atomic_int abort_ack;              /* acknowledged rt->abort */
 } pto2__executor;
+
+/* A task made ready by `ex`'s completion runs next on `ex` if it has no
+ * successor lined up yet and is not SPMD; others go to the shared queue
+ * for other executors (sched/sched.h). */
+static inline void pto2__make_ready_local(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
+  if (!ex->next && s->block_num == 1) ex->next = s;
+  else pto2__push_ready(rt, s);
+}
 
 int pto2__executors_start(pto2_runtime *rt);
 void pto2__executors_stop(pto2_runtime *rt);

@@ -5,7 +5,6 @@
 #include "sched/sched.h"
 
 #include "runtime.h"
-#include "sched/executor.h"
 
 static pto2__ready_queue *queue_of(pto2_runtime *rt, const pto2__slot *s) {
   return &rt->queues[s->shape];
@@ -24,12 +23,4 @@ void pto2__push_ready(pto2_runtime *rt, pto2__slot *s) {
 void pto2__ready_batch_flush(pto2_runtime *rt, pto2__ready_batch *b) {
   for (uint32_t i = 0; i < b->count; i++) pto2__push_ready(rt, b->slots[i]);
   b->count = 0;
-}
-
-/* A task made ready by `ex`'s completion runs next on `ex` if it has no
- * successor lined up yet; others go to the shared queue for other
- * executors. */
-void pto2__make_ready_local(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
-  if (!ex->next && s->block_num == 1) ex->next = s;
-  else pto2__push_ready(rt, s);
 }

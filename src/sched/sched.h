@@ -21,8 +21,6 @@
 
 #define PTO2__READY_BATCH 32
 
-struct pto2__executor;
-
 typedef struct pto2__ready_batch {
   uint32_t count;
   pto2__slot *slots[PTO2__READY_BATCH];
@@ -30,9 +28,6 @@ typedef struct pto2__ready_batch {
 
 /* Pushes a ready task to its shape's queue and wakes a parked executor. */
 void pto2__push_ready(pto2_runtime *rt, pto2__slot *s);
-/* A task made ready by `ex`'s completion: lined up on `ex` if it has
- * nothing lined up and the task is not SPMD, else pushed. */
-void pto2__make_ready_local(pto2_runtime *rt, struct pto2__executor *ex, pto2__slot *s);
 
 /* Pushes every task of the batch and empties it. */
 void pto2__ready_batch_flush(pto2_runtime *rt, pto2__ready_batch *b);

@@ -6,6 +6,7 @@
 #include "sched/slot_inl.h"
 
 #include "runtime.h"
+#include "sched/executor.h"
 
 /* Advances ring r's watermark over CONSUMED slots (R2). */
 static void advance_ring(pto2_runtime *rt, pto2__ring *r) {
