@@ -385,6 +385,8 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
     void **chain = &self_meta->tmap_chain;
     if (pto2_task_id_is_valid(t->owner)) {
       pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
+      /* (T3) the creator is alive (check_args), so its chain is its own. */
+      PTO2_CHECK(rt, "T3", !pto2__task_retired(r, pto2_task_id_local(t->owner)));
       chain = &pto2__ring_meta(r, pto2_task_id_local(t->owner))->tmap_chain;
     }
     pto2__region g;
