@@ -10,8 +10,8 @@
  *
  * Kernels take their dimensions from the tensors they are given (M = q_tile
  * rows, K = head_dim, N = block_size), accept bf16 and fp16 inputs and
- * accumulate in fp32.  Their fp32 inner loops have a portable version and an
- * AVX-512 version chosen at run time (see pa_simd_set()); each gives the same
+ * accumulate in fp32.  Their inner loops come in a portable version and
+ * x86 versions chosen at run time (see enum pa_isa); each gives the same
  * bits on every run.
  */
 #ifndef PA_H
@@ -142,13 +142,43 @@ const pa_kernel_info *pa_kernel_table(void);
  * pa_kernel_noop for all of them.  Returns 0 or the first error. */
 int pa_kernels_register(pto2_runtime *rt, bool noop) PTO2_WARN_UNUSED;
 
-/* The AVX-512 inner loops run when the CPU has AVX512F, unless PA_NO_SIMD=1
- * was in the environment at first use or pa_simd_set(false) was called. */
-bool pa_simd_available(void);
-bool pa_simd_active(void);
-/* Selects the AVX-512 path (if available) or the portable one.  Call it
- * only while no kernel runs. */
-void pa_simd_set(bool on);
+/* Instruction sets of the kernels' inner loops, slowest first.  Each one
+ * that this build and CPU support runs every kernel; the faster ones take
+ * the bf16 matrix products (fp16 inputs and odd shapes go to the next
+ * slower one), all but `portable` vectorise softmax and update with the
+ * same polynomial exp (relative error below 2^-22 for x <= 0).
+ *   portable    plain C
+ *   avx512      AVX-512F: fp32 FMA products, vector exp
+ *   avx512bf16  AVX-512 BF16: vdpbf16ps dot products, fp32 accumulation
+ *   amx         AMX-BF16 tiles for the products (Linux asks the kernel for
+ *               the tile state on first use) */
+typedef enum pa_isa {
+  PA_ISA_PORTABLE = 0,
+  PA_ISA_AVX512 = 1,
+  PA_ISA_AVX512BF16 = 2,
+  PA_ISA_AMX = 3,
+  PA_ISA_COUNT = 4
+} pa_isa;
+
+/* "portable", "avx512", "avx512bf16", "amx". */
+const char *pa_isa_name(pa_isa isa);
+/* 0 and *out set, or PTO2_E_INVALID_ARGS for an unknown name. */
+int pa_isa_from_name(const char *name, pa_isa *out) PTO2_WARN_UNUSED;
+/* Whether this build and CPU can run `isa`. */
+bool pa_isa_supported(pa_isa isa);
+/* The fastest supported ISA. */
+pa_isa pa_isa_best(void);
+/* The ISA the kernels use: the last pa_isa_set(), else PTO2_PA_ISA from the
+ * environment at first use (see pa_isa_init_from_env), else the best. */
+pa_isa pa_isa_active(void);
+/* Selects `isa`; 0, or PTO2_E_INVALID_ARGS if unsupported (nothing changes).
+ * Call it only while no kernel runs. */
+int pa_isa_set(pa_isa isa) PTO2_WARN_UNUSED;
+/* Selects the ISA named by PTO2_PA_ISA if it is set (else the best).
+ * Returns 0, or PTO2_E_INVALID_ARGS with a message in msg for a name that
+ * is unknown or not supported here.  Kernels that run first without this
+ * call use the best ISA when the variable is bad. */
+int pa_isa_init_from_env(char *msg, size_t msg_len) PTO2_WARN_UNUSED;
 
 /* ------------------------------------------------------------------------ */
 /* Golden reference and comparison                                           */

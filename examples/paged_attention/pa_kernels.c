@@ -2,24 +2,18 @@
  * The paged-attention kernels and their registration table.
  *
  * Tensors are read as matrices (all dimensions but the last flattened into
- * rows).  QK and PV widen PA_PANEL-sized panels of their inputs to fp32 on
- * the stack (48 KiB at most) and multiply them with the selected
- * pa_tile_ops; every output element sums its products in ascending order of
- * the reduction index, so a result does not depend on the panel sizes.  SF
- * and UP are plain loops (libm expf).
+ * rows).  The kernels check their arguments and hand the matrices to the
+ * pa_tile_ops of the selected instruction set (pa_tile.h): QK and PV as
+ * matrix products with fp32 accumulation, SF and UP as row loops.
  */
-#include <math.h>
 #include <string.h>
 
 #include "pa_tile.h"
 
-/* A row-major matrix view: element (r, c) at data + (r * stride + c). */
-typedef struct mat {
-  void *data;
-  pto2_dtype dtype;
-  uint32_t rows, cols;
-  size_t stride; /* elements */
-} mat;
+typedef pa_mat mat;
+
+/* Block tiles handed to one qk / pv call of the unroll kernels. */
+enum { BATCH = 64 };
 
 /* `count` equal tiles, tile i at `step` elements after tile 0 (block-major). */
 typedef struct tiles {
@@ -28,13 +22,9 @@ typedef struct tiles {
   uint32_t count;
 } tiles;
 
-static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
-
 static void *elem(const mat *m, uint32_t r, uint32_t c) {
   return (char *)m->data + ((size_t)r * m->stride + c) * pto2_dtype_size(m->dtype);
 }
-
-static float *elem_f32(const mat *m, uint32_t r, uint32_t c) { return elem(m, r, c); }
 
 static mat sub_rows(const mat *m, uint32_t r0, uint32_t rows) {
   mat s = *m;
@@ -112,141 +102,18 @@ static bool cache_block(const mat *cache, int32_t id, uint32_t block_rows, mat *
   return true;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Matrix products                                                           */
-/* ------------------------------------------------------------------------ */
-
-/* dst[r][c] = m[r0 + r][c0 + c] widened to fp32 (dst row stride PA_PANEL). */
-static void load_panel(const pa_tile_ops *ops, const mat *m, uint32_t r0, uint32_t rows,
-                       uint32_t c0, uint32_t cols, float *dst) {
-  for (uint32_t r = 0; r < rows; r++)
-    ops->widen(dst + r * PA_PANEL, elem(m, r0 + r, c0), m->dtype, cols);
-}
-
-/* dst[c][r] = m[r0 + r][c0 + c] widened to fp32: the transposed panel. */
-static void load_panel_t(const pa_tile_ops *ops, const mat *m, uint32_t r0, uint32_t rows,
-                         uint32_t c0, uint32_t cols, float *dst) {
-  float row[PA_PANEL];
-  for (uint32_t r = 0; r < rows; r++) {
-    ops->widen(row, elem(m, r0 + r, c0), m->dtype, cols);
-    for (uint32_t c = 0; c < cols; c++) dst[c * PA_PANEL + r] = row[c];
-  }
-}
-
-/* s[m0.., j0..] = panel st transposed (st holds jr rows of mr columns). */
-static void store_panel_t(const float *st, uint32_t jr, uint32_t mr, const mat *s, uint32_t m0,
-                          uint32_t j0) {
-  for (uint32_t m = 0; m < mr; m++) {
-    float *row = elem_f32(s, m0 + m, j0);
-    for (uint32_t j = 0; j < jr; j++) row[j] = st[j * PA_PANEL + m];
-  }
-}
-
-/* s[M x N] = q[M x K] * k[N x K]^T, computed as s^T = k * q^T so that the
- * panel product runs along the contiguous rows of k. */
-static void qk_tile(const pa_tile_ops *ops, const mat *q, const mat *k, const mat *s) {
-  float qt[PA_PANEL * PA_PANEL], kw[PA_PANEL * PA_PANEL], st[PA_PANEL * PA_PANEL];
-  for (uint32_t m0 = 0; m0 < q->rows; m0 += PA_PANEL) {
-    uint32_t mr = min_u32(PA_PANEL, q->rows - m0);
-    for (uint32_t j0 = 0; j0 < k->rows; j0 += PA_PANEL) {
-      uint32_t jr = min_u32(PA_PANEL, k->rows - j0);
-      memset(st, 0, sizeof st);
-      for (uint32_t k0 = 0; k0 < q->cols; k0 += PA_PANEL) {
-        uint32_t kd = min_u32(PA_PANEL, q->cols - k0);
-        load_panel_t(ops, q, m0, mr, k0, kd, qt);
-        load_panel(ops, k, j0, jr, k0, kd, kw);
-        ops->gemm_acc(jr, mr, kd, kw, PA_PANEL, qt, PA_PANEL, st, PA_PANEL);
-      }
-      store_panel_t(st, jr, mr, s, m0, j0);
-    }
-  }
-}
-
-/* o[M x K] += p[M x N] * v[N x K]. */
-static void pv_acc(const pa_tile_ops *ops, const mat *p, const mat *v, const mat *o) {
-  float pw[PA_PANEL * PA_PANEL], vw[PA_PANEL * PA_PANEL];
-  for (uint32_t m0 = 0; m0 < p->rows; m0 += PA_PANEL) {
-    uint32_t mr = min_u32(PA_PANEL, p->rows - m0);
-    for (uint32_t c0 = 0; c0 < v->cols; c0 += PA_PANEL) {
-      uint32_t cw = min_u32(PA_PANEL, v->cols - c0);
-      for (uint32_t j0 = 0; j0 < p->cols; j0 += PA_PANEL) {
-        uint32_t jd = min_u32(PA_PANEL, p->cols - j0);
-        load_panel(ops, p, m0, mr, j0, jd, pw);
-        load_panel(ops, v, j0, jd, c0, cw, vw);
-        ops->gemm_acc(mr, cw, jd, pw, PA_PANEL, vw, PA_PANEL, elem_f32(o, m0, c0), o->stride);
-      }
-    }
-  }
-}
-
 static void zero_mat(const mat *m) {
   for (uint32_t r = 0; r < m->rows; r++) memset(elem(m, r, 0), 0, m->cols * sizeof(float));
 }
 
-/* ------------------------------------------------------------------------ */
-/* Softmax                                                                   */
-/* ------------------------------------------------------------------------ */
-
-/* Stores v at p[r][j] in p's dtype (round to nearest even) and returns the
- * stored value widened back. */
-static float store_rounded(const mat *p, uint32_t r, uint32_t j, float v) {
-  uint16_t *h = elem(p, r, j);
-  switch (p->dtype) {
-  case PTO2_BFLOAT16:
-    *h = pto2_f32_to_bf16(v);
-    return pto2_bf16_to_f32(*h);
-  case PTO2_FLOAT16:
-    *h = pto2_f32_to_fp16(v);
-    return pto2_fp16_to_f32(*h);
-  default:
-    *elem_f32(p, r, j) = v;
-    return v;
-  }
-}
-
-/* Columns of tile i that hold scores; the rest are masked. */
-static uint32_t valid_cols(const tiles *p, uint32_t i, uint32_t valid_last) {
-  return i + 1 == p->count ? valid_last : p->first.cols;
-}
-
-/* max over the valid columns of row r of all tiles of scale * s. */
-static float row_max(const tiles *s, const tiles *p, uint32_t r, uint32_t valid_last, float scale) {
-  float m = -INFINITY;
-  for (uint32_t i = 0; i < s->count; i++) {
-    mat si = tile_at(s, i);
-    const float *row = elem_f32(&si, r, 0);
-    for (uint32_t j = 0; j < valid_cols(p, i, valid_last); j++) m = fmaxf(m, row[j] * scale);
-  }
-  return m;
-}
-
-/* Writes p = exp(scale * s - m) (0 where masked), rounded to p's dtype, for
- * row r of every tile, and returns the sum of the rounded values: summed
- * over the tiles per column first, then over the columns. */
-static float row_exp(const tiles *s, const tiles *p, uint32_t r, uint32_t valid_last, float scale,
-                     float m) {
-  float l = 0.0f, colsum[PA_PANEL];
-  for (uint32_t j0 = 0; j0 < p->first.cols; j0 += PA_PANEL) {
-    uint32_t w = min_u32(PA_PANEL, p->first.cols - j0);
-    memset(colsum, 0, sizeof colsum);
-    for (uint32_t i = 0; i < p->count; i++) {
-      mat si = tile_at(s, i), pi = tile_at(p, i);
-      const float *row = elem_f32(&si, r, 0);
-      uint32_t valid = valid_cols(p, i, valid_last);
-      for (uint32_t j = j0; j < j0 + w; j++)
-        colsum[j - j0] += store_rounded(&pi, r, j, j < valid ? expf(row[j] * scale - m) : 0.0f);
-    }
-    for (uint32_t j = 0; j < w; j++) l += colsum[j];
-  }
-  return l;
-}
-
-static void softmax(const tiles *s, const tiles *p, uint32_t valid_last, float scale, float *mij,
-                    float *lij) {
-  for (uint32_t r = 0; r < p->first.rows; r++) {
-    mij[r] = row_max(s, p, r, valid_last, scale);
-    lij[r] = row_exp(s, p, r, valid_last, scale, mij[r]);
-  }
+/* The softmax arguments over tiles s and p (same rows and columns). */
+static pa_sf_args sf_args(const tiles *s, const tiles *p, uint32_t valid_last, float scale,
+                          float *mij, float *lij) {
+  return (pa_sf_args){.s = s->first.data, .s_step = s->step, .s_stride = s->first.stride,
+                      .p = p->first.data, .p_dtype = p->first.dtype, .p_step = p->step,
+                      .p_stride = p->first.stride, .rows = p->first.rows, .count = p->count,
+                      .cols = p->first.cols, .valid_last = valid_last, .scale = scale,
+                      .mij = mij, .lij = lij};
 }
 
 /* ------------------------------------------------------------------------ */
@@ -258,7 +125,7 @@ int pa_kernel_qk(const pto2_kernel_ctx *ctx) {
   if (!has_args(ctx, 3, 0) || !as_mat(&ctx->tensors[0], &q) || !as_mat(&ctx->tensors[1], &k) ||
       q.cols != k.cols || !as_f32_mat(&ctx->tensors[2], q.rows, k.rows, &s))
     return PTO2_E_INVALID_ARGS;
-  qk_tile(pa__tile_ops(), &q, &k, &s);
+  pa__tile_ops()->qk(&q, 1, &k, &s);
   return 0;
 }
 
@@ -272,7 +139,8 @@ int pa_kernel_sf(const pto2_kernel_ctx *ctx) {
   float *mij = as_vec(&ctx->tensors[2], p.first.rows);
   float *lij = as_vec(&ctx->tensors[3], p.first.rows);
   if (!mij || !lij) return PTO2_E_INVALID_ARGS;
-  softmax(&s, &p, s.first.cols, pto2_f32_from_u64(ctx->scalars[0]), mij, lij);
+  pa_sf_args a = sf_args(&s, &p, s.first.cols, pto2_f32_from_u64(ctx->scalars[0]), mij, lij);
+  pa__tile_ops()->softmax(&a);
   return 0;
 }
 
@@ -282,61 +150,27 @@ int pa_kernel_pv(const pto2_kernel_ctx *ctx) {
       p.cols != v.rows || !as_f32_mat(&ctx->tensors[2], p.rows, v.cols, &o))
     return PTO2_E_INVALID_ARGS;
   zero_mat(&o);
-  pv_acc(pa__tile_ops(), &p, &v, &o);
+  pa__tile_ops()->pv(&o, 1, &p, &v);
   return 0;
-}
-
-/* The accumulators of one online-softmax update (UP). */
-typedef struct up_args {
-  const float *mij, *lij;
-  float *mi, *li;
-  mat oi_new, oi, dst;
-} up_args;
-
-static void up_first(const up_args *a, bool is_last) {
-  for (uint32_t r = 0; r < a->oi.rows; r++) {
-    const float *onew = elem_f32(&a->oi_new, r, 0);
-    float *o = elem_f32(&a->oi, r, 0), *out = elem_f32(&a->dst, r, 0);
-    a->mi[r] = a->mij[r];
-    a->li[r] = a->lij[r];
-    memcpy(o, onew, a->oi.cols * sizeof(float));
-    for (uint32_t c = 0; is_last && c < a->oi.cols; c++) out[c] = onew[c] / a->lij[r];
-  }
-}
-
-static void up_next(const up_args *a, bool is_last) {
-  for (uint32_t r = 0; r < a->oi.rows; r++) {
-    const float *onew = elem_f32(&a->oi_new, r, 0);
-    float *o = elem_f32(&a->oi, r, 0);
-    float *out = is_last ? elem_f32(&a->dst, r, 0) : o;
-    float m = fmaxf(a->mi[r], a->mij[r]);
-    float alpha = expf(a->mi[r] - m), beta = expf(a->mij[r] - m);
-    float l = alpha * a->li[r] + beta * a->lij[r];
-    a->mi[r] = m;
-    a->li[r] = l;
-    for (uint32_t c = 0; c < a->oi.cols; c++) {
-      float v = alpha * o[c] + beta * onew[c];
-      out[c] = is_last ? v / l : v;
-    }
-  }
 }
 
 int pa_kernel_up(const pto2_kernel_ctx *ctx) {
   const pto2_tensor *t = ctx->tensors;
-  up_args a;
-  if (!has_args(ctx, 7, 2) || !as_mat(&t[2], &a.oi_new) || a.oi_new.dtype != PTO2_FLOAT32)
+  mat onew, oi, dst;
+  if (!has_args(ctx, 7, 2) || !as_mat(&t[2], &onew) || onew.dtype != PTO2_FLOAT32)
     return PTO2_E_INVALID_ARGS;
-  uint32_t rows = a.oi_new.rows, cols = a.oi_new.cols;
-  a.mij = as_vec(&t[0], rows);
-  a.lij = as_vec(&t[1], rows);
-  a.mi = as_vec(&t[3], rows);
-  a.li = as_vec(&t[4], rows);
-  if (!a.mij || !a.lij || !a.mi || !a.li || !as_f32_mat(&t[5], rows, cols, &a.oi) ||
-      !as_f32_mat(&t[6], rows, cols, &a.dst))
+  uint32_t rows = onew.rows, cols = onew.cols;
+  pa_up_args a = {.rows = rows, .cols = cols, .mij = as_vec(&t[0], rows),
+                  .lij = as_vec(&t[1], rows), .mi = as_vec(&t[3], rows),
+                  .li = as_vec(&t[4], rows), .is_first = ctx->scalars[0] != 0,
+                  .is_last = ctx->scalars[1] != 0};
+  if (!a.mij || !a.lij || !a.mi || !a.li || !as_f32_mat(&t[5], rows, cols, &oi) ||
+      !as_f32_mat(&t[6], rows, cols, &dst))
     return PTO2_E_INVALID_ARGS;
-  bool is_first = ctx->scalars[0] != 0, is_last = ctx->scalars[1] != 0;
-  if (is_first) up_first(&a, is_last);
-  else up_next(&a, is_last);
+  a.oi_new = onew.data, a.onew_stride = onew.stride;
+  a.oi = oi.data, a.oi_stride = oi.stride;
+  a.dst = dst.data, a.dst_stride = dst.stride;
+  pa__tile_ops()->update(&a);
   return 0;
 }
 
@@ -356,10 +190,14 @@ int pa_kernel_qk_unroll(const pto2_kernel_ctx *ctx) {
     return PTO2_E_INVALID_ARGS;
   const int32_t *bt = block_ids(ctx->scalars[1]);
   const pa_tile_ops *ops = pa__tile_ops();
-  for (uint32_t i = 0; i < s.count; i++) {
-    mat k, si = tile_at(&s, i);
-    if (!cache_block(&cache, bt[i], si.cols, &k)) return PTO2_E_INVALID_ARGS;
-    qk_tile(ops, &q, &k, &si);
+  mat k[BATCH], si[BATCH];
+  for (uint32_t i0 = 0; i0 < s.count; i0 += BATCH) {
+    uint32_t n = s.count - i0 < BATCH ? s.count - i0 : BATCH;
+    for (uint32_t i = 0; i < n; i++) {
+      si[i] = tile_at(&s, i0 + i);
+      if (!cache_block(&cache, bt[i0 + i], si[i].cols, &k[i])) return PTO2_E_INVALID_ARGS;
+    }
+    ops->qk(&q, n, k, si);
   }
   return 0;
 }
@@ -377,7 +215,8 @@ int pa_kernel_sf_unroll(const pto2_kernel_ctx *ctx) {
   float *mij = as_vec(&ctx->tensors[2], p.first.rows);
   float *lij = as_vec(&ctx->tensors[3], p.first.rows);
   if (!mij || !lij) return PTO2_E_INVALID_ARGS;
-  softmax(&s, &p, valid_last, pto2_f32_from_u64(ctx->scalars[0]), mij, lij);
+  pa_sf_args a = sf_args(&s, &p, valid_last, pto2_f32_from_u64(ctx->scalars[0]), mij, lij);
+  pa__tile_ops()->softmax(&a);
   return 0;
 }
 
@@ -391,11 +230,17 @@ int pa_kernel_pv_unroll(const pto2_kernel_ctx *ctx) {
     return PTO2_E_INVALID_ARGS;
   const int32_t *bt = block_ids(ctx->scalars[1]);
   const pa_tile_ops *ops = pa__tile_ops();
+  mat v[BATCH], pi[BATCH];
+  for (uint32_t i = 0; i < p.count; i++)
+    if (!cache_block(&cache, bt[i], p.first.cols, &v[0])) return PTO2_E_INVALID_ARGS;
   zero_mat(&o);
-  for (uint32_t i = 0; i < p.count; i++) {
-    mat v, pi = tile_at(&p, i);
-    if (!cache_block(&cache, bt[i], pi.cols, &v)) return PTO2_E_INVALID_ARGS;
-    pv_acc(ops, &pi, &v, &o);
+  for (uint32_t i0 = 0; i0 < p.count; i0 += BATCH) {
+    uint32_t n = p.count - i0 < BATCH ? p.count - i0 : BATCH;
+    for (uint32_t i = 0; i < n; i++) {
+      pi[i] = tile_at(&p, i0 + i);
+      (void)cache_block(&cache, bt[i0 + i], pi[i].cols, &v[i]);
+    }
+    ops->pv(&o, n, pi, v);
   }
   return 0;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pa.h"
+#include "pa_tile.h"
 #include "test.h"
 
 static unsigned passed, failed;
@@ -221,12 +221,11 @@ static void check_case(const pa_case *c) {
   float *golden = malloc(pa_inputs_out_count(in) * sizeof(float));
   ASSERT_TRUE(golden != NULL);
   ASSERT_EQ_INT(pa_golden_compute(in, golden), 0);
-  pa_simd_set(false);
-  check_path(in, golden, "portable");
-  if (pa_simd_available()) {
-    pa_simd_set(true);
-    ASSERT_TRUE(pa_simd_active());
-    check_path(in, golden, "avx512");
+  for (int isa = 0; isa < PA_ISA_COUNT; isa++) {
+    if (!pa_isa_supported((pa_isa)isa)) continue;
+    ASSERT_EQ_INT(pa_isa_set((pa_isa)isa), 0);
+    ASSERT_TRUE(pa_isa_active() == (pa_isa)isa);
+    check_path(in, golden, pa_isa_name((pa_isa)isa));
   }
   free(golden);
   pa_inputs_destroy(in);
@@ -262,6 +261,324 @@ static void test_malformed(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Instruction-set choice                                                    */
+/* ------------------------------------------------------------------------ */
+
+static void test_isa_choice(void) {
+  char msg[160];
+  pa_isa isa;
+  for (int i = 0; i < PA_ISA_COUNT; i++) {
+    ASSERT_EQ_INT(pa_isa_from_name(pa_isa_name((pa_isa)i), &isa), 0);
+    ASSERT_TRUE(isa == (pa_isa)i);
+  }
+  ASSERT_EQ_INT(pa_isa_from_name("sse2", &isa), PTO2_E_INVALID_ARGS);
+  ASSERT_TRUE(pa_isa_supported(PA_ISA_PORTABLE) && pa_isa_supported(pa_isa_best()));
+  setenv("PTO2_PA_ISA", "sse2", 1);
+  msg[0] = 0;
+  ASSERT_EQ_INT(pa_isa_init_from_env(msg, sizeof msg), PTO2_E_INVALID_ARGS);
+  ASSERT_TRUE(strstr(msg, "sse2") != NULL);
+  for (int i = 0; i < PA_ISA_COUNT; i++) {
+    setenv("PTO2_PA_ISA", pa_isa_name((pa_isa)i), 1);
+    if (pa_isa_supported((pa_isa)i)) {
+      ASSERT_EQ_INT(pa_isa_init_from_env(msg, sizeof msg), 0);
+      ASSERT_TRUE(pa_isa_active() == (pa_isa)i);
+    } else {
+      pa_isa before = pa_isa_active();
+      ASSERT_EQ_INT(pa_isa_init_from_env(msg, sizeof msg), PTO2_E_INVALID_ARGS);
+      ASSERT_EQ_INT(pa_isa_set((pa_isa)i), PTO2_E_INVALID_ARGS);
+      ASSERT_TRUE(pa_isa_active() == before);
+    }
+  }
+  unsetenv("PTO2_PA_ISA");
+  ASSERT_EQ_INT(pa_isa_init_from_env(msg, sizeof msg), 0);
+  ASSERT_TRUE(pa_isa_active() == pa_isa_best());
+  printf("  instruction-set names, PTO2_PA_ISA and unsupported choices ok\n");
+  passed++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Each op against a scalar reference                                        */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+/* Uniform in [lo, hi). */
+static double uniform(double lo, double hi) {
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return lo + (hi - lo) * (double)(rng_state >> 11) / 9007199254740992.0;
+}
+
+static uint16_t to_half(double x, pto2_dtype d) {
+  return d == PTO2_BFLOAT16 ? pto2_f32_to_bf16((float)x) : pto2_f32_to_fp16((float)x);
+}
+
+static double from_half(uint16_t h, pto2_dtype d) {
+  return d == PTO2_BFLOAT16 ? pto2_bf16_to_f32(h) : pto2_fp16_to_f32(h);
+}
+
+/* rows x cols of dtype d with row stride `stride`, random in [-1, 1). */
+static pa_mat rand_mat(uint32_t rows, uint32_t cols, size_t stride, pto2_dtype d) {
+  uint16_t *h = malloc(((size_t)rows * stride + 1) * sizeof *h);
+  ASSERT_TRUE(h != NULL);
+  for (size_t i = 0; i < (size_t)rows * stride; i++) h[i] = to_half(uniform(-1, 1), d);
+  return (pa_mat){h, d, rows, cols, stride};
+}
+
+/* fp32 rows x cols with stride, every element (padding too) NaN. */
+static pa_mat nan_mat(uint32_t rows, uint32_t cols, size_t stride) {
+  return (pa_mat){alloc_nan((size_t)rows * stride + 1), PTO2_FLOAT32, rows, cols, stride};
+}
+
+static double half_at(const pa_mat *m, uint32_t r, uint32_t c) {
+  return from_half(((const uint16_t *)m->data)[(size_t)r * m->stride + c], m->dtype);
+}
+
+static float *f32_at(const pa_mat *m, uint32_t r, uint32_t c) {
+  return (float *)m->data + (size_t)r * m->stride + c;
+}
+
+/* The padding columns of m (cols..stride) still hold NaN. */
+static bool padding_untouched(const pa_mat *m) {
+  for (uint32_t r = 0; r < m->rows; r++)
+    for (size_t c = m->cols; c < m->stride; c++)
+      if (!isnan(*f32_at(m, r, (uint32_t)c))) return false;
+  return true;
+}
+
+typedef struct shape {
+  uint32_t m, n, k, count;
+} shape;
+
+/* Shapes of the cases (16/64 rows, blocks of 16/64/128, head_dim 16/128/256)
+ * and ragged ones the fast paths hand on (odd sizes, not multiples of 16/32). */
+static const shape op_shapes[] = {
+    {16, 128, 128, 2}, {64, 64, 128, 2}, {64, 64, 256, 1}, {16, 16, 16, 3}, {128, 64, 256, 1},
+    {5, 24, 40, 2},    {70, 48, 64, 1},  {3, 7, 6, 1},     {16, 32, 33, 1}, {32, 64, 272, 1},
+    {48, 96, 80, 2},   {16, 160, 128, 1}};
+
+static void test_qk_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, const shape *sh) {
+  pa_mat q = rand_mat(sh->m, sh->k, sh->k + 2, d), k[3], s[3];
+  double worst = 0.0;
+  bool ok = true;
+  for (uint32_t i = 0; i < sh->count; i++) {
+    k[i] = rand_mat(sh->n, sh->k, sh->k, d);
+    s[i] = nan_mat(sh->m, sh->n, sh->n + 3);
+  }
+  ops->qk(&q, sh->count, k, s);
+  for (uint32_t i = 0; i < sh->count; i++) {
+    for (uint32_t m = 0; m < sh->m; m++)
+      for (uint32_t n = 0; n < sh->n; n++) {
+        double ref = 0.0, mag = 0.0;
+        for (uint32_t c = 0; c < sh->k; c++) {
+          double prod = half_at(&q, m, c) * half_at(&k[i], n, c);
+          ref += prod;
+          mag += fabs(prod);
+        }
+        double err = fabs(*f32_at(&s[i], m, n) - ref);
+        if (!(err <= sh->k * 0x1p-23 * mag + 1e-30)) ok = false;
+        if (err > worst || isnan(err)) worst = err;
+      }
+    ok = ok && padding_untouched(&s[i]);
+    free(k[i].data);
+    free(s[i].data);
+  }
+  free(q.data);
+  if (!ok)
+    printf("  qk %s %s M%u N%u K%u x%u\n", isa, pto2_dtype_name(d), sh->m, sh->n, sh->k,
+           sh->count);
+  check(ok, "qk vs reference", d == PTO2_BFLOAT16 ? "bf16" : "fp16", isa, worst);
+}
+
+static void test_pv_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, const shape *sh) {
+  pa_mat p[3], v[3], o = nan_mat(sh->m, sh->k, sh->k + 1);
+  double worst = 0.0;
+  bool ok = true;
+  for (uint32_t i = 0; i < sh->count; i++) {
+    p[i] = rand_mat(sh->m, sh->n, sh->n, d);
+    v[i] = rand_mat(sh->n, sh->k, sh->k, d);
+  }
+  for (uint32_t m = 0; m < sh->m; m++)
+    for (uint32_t c = 0; c < sh->k; c++) *f32_at(&o, m, c) = (float)uniform(-1, 1);
+  pa_mat o0 = nan_mat(sh->m, sh->k, sh->k + 1);
+  memcpy(o0.data, o.data, ((size_t)sh->m * o.stride + 1) * sizeof(float));
+  ops->pv(&o, sh->count, p, v);
+  for (uint32_t m = 0; m < sh->m; m++)
+    for (uint32_t c = 0; c < sh->k; c++) {
+      double ref = *f32_at(&o0, m, c), mag = fabs(ref);
+      for (uint32_t i = 0; i < sh->count; i++)
+        for (uint32_t n = 0; n < sh->n; n++) {
+          double prod = half_at(&p[i], m, n) * half_at(&v[i], n, c);
+          ref += prod;
+          mag += fabs(prod);
+        }
+      double err = fabs(*f32_at(&o, m, c) - ref);
+      if (!(err <= (sh->n * sh->count + 1) * 0x1p-23 * mag + 1e-30)) ok = false;
+      if (err > worst || isnan(err)) worst = err;
+    }
+  ok = ok && padding_untouched(&o);
+  for (uint32_t i = 0; i < sh->count; i++) {
+    free(p[i].data);
+    free(v[i].data);
+  }
+  free(o.data);
+  free(o0.data);
+  if (!ok)
+    printf("  pv %s %s M%u N%u K%u x%u\n", isa, pto2_dtype_name(d), sh->m, sh->n, sh->k,
+           sh->count);
+  check(ok, "pv vs reference", d == PTO2_BFLOAT16 ? "bf16" : "fp16", isa, worst);
+}
+
+typedef struct sf_shape {
+  uint32_t rows, count, cols, valid_last;
+  float scale;
+} sf_shape;
+
+/* p's tolerance against exp(x) = e in double: the rounding of x = scale * s
+ * - m to float (half an ulp of x), the exp error (2^-22), and the rounding
+ * to the dtype (half an ulp; fp16 subnormals an absolute 2^-25). */
+static double p_tol(pto2_dtype d, double x, double e) {
+  double rel = fabs(x) * 0x1p-24 + 0x1p-22;
+  return d == PTO2_BFLOAT16 ? (rel + 0x1p-8) * e
+         : d == PTO2_FLOAT16 ? (rel + 0x1p-11) * e + 0x1p-25
+                             : rel * e;
+}
+
+static void test_softmax_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d,
+                            const sf_shape *sh) {
+  size_t s_stride = sh->cols + 5, p_stride = sh->cols + 2, esize = pto2_dtype_size(d);
+  size_t s_step = sh->rows * s_stride + 3, p_step = sh->rows * p_stride + 1;
+  float *sbuf = alloc_nan(s_step * sh->count), mij[128], lij[128];
+  char *pbuf = malloc(p_step * sh->count * esize);
+  ASSERT_TRUE(pbuf != NULL);
+  for (size_t i = 0; i < s_step * sh->count; i++) sbuf[i] = (float)uniform(-8, 8);
+  pa_sf_args a = {sbuf, s_step, s_stride, pbuf, d, p_step, p_stride, sh->rows, sh->count,
+                  sh->cols, sh->valid_last, sh->scale, mij, lij};
+  ops->softmax(&a);
+  bool ok = true;
+  double worst = 0.0;
+  for (uint32_t r = 0; r < sh->rows; r++) {
+    float m = -INFINITY;
+    double l = 0.0;
+    for (uint32_t i = 0; i < sh->count; i++)
+      for (uint32_t j = 0; j < (i + 1 == sh->count ? sh->valid_last : sh->cols); j++)
+        m = fmaxf(m, sbuf[i * s_step + r * s_stride + j] * sh->scale);
+    if (mij[r] != m) { if (ok) printf("    m %.9g vs %.9g\n", mij[r], m); ok = false; }
+    for (uint32_t i = 0; i < sh->count; i++)
+      for (uint32_t j = 0; j < sh->cols; j++) {
+        const char *pp = pbuf + (i * p_step + r * p_stride + j) * esize;
+        double got = d == PTO2_FLOAT32 ? *(const float *)pp : from_half(*(const uint16_t *)pp, d);
+        bool valid = j < (i + 1 == sh->count ? sh->valid_last : sh->cols);
+        double x = (double)(sbuf[i * s_step + r * s_stride + j] * sh->scale) - m;
+        double e = valid ? exp(x) : 0.0, err = fabs(got - e);
+        if (valid ? !(err <= p_tol(d, x, e)) : got != 0.0) ok = false;
+        if (err > worst || isnan(err)) worst = err;
+        l += got;
+      }
+    if (!(fabs(lij[r] - l) <= 1e-5 * l)) { if (ok) printf("    l %.9g vs %.9g\n", lij[r], l); ok = false; }
+  }
+  free(sbuf);
+  free(pbuf);
+  if (!ok)
+    printf("  softmax %s %s rows%u x%u cols%u valid%u\n", isa, pto2_dtype_name(d), sh->rows,
+           sh->count, sh->cols, sh->valid_last);
+  check(ok, "softmax vs reference", pto2_dtype_name(d), isa, worst);
+}
+
+/* exp over [-87.3, 0]: one row whose max is 0, p in fp32. */
+static void test_exp_accuracy(const pa_tile_ops *ops, const char *isa) {
+  enum { N = 20000 };
+  float *s = malloc(N * sizeof *s), *p = malloc(N * sizeof *p), mij, lij;
+  ASSERT_TRUE(s && p);
+  s[0] = 0.0f;
+  for (int j = 1; j < N; j++) s[j] = (float)(-87.3 * j / (N - 1)) * (j % 2 ? 1.0f : 0.999f);
+  pa_sf_args a = {s, N, N, p, PTO2_FLOAT32, N, N, 1, 1, N, N, 1.0f, &mij, &lij};
+  ops->softmax(&a);
+  double worst = 0.0;
+  for (int j = 0; j < N; j++) {
+    double e = exp((double)s[j]), rel = fabs(p[j] - e) / e;
+    if (rel > worst || isnan(rel)) worst = rel;
+  }
+  free(s);
+  free(p);
+  check(worst <= 0x1p-22, "exp rel err <= 2^-22", "fp32", isa, worst);
+}
+
+static void test_update_op(const pa_tile_ops *ops, const char *isa, uint32_t rows, uint32_t cols,
+                           bool first, bool last) {
+  size_t st = cols + 3;
+  float *onew = alloc_nan(rows * st), *oi = alloc_nan(rows * st), *dst = alloc_nan(rows * st);
+  float *oi0 = alloc_nan(rows * st), mij[64], lij[64], mi[64], li[64], mi0[64], li0[64];
+  for (size_t i = 0; i < rows * st; i++) onew[i] = (float)uniform(-3, 3), oi0[i] = oi[i] = (float)uniform(-3, 3);
+  for (uint32_t r = 0; r < rows; r++) {
+    mij[r] = (float)uniform(-5, 5), lij[r] = (float)uniform(1, 50);
+    mi0[r] = mi[r] = (float)uniform(-5, 5), li0[r] = li[r] = (float)uniform(1, 50);
+  }
+  pa_up_args a = {rows, cols, mij, lij, mi, li, onew, oi, dst, st, st, st, first, last};
+  ops->update(&a);
+  bool ok = true;
+  double worst = 0.0;
+  for (uint32_t r = 0; r < rows; r++) {
+    double m = first ? mij[r] : fmax(mi0[r], mij[r]);
+    double al = first ? 0.0 : exp(mi0[r] - m), be = first ? 1.0 : exp(mij[r] - m);
+    double l = first ? lij[r] : al * li0[r] + be * lij[r];
+    ok = ok && mi[r] == (float)m && fabs(li[r] - l) <= 1e-6 * l;
+    for (uint32_t c = 0; c < cols; c++) {
+      double o = al * oi0[r * st + c] + be * onew[r * st + c];
+      double mag = fabs(al * oi0[r * st + c]) + fabs(be * onew[r * st + c]);
+      float got_o = oi[r * st + c];
+      if (last) {
+        double err = fabs(dst[r * st + c] - o / l);
+        if (!(err <= 2e-6 * mag / l)) ok = false;
+        if (err > worst || isnan(err)) worst = err;
+        /* oi holds the running output unless this was the last of several */
+        if (!first && got_o != oi0[r * st + c]) ok = false;
+      } else {
+        double err = fabs(got_o - o);
+        if (!(err <= 2e-6 * mag)) ok = false;
+        if (err > worst || isnan(err)) worst = err;
+      }
+    }
+  }
+  free(onew), free(oi), free(dst), free(oi0);
+  char what[48];
+  snprintf(what, sizeof what, "update %ux%u %s%s", rows, cols, first ? "first" : "next",
+           last ? "+last" : "");
+  check(ok, what, "fp32", isa, worst);
+}
+
+static void test_ops(void) {
+  static const sf_shape sf_shapes[] = {{16, 1, 128, 128, 1.0f}, {16, 1, 128, 77, 0.7f},
+                                       {64, 3, 64, 1, 1.0f},    {5, 2, 24, 13, -1.3f},
+                                       {3, 1, 7, 7, 0.5f},      {64, 64, 64, 40, 0.088f}};
+  static const pto2_dtype dtypes[] = {PTO2_BFLOAT16, PTO2_FLOAT16};
+  for (int isa = 0; isa < PA_ISA_COUNT; isa++) {
+    if (!pa_isa_supported((pa_isa)isa)) continue;
+    ASSERT_EQ_INT(pa_isa_set((pa_isa)isa), 0);
+    const pa_tile_ops *ops = pa__tile_ops();
+    const char *name = pa_isa_name((pa_isa)isa);
+    for (size_t d = 0; d < 2; d++)
+      for (size_t i = 0; i < sizeof op_shapes / sizeof op_shapes[0]; i++) {
+        test_qk_op(ops, name, dtypes[d], &op_shapes[i]);
+        test_pv_op(ops, name, dtypes[d], &op_shapes[i]);
+      }
+    for (size_t i = 0; i < sizeof sf_shapes / sizeof sf_shapes[0]; i++) {
+      test_softmax_op(ops, name, PTO2_BFLOAT16, &sf_shapes[i]);
+      test_softmax_op(ops, name, PTO2_FLOAT16, &sf_shapes[i]);
+      test_softmax_op(ops, name, PTO2_FLOAT32, &sf_shapes[i]);
+    }
+    test_exp_accuracy(ops, name);
+    for (int f = 0; f < 2; f++)
+      for (int l = 0; l < 2; l++) {
+        test_update_op(ops, name, 16, 128, f, l);
+        test_update_op(ops, name, 5, 40, f, l);
+        test_update_op(ops, name, 64, 256, f, l);
+      }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const int32_t ragged_lens[] = {5000, 4133};
 
@@ -279,9 +596,14 @@ static bool selected(const char *name, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  setenv("PA_NO_SIMD", "1", 1); /* read at first use */
-  ASSERT_TRUE(!pa_simd_active());
-  printf("AVX-512 path %s\n", pa_simd_available() ? "available" : "not available: portable only");
+  setenv("PTO2_PA_ISA", "portable", 1); /* read at first use */
+  ASSERT_TRUE(pa_isa_active() == PA_ISA_PORTABLE);
+  printf("instruction sets:");
+  for (int isa = 0; isa < PA_ISA_COUNT; isa++)
+    printf(" %s%s", pa_isa_name((pa_isa)isa), pa_isa_supported((pa_isa)isa) ? "" : "(n/a)");
+  printf("; best %s\n", pa_isa_name(pa_isa_best()));
+  test_isa_choice();
+  test_ops();
   test_malformed();
 
   pa_case cases[] = {*pa_case_find("Small1"), *pa_case_find("Small2"),
