@@ -435,11 +435,12 @@ typedef struct sf_shape {
   float scale;
 } sf_shape;
 
-/* p's tolerance against exp(x) = e in double: the rounding of x = scale * s
- * - m to float (half an ulp of x), the exp error (2^-22), and the rounding
- * to the dtype (half an ulp; fp16 subnormals an absolute 2^-25). */
-static double p_tol(pto2_dtype d, double x, double e) {
-  double rel = fabs(x) * 0x1p-24 + 0x1p-22;
+/* p's tolerance against exp(x) = e in double, x = sx - m, sx = scale * s:
+ * the roundings of sx and x to float (fused or not: half an ulp of each),
+ * the exp error (2^-22), and the rounding to the dtype (half an ulp; fp16
+ * subnormals an absolute 2^-25). */
+static double p_tol(pto2_dtype d, double sx, double x, double e) {
+  double rel = (fabs(sx) + fabs(x)) * 0x1p-24 + 0x1p-22;
   return d == PTO2_BFLOAT16 ? (rel + 0x1p-8) * e
          : d == PTO2_FLOAT16 ? (rel + 0x1p-11) * e + 0x1p-25
                              : rel * e;
@@ -470,9 +471,9 @@ static void test_softmax_op(const pa_tile_ops *ops, const char *isa, pto2_dtype 
         const char *pp = pbuf + (i * p_step + r * p_stride + j) * esize;
         double got = d == PTO2_FLOAT32 ? *(const float *)pp : from_half(*(const uint16_t *)pp, d);
         bool valid = j < (i + 1 == sh->count ? sh->valid_last : sh->cols);
-        double x = (double)(sbuf[i * s_step + r * s_stride + j] * sh->scale) - m;
+        double sx = sbuf[i * s_step + r * s_stride + j] * sh->scale, x = sx - m;
         double e = valid ? exp(x) : 0.0, err = fabs(got - e);
-        if (valid ? !(err <= p_tol(d, x, e)) : got != 0.0) ok = false;
+        if (valid ? !(err <= p_tol(d, sx, x, e)) : got != 0.0) ok = false;
         if (err > worst || isnan(err)) worst = err;
         l += got;
       }
