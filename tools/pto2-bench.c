@@ -6,7 +6,7 @@
  *              [--lane auto,manual,graph|all] [--kernels real|noop|busy]
  *              [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]
  *              [--format table|csv|json] [--trace FILE]
- *              [--block-dim N] [--threads N] [--seed N] [--quick]
+ *              [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]
  *
  * For each scene x case x lane it runs warm-up rounds, then measured rounds
  * on one runtime, each round on freshly zeroed output.  `elapsed` runs from
@@ -18,8 +18,10 @@
  * calls x duration / executor threads.  --check compares the
  * last round's output with the golden reference (and, with real kernels,
  * the lanes' outputs with each other, bit for bit).  --expect-counts fails
- * if the counts differ from pa_expected_tasks/edges().  The exit status is non-zero when a
- * run, a check or a count fails.
+ * if the counts differ from pa_expected_tasks/edges().  --roofline measures
+ * the machine's peaks first and prints per case the kernels alone and per
+ * lane the elapsed time against the roofline bound (tools/roofline.h).  The
+ * exit status is non-zero when a run, a check or a count fails.
  */
 #include <errno.h>
 #include <math.h>
@@ -29,6 +31,7 @@
 #include <time.h>
 
 #include "pa_orch.h"
+#include "roofline.h"
 
 enum { MAX_ROUNDS = 10000, MAX_CASES = 16 };
 
@@ -41,6 +44,7 @@ typedef struct options {
   uint32_t busy_us; /* --kernels busy: spin this long per kernel call */
   int rounds, warmup;
   bool check, expect_counts;
+  bool roofline;    /* --roofline: peaks, kernels alone, ratio to the bound */
   enum { FMT_TABLE, FMT_CSV, FMT_JSON } format;
   const char *trace;
   uint32_t block_dim, threads;
@@ -77,7 +81,7 @@ static void usage(FILE *f) {
           "                  [--lane auto,manual,graph|all] [--kernels real|noop|busy]\n"
           "                  [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]\n"
           "                  [--format table|csv|json] [--trace FILE]\n"
-          "                  [--block-dim N] [--threads N] [--seed N] [--quick]\n");
+          "                  [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]\n");
 }
 
 static int fail_arg(const char *what, const char *value) {
@@ -145,11 +149,13 @@ static int parse_options(int argc, char **argv, options *o) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     uint64_t n;
     bool takes_value = strcmp(a, "--check") && strcmp(a, "--quick") &&
-                       strcmp(a, "--expect-counts") && strcmp(a, "--help");
+                       strcmp(a, "--expect-counts") && strcmp(a, "--help") &&
+                       strcmp(a, "--roofline");
     if (takes_value && !v) return fail_arg("option (missing value)", a);
     if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
     else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "--expect-counts")) o->expect_counts = true;
+    else if (!strcmp(a, "--roofline")) o->roofline = true;
     else if (!strcmp(a, "--quick")) {
       cases = "Small1,Small2,VarSeq2,VarSeq4";
       scene = "all";
@@ -383,6 +389,8 @@ static bool failed(const options *o, const result *r) {
          (o->expect_counts && !r->counts_ok);
 }
 
+static roofline_peaks peaks; /* --roofline */
+
 static int run_case(const options *o, pto2_runtime *rt, const pa_case *c, bool *header,
                     int combos) {
   pa_inputs *in;
@@ -399,6 +407,11 @@ static int run_case(const options *o, pto2_runtime *rt, const pa_case *c, bool *
     return 1;
   }
   int bad = 0;
+  FILE *rf = o->format == FMT_TABLE ? stdout : stderr;
+  if (o->roofline && !o->noop) {
+    fprintf(rf, "\n%s\n", c->name);
+    if (roofline_print_kernels(rf, &peaks, in)) fprintf(stderr, "pto2-bench: %s: a kernel failed\n", c->name);
+  }
   for (int s = 0; s < PA_SCENE_COUNT; s++) {
     if (!o->scenes[s]) continue;
     result rs[PA_LANE_COUNT];
@@ -419,6 +432,13 @@ static int run_case(const options *o, pto2_runtime *rt, const pa_case *c, bool *
       fflush(stdout);
     }
     if (o->format == FMT_TABLE && nr) print_table(o, rs, nr);
+    if (o->roofline && nr) {
+      pa_lane lanes[PA_LANE_COUNT];
+      double el[PA_LANE_COUNT];
+      for (int i = 0; i < nr; i++) lanes[i] = rs[i].lane, el[i] = rs[i].elapsed_us.median;
+      fprintf(rf, "%s", o->format == FMT_TABLE ? "" : "\n");
+      roofline_print_rows(rf, &peaks, c, (pa_scene)s, lanes, el, nr);
+    }
   }
   free(golden);
   free(first);
@@ -430,6 +450,11 @@ int main(int argc, char **argv) {
   options o;
   int rc = parse_options(argc, argv, &o);
   if (rc) return rc;
+  char isa_msg[160];
+  if (pa_isa_init_from_env(isa_msg, sizeof isa_msg) != 0) {
+    fprintf(stderr, "pto2-bench: %s\n", isa_msg);
+    return 2;
+  }
   pto2_config cfg = {0};
   cfg.block_dim = o.block_dim;
   cfg.worker_threads = o.threads;
@@ -446,6 +471,13 @@ int main(int argc, char **argv) {
       (o.trace && (rc = pto2_trace_enable(rt, 1u << 20)) != 0)) {
     fprintf(stderr, "pto2-bench: setup failed: %s\n", pto2_strerror(rc));
     return 1;
+  }
+  if (o.roofline) {
+    if ((rc = roofline_measure(o.executors, &peaks)) != 0) {
+      fprintf(stderr, "pto2-bench: cannot measure the peaks: %s\n", pto2_strerror(rc));
+      return 1;
+    }
+    roofline_print_peaks(o.format == FMT_TABLE ? stdout : stderr, &peaks);
   }
   int combos = 0, bad = 0;
   for (int s = 0; s < PA_SCENE_COUNT; s++)

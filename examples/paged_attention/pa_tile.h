@@ -77,6 +77,7 @@ const pa_tile_ops *pa__tile_ops_amx(void);
 void pa__qk_bf16dp(const pa_mat *q, uint32_t count, const pa_mat *k, const pa_mat *s);
 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v);
 void pa__softmax_avx512(const pa_sf_args *a);
+void pa__softmax_bf16(const pa_sf_args *a); /* bf16 rounding by vcvtneps2bf16 */
 void pa__update_avx512(const pa_up_args *a);
 /* q^T packed as bf16 pairs: dst[kp * ld + m] = (q[m][2kp], q[m][2kp+1]) for
  * kp < kpairs, m < rows, zero for rows <= m < ld. */

@@ -140,14 +140,13 @@ static void pv_avx512(const pa_mat *o, uint32_t count, const pa_mat *p, const pa
 /* exp(x) = 2^n * exp(r) with n = round(x / ln 2) and r = x - n ln 2 in
  * [-ln2/2, ln2/2] (ln 2 in two parts, so n * ln2_hi is exact); exp(r) by the
  * degree-6 polynomial of Cephes' expf; 2^n applied with vscalefps.  Relative
- * error below 2^-22 (about 2 ulp) for every x <= 0 down to -87.3, measured
- * against double exp by test_pa_kernels; 0 below -87.33654 (where expf
- * turns subnormal); NaN stays NaN.  Inputs above 88.7 are clamped (the
- * kernels only pass x <= 0). */
+ * error below 2^-22 (about 2 ulp) for -87.3 <= x <= 0, measured against
+ * double exp by test_pa_kernels; below that the results are subnormal (as
+ * accurate as those allow) and 0 from x = -103.9 on; NaN stays NaN.  x is
+ * clamped to [-104, 88.7] (the kernels only pass x <= 0). */
 PA_AVX512_INLINE __m512 exp_ps(__m512 x) {
-  const __m512 hi = _mm512_set1_ps(88.72283f);
-  __mmask16 zero = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.33654f), _CMP_LT_OQ);
-  x = _mm512_min_ps(hi, x); /* NaN x stays NaN */
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN x stays NaN */
+  x = _mm512_min_ps(_mm512_set1_ps(88.72283f), x);
   __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
@@ -160,7 +159,7 @@ PA_AVX512_INLINE __m512 exp_ps(__m512 x) {
   y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
   y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r);
   y = _mm512_add_ps(y, _mm512_set1_ps(1.0f));
-  return _mm512_maskz_scalef_ps((__mmask16)~zero, y, n);
+  return _mm512_scalef_ps(y, n);
 }
 
 /* Rounds v to p's dtype, stores the `k` lanes at p (elements) and returns
@@ -187,41 +186,53 @@ PA_AVX512_INLINE __m512 store_rounded(void *p, pto2_dtype dtype, __mmask16 k, __
   return v;
 }
 
+/* The same with vcvtneps2bf16 for bf16 (round to nearest even; subnormal
+ * inputs become zero, which a p never is above exp(-87.3)). */
+PA_BF16_INLINE __m512 store_rounded_bf16(void *p, pto2_dtype dtype, __mmask16 k, __m512 v) {
+  if (dtype != PTO2_BFLOAT16) return store_rounded(p, dtype, k, v);
+  __m256bh h = _mm512_cvtneps_pbh(v);
+  _mm256_mask_storeu_epi16(p, k, (__m256i)h);
+  return _mm512_cvtpbh_ps(h);
+}
+
 /* Per row: the max over every valid column, then p tile by tile with 16
  * running sums (lane j sums the columns = j mod 16), added up at the end. */
-PA_AVX512 void pa__softmax_avx512(const pa_sf_args *a) {
-  const __m512 scale = _mm512_set1_ps(a->scale);
-  const size_t esize = pto2_dtype_size(a->p_dtype);
-  for (uint32_t r = 0; r < a->rows; r++) {
-    __m512 vmax = _mm512_set1_ps(-INFINITY);
-    for (uint32_t i = 0; i < a->count; i++) {
-      const float *row = a->s + i * a->s_step + r * a->s_stride;
-      uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;
-      for (uint32_t j = 0; j < valid; j += LANES) {
-        __mmask16 k = first_lanes(valid - j);
-        __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), scale);
-        vmax = _mm512_mask_max_ps(vmax, k, vmax, x);
-      }
-    }
-    const float m = _mm512_reduce_max_ps(vmax);
-    const __m512 vm = _mm512_set1_ps(m);
-    __m512 sum = _mm512_setzero_ps();
-    for (uint32_t i = 0; i < a->count; i++) {
-      const float *row = a->s + i * a->s_step + r * a->s_stride;
-      char *prow = (char *)a->p + (i * a->p_step + r * a->p_stride) * esize;
-      uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;
-      for (uint32_t j = 0; j < a->cols; j += LANES) {
-        __mmask16 k = first_lanes(a->cols - j);
-        __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;
-        __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + j), scale, vm);
-        __m512 e = _mm512_maskz_mov_ps(kv, exp_ps(x));
-        sum = _mm512_add_ps(sum, store_rounded(prow + j * esize, a->p_dtype, k, e));
-      }
-    }
-    a->mij[r] = m;
-    a->lij[r] = _mm512_reduce_add_ps(sum);
+#define PA_SOFTMAX(NAME, TARGET, STORE)                                                          \
+  TARGET void NAME(const pa_sf_args *a) {                                                        \
+    const __m512 scale = _mm512_set1_ps(a->scale);                                               \
+    const size_t esize = pto2_dtype_size(a->p_dtype);                                            \
+    for (uint32_t r = 0; r < a->rows; r++) {                                                     \
+      __m512 vmax = _mm512_set1_ps(-INFINITY);                                                   \
+      for (uint32_t i = 0; i < a->count; i++) {                                                  \
+        const float *row = a->s + i * a->s_step + r * a->s_stride;                               \
+        uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                            \
+        for (uint32_t j = 0; j < valid; j += LANES) {                                            \
+          __mmask16 k = first_lanes(valid - j);                                                  \
+          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), scale);                    \
+          vmax = _mm512_mask_max_ps(vmax, k, vmax, x);                                           \
+        }                                                                                        \
+      }                                                                                          \
+      const float m = _mm512_reduce_max_ps(vmax);                                                \
+      const __m512 vm = _mm512_set1_ps(m);                                                       \
+      __m512 sum = _mm512_setzero_ps();                                                          \
+      for (uint32_t i = 0; i < a->count; i++) {                                                  \
+        const float *row = a->s + i * a->s_step + r * a->s_stride;                               \
+        char *prow = (char *)a->p + (i * a->p_step + r * a->p_stride) * esize;                   \
+        uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                            \
+        for (uint32_t j = 0; j < a->cols; j += LANES) {                                          \
+          __mmask16 k = first_lanes(a->cols - j);                                                \
+          __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;                                 \
+          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + j), scale, vm);             \
+          __m512 e = _mm512_maskz_mov_ps(kv, exp_ps(x));                                         \
+          sum = _mm512_add_ps(sum, STORE(prow + j * esize, a->p_dtype, k, e));                   \
+        }                                                                                        \
+      }                                                                                          \
+      a->mij[r] = m;                                                                             \
+      a->lij[r] = _mm512_reduce_add_ps(sum);                                                     \
+    }                                                                                            \
   }
-}
+
+PA_SOFTMAX(pa__softmax_avx512, PA_AVX512, store_rounded)
 
 /* Rows in groups of 16 for the scalars (alpha, beta by the vector exp), then
  * each row's vectors. */
@@ -506,7 +517,9 @@ PA_BF16 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, con
   }
 }
 
-static const pa_tile_ops avx512bf16_ops = {pa__qk_bf16dp, pa__pv_bf16dp, pa__softmax_avx512,
+PA_SOFTMAX(pa__softmax_bf16, PA_BF16, store_rounded_bf16)
+
+static const pa_tile_ops avx512bf16_ops = {pa__qk_bf16dp, pa__pv_bf16dp, pa__softmax_bf16,
                                            pa__update_avx512};
 
 static int has_avx512(void) {
