@@ -68,6 +68,7 @@ typedef struct result {
   double max_abs_err;
   int identical;     /* -1 unknown, 0/1 compared with the first lane */
   bool counts_ok;
+  double cpu_us;     /* process CPU time per measured round (all threads) */
 } result;
 
 /* ------------------------------------------------------------------------ */
@@ -239,11 +240,18 @@ static char *trace_path(const options *o, const result *r, bool single) {
   return path;
 }
 
+static double process_cpu_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
+}
+
 static void run_lane(const options *o, pto2_runtime *rt, pa_inputs *in, result *r) {
-  double elapsed[MAX_ROUNDS], orch[MAX_ROUNDS];
+  double elapsed[MAX_ROUNDS], orch[MAX_ROUNDS], cpu = 0.0;
   pa_job job = {in, r->scene, r->lane};
   for (int i = 0; i < o->warmup + o->rounds; i++) {
     pa_inputs_clear_out(in);
+    double cpu0 = process_cpu_us();
     pto2_run_stats st;
     r->rc = pto2_run(rt, pa_orchestrate, &job, &st);
     if (r->rc) {
@@ -254,10 +262,12 @@ static void run_lane(const options *o, pto2_runtime *rt, pa_inputs *in, result *
     r->tasks = st.tasks;
     r->edges = st.edges;
     if (i < o->warmup) continue;
+    cpu += process_cpu_us() - cpu0;
     elapsed[i - o->warmup] = (double)st.elapsed_ns / 1000.0;
     orch[i - o->warmup] = (double)st.orch_ns / 1000.0;
   }
   r->rounds = o->rounds;
+  r->cpu_us = cpu / o->rounds;
   r->elapsed_us = summarize(elapsed, o->rounds);
   r->orch_us = summarize(orch, o->rounds);
   r->counts_ok = r->tasks == pa_expected_tasks(r->pcase, r->scene) &&
@@ -434,10 +444,11 @@ static int run_case(const options *o, pto2_runtime *rt, const pa_case *c, bool *
     if (o->format == FMT_TABLE && nr) print_table(o, rs, nr);
     if (o->roofline && nr) {
       pa_lane lanes[PA_LANE_COUNT];
-      double el[PA_LANE_COUNT];
-      for (int i = 0; i < nr; i++) lanes[i] = rs[i].lane, el[i] = rs[i].elapsed_us.median;
+      double el[PA_LANE_COUNT], cpu[PA_LANE_COUNT];
+      for (int i = 0; i < nr; i++)
+        lanes[i] = rs[i].lane, el[i] = rs[i].elapsed_us.median, cpu[i] = rs[i].cpu_us;
       fprintf(rf, "%s", o->format == FMT_TABLE ? "" : "\n");
-      roofline_print_rows(rf, &peaks, c, (pa_scene)s, lanes, el, nr);
+      roofline_print_rows(rf, &peaks, c, lanes, el, cpu, nr);
     }
   }
   free(golden);

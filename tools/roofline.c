@@ -233,23 +233,25 @@ roofline_work roofline_case_work(const pa_case *c, const roofline_peaks *p) {
   return w;
 }
 
-double roofline_print_rows(FILE *f, const roofline_peaks *p, const pa_case *c, pa_scene scene,
-                           const pa_lane *lanes, const double *elapsed_us, int n) {
+double roofline_print_rows(FILE *f, const roofline_peaks *p, const pa_case *c,
+                           const pa_lane *lanes, const double *elapsed_us, const double *cpu_us,
+                           int n) {
   roofline_work w = roofline_case_work(c, p);
   double worst = 0.0;
   fprintf(f, "  roofline: %.2f GFLOP, %.3f GB; compute %.1f ms, memory %.1f ms -> bound %.1f ms (%s)\n",
           w.flops * 1e-9, w.bytes * 1e-9, w.compute_s * 1e3, w.memory_s * 1e3, w.bound_s * 1e3,
           w.limit);
-  fprintf(f, "  %-7s %9s %9s %10s %12s %7s %10s\n", "lane", "GFLOP", "GB", "bound(ms)",
-          "elapsed(ms)", "ratio", "GFLOP/s");
+  fprintf(f, "  %-7s %8s %7s %9s %11s %7s %8s %6s %13s %7s\n", "lane", "GFLOP", "GB", "bound(ms)",
+          "elapsed(ms)", "ratio", "GFLOP/s", "", "cpu/thr(ms)", "ratio");
   for (int i = 0; i < n; i++) {
     double el = elapsed_us[i] * 1e-6, ratio = el / w.bound_s;
+    double cpu = cpu_us[i] * 1e-6 / p->threads;
     if (ratio > worst) worst = ratio;
-    fprintf(f, "  %-7s %9.2f %9.3f %10.1f %12.1f %6.2fx %10.1f  %s\n", pa_lane_name(lanes[i]),
-            w.flops * 1e-9, w.bytes * 1e-9, w.bound_s * 1e3, el * 1e3, ratio,
-            w.flops * 1e-9 / el, ratio <= 2.0 ? "<= 2x" : "> 2x");
+    fprintf(f, "  %-7s %8.2f %7.3f %9.1f %11.1f %6.2fx %8.1f %6s %13.1f %6.2fx\n",
+            pa_lane_name(lanes[i]), w.flops * 1e-9, w.bytes * 1e-9, w.bound_s * 1e3, el * 1e3,
+            ratio, w.flops * 1e-9 / el, ratio <= 2.0 ? "<=2x" : ">2x", cpu * 1e3,
+            cpu / w.bound_s);
   }
-  (void)scene;
   return worst;
 }
 

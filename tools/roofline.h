@@ -49,9 +49,14 @@ typedef struct roofline_work {
 roofline_work roofline_case_work(const pa_case *c, const roofline_peaks *p);
 
 /* One line per lane of a scene of case c: flops, bytes, bound, the measured
- * median elapsed (us) and its ratio to the bound.  Returns the worst ratio. */
-double roofline_print_rows(FILE *f, const roofline_peaks *p, const pa_case *c, pa_scene scene,
-                           const pa_lane *lanes, const double *elapsed_us, int n);
+ * median elapsed (us) and its ratio to the bound; then the process CPU time
+ * per round (us, all threads) over the threads, and its ratio to the bound:
+ * what the run would take with the CPUs to itself (on a shared machine the
+ * elapsed time also counts the time other programs had the CPUs).  Returns
+ * the worst elapsed ratio. */
+double roofline_print_rows(FILE *f, const roofline_peaks *p, const pa_case *c,
+                           const pa_lane *lanes, const double *elapsed_us, const double *cpu_us,
+                           int n);
 
 /* Times each kernel of the case alone in CPU time on one thread (on the inputs' first
  * batch, the kernel calls of both scenes) and prints GFLOP/s for QK / PV

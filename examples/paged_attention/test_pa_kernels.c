@@ -1,13 +1,22 @@
-/* The paged-attention kernels without the runtime: called one after another
- * in the order of orchestration variant A (per head tile a hub, then per
- * block QK, SF on the valid [M x valid_len] view, PV, UP) and variant C
- * (groups of up to 64 blocks through the unroll kernels), on the portable
- * and the AVX-512 paths, they match the golden reference within each case's
- * tolerance (fp16 head_dim 16 cases; bf16 Case1/Case2/Case3 shapes on one or
- * two batches; ragged contexts ending in partial blocks and partial groups);
- * A and C agree; a rerun gives the same bits; the hub's uninitialized
- * accumulators are never read; PA_NO_SIMD=1 selects the portable path; and
- * malformed calls are refused.  Arguments: case names to run (default all). */
+/* The paged-attention kernels without the runtime, on every instruction set
+ * this build and CPU support (portable, avx512, avx512bf16, amx):
+ *  - each op (QK, PV, softmax, update) against a scalar double reference:
+ *    bf16 and fp16, the case shapes (head_dim 16/128/256, blocks of
+ *    16/64/128, 16/64/128 rows) and ragged ones the fast paths hand on (odd
+ *    sizes, not multiples of 16 or 32, head_dim > 256, strided views),
+ *    several blocks per call, partial last blocks; nothing written outside
+ *    the results; the vector exp within 2^-22 relative error on [-87.3, 0];
+ *  - the kernels called one after another in the order of orchestration
+ *    variant A (per head tile a hub, then per block QK, SF on the valid
+ *    [M x valid_len] view, PV, UP) and variant C (groups of up to 64 blocks
+ *    through the unroll kernels) match the golden reference within each
+ *    case's tolerance (fp16 head_dim 16 cases; bf16 Case1/Case2/Case3 shapes
+ *    on one or two batches; ragged contexts ending in partial blocks and
+ *    partial groups); A and C agree; a rerun gives the same bits; the hub's
+ *    uninitialized accumulators are never read;
+ *  - PTO2_PA_ISA selects the instruction set and unknown or unsupported
+ *    names are refused; malformed calls are refused.
+ * Arguments: case names to run (default all). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
