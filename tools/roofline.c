@@ -114,12 +114,19 @@ static double loop_fma_portable(uint64_t iters) {
 /* Running a loop on every thread                                            */
 /* ------------------------------------------------------------------------ */
 
+/* Holds the threads of one measurement until all are created. */
+typedef struct gate {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int open;
+} gate;
+
 typedef struct peak_job {
   double (*loop)(uint64_t);
   uint64_t iters;
   const uint64_t *words; /* read loop: this thread's part */
   size_t nwords;
-  pthread_barrier_t *start;
+  gate *start;
   double work, cpu; /* done, and the thread's CPU seconds for it */
 } peak_job;
 
@@ -133,7 +140,9 @@ static void *read_part(peak_job *j) {
 
 static void *peak_thread(void *arg) {
   peak_job *j = arg;
-  pthread_barrier_wait(j->start);
+  pthread_mutex_lock(&j->start->mu);
+  while (!j->start->open) pthread_cond_wait(&j->start->cv, &j->start->mu);
+  pthread_mutex_unlock(&j->start->mu);
   double t0 = cpu_s();
   if (j->loop) j->work = j->loop(j->iters);
   else read_part(j), j->work = (double)j->nwords * 8;
@@ -149,10 +158,9 @@ static double rate(unsigned threads, double (*loop)(uint64_t), uint64_t iters,
   double best = 0.0;
   pthread_t tid[64];
   peak_job jobs[64];
-  pthread_barrier_t start;
   if (threads > 64) threads = 64;
   for (int t = 0; t < tries; t++) {
-    pthread_barrier_init(&start, NULL, threads + 1);
+    gate start = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
     for (unsigned i = 0; i < threads; i++) {
       jobs[i] = (peak_job){loop, iters, words ? words + n / threads * i : NULL, n / threads,
                            &start, 0.0, 0.0};
@@ -161,14 +169,16 @@ static double rate(unsigned threads, double (*loop)(uint64_t), uint64_t iters,
         break;
       }
     }
-    pthread_barrier_wait(&start);
+    pthread_mutex_lock(&start.mu);
+    start.open = 1;
+    pthread_cond_broadcast(&start.cv);
+    pthread_mutex_unlock(&start.mu);
     double r = 0.0;
     for (unsigned i = 0; i < threads; i++) {
       pthread_join(tid[i], NULL);
       if (jobs[i].cpu > 0.0) r += jobs[i].work / jobs[i].cpu;
     }
     if (r > best) best = r;
-    pthread_barrier_destroy(&start);
   }
   return best;
 }
