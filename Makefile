@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: run test build clean deps
+.PHONY: run test build clean deps bench-peers
 
 deps:
 	@command -v cmake >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 || { \
@@ -26,3 +26,18 @@ test: build
 
 clean:
 	rm -rf $(BUILD)
+
+# The peer runtimes on pto2's paged-attention graph (bench/peers/): builds
+# the harnesses that can be built here (installing oneTBB's headers and g++
+# when missing) and prints one table, pto2's lanes measured in the same run.
+# TASKFLOW_DIR: a Taskflow checkout (default: ../shared/third_party/taskflow
+# next to the repository, or one level further up for a worktree).
+TASKFLOW_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/third_party/taskflow \
+                  $(CURDIR)/../../shared/third_party/taskflow) \
+                  $(CURDIR)/../shared/third_party/taskflow)
+bench-peers: build
+	@command -v g++ >/dev/null 2>&1 && test -f /usr/include/oneapi/tbb/flow_graph.h || { \
+	  echo "installing g++ and oneTBB (libtbb-dev)"; \
+	  apt-get update -qq && apt-get install -y -qq g++ libtbb-dev >/dev/null; }
+	$(MAKE) -C bench/peers OUT=$(abspath $(BUILD))/peers TASKFLOW_DIR=$(abspath $(TASKFLOW_DIR))
+	bench/peers/run.sh $(BUILD)/peers $(BUILD)/bin/pto2-bench

@@ -1,0 +1,95 @@
+#!/bin/sh
+# Runs the peer harnesses and pto2-bench's lanes on the same paged-attention
+# graphs, interleaved: each pass runs every runtime once (one process each,
+# in an order rotated from pass to pass); the table shows the median over
+# passes of each process's median round.
+#
+#   run.sh PEERS_DIR PTO2_BENCH
+# Environment: PASSES (default 5), ROUNDS per process (3), CASES ("Case1 Case2"),
+# BUSY_US ("0 2": empty kernels and 2 us spins), THREADS (2).
+set -eu
+PEERS=$1
+BENCH=$2
+PASSES=${PASSES:-5}
+ROUNDS=${ROUNDS:-3}
+CASES=${CASES:-"Case1 Case2"}
+BUSY_US=${BUSY_US:-"0 2"}
+THREADS=${THREADS:-2}
+
+RUNTIMES=""
+for r in seq openmp onetbb taskflow starpu; do
+  [ -x "$PEERS/$r" ] && RUNTIMES="$RUNTIMES $r"
+done
+RUNTIMES="$RUNTIMES pto2"
+RAW=$(mktemp)
+trap 'rm -f "$RAW"' EXIT
+
+# pto2-bench's worker_threads: executor threads besides the caller.
+WORKERS=$((THREADS - 1))
+
+run_one() { # runtime case busy_us -> lines "runtime case kernels us tasks"
+  rt=$1 c=$2 us=$3
+  k=noop; [ "$us" -gt 0 ] && k=busy
+  if [ "$rt" = pto2 ]; then
+    if [ "$us" -gt 0 ]; then kargs="--kernels busy --busy-us $us"; else kargs="--kernels noop"; fi
+    # shellcheck disable=SC2086
+    "$BENCH" --case "$c" --lane all $kargs --threads "$WORKERS" --rounds "$ROUNDS" --warmup 1 \
+      --format json |
+      sed -n 's/.*"lane":"\([a-z]*\)".*"tasks":\([0-9]*\).*"elapsed_us":{"median":\([0-9.]*\).*/pto2:\1 \2 \3/p' |
+      while read -r name tasks us_med; do echo "$name $c $k $us_med $tasks"; done
+  else
+    "$PEERS/$rt" --case "$c" --busy-us "$us" --threads "$THREADS" --rounds "$ROUNDS" --warmup 1 |
+      sed -n 's/.*"tasks":\([0-9]*\).*"elapsed_us":{"median":\([0-9.]*\).*/\1 \2/p' |
+      while read -r tasks us_med; do echo "$rt $c $k $us_med $tasks"; done
+  fi
+}
+
+n=$(echo $RUNTIMES | wc -w)
+for pass in $(seq 1 "$PASSES"); do
+  # rotate the order by the pass number
+  order=$(echo $RUNTIMES | tr ' ' '\n' | awk -v s="$pass" -v n="$n" '{a[NR]=$0} END{for(i=0;i<n;i++) print a[(i+s)%n+1]}')
+  for c in $CASES; do
+    for us in $BUSY_US; do
+      for rt in $order; do
+        run_one "$rt" "$c" "$us" >>"$RAW" || echo "$rt $c us=$us failed" >&2
+      done
+    done
+  done
+  echo "pass $pass of $PASSES done" >&2
+done
+
+echo
+echo "peers: paged-attention graph (graph lane's tasks and edges), $THREADS threads, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
+echo "median over $PASSES interleaved processes of each process's median of $ROUNDS rounds"
+echo "x graph = elapsed / pto2 graph lane's; x seq = elapsed / sequential loop's;"
+echo "busy kernels: x ideal = elapsed / (tasks x busy / $THREADS)"
+awk -v threads="$THREADS" -v busy_list="$BUSY_US" '
+  function median(s,   n, v, i, j, t) {
+    n = split(s, v, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j-1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j-1]; v[j-1] = t }
+    return n % 2 ? v[(n+1)/2] : (v[n/2] + v[n/2+1]) / 2
+  }
+  {
+    key = $2 " " $3; k[key] = 1; r[$1] = 1
+    vals[key SUBSEP $1] = vals[key SUBSEP $1] " " $4; tasks[key SUBSEP $1] = $5
+  }
+  END {
+    split(busy_list, bl, " "); busy = 0; for (i in bl) if (bl[i] > 0) busy = bl[i]
+    for (key in k) keys[++nk] = key
+    for (i = 2; i <= nk; i++) for (j = i; j > 1 && keys[j-1] > keys[j]; j--) { t = keys[j]; keys[j] = keys[j-1]; keys[j-1] = t }
+    for (ki = 1; ki <= nk; ki++) {
+      key = keys[ki]; split(key, kk, " ")
+      printf "\n%s  kernels=%s\n", kk[1], kk[2]
+      printf "  %-14s %8s %14s %10s %9s %9s%s\n", "runtime", "tasks", "elapsed(us)", "ns/task", "x graph", "x seq", kk[2] == "busy" ? "   x ideal" : ""
+      g = (key SUBSEP "pto2:graph") in vals ? median(vals[key SUBSEP "pto2:graph"]) : 0
+      s = (key SUBSEP "seq") in vals ? median(vals[key SUBSEP "seq"]) : 0
+      n = split("seq pto2:graph pto2:auto pto2:manual taskflow onetbb openmp starpu", names, " ")
+      for (i = 1; i <= n; i++) {
+        if (!((key SUBSEP names[i]) in vals)) continue
+        m = median(vals[key SUBSEP names[i]]); tk = tasks[key SUBSEP names[i]]
+        printf "  %-14s %8d %14.1f %10.1f %9s %9s", names[i], tk, m, m * 1000 / tk, g ? sprintf("%.3f", m / g) : "-", s ? sprintf("%.2f", m / s) : "-"
+        if (kk[2] == "busy") printf " %9.3f", m / (tk * busy / threads)
+        printf "\n"
+      }
+    }
+  }' "$RAW"
