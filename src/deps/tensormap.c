@@ -9,6 +9,13 @@ struct pto2__tmap_chunk {
   pto2__tmap_entry entries[];
 };
 
+enum { ALLOC_CHUNK = 256 };
+
+struct pto2__tmap_alloc_chunk {
+  pto2__tmap_alloc_chunk *next;
+  pto2__tmap_alloc records[ALLOC_CHUNK];
+};
+
 static int add_chunk(pto2__tensormap *m, uint32_t capacity) {
   pto2__tmap_chunk *c = malloc(sizeof *c + (size_t)capacity * sizeof(pto2__tmap_entry));
   if (!c) return PTO2_E_NO_MEMORY;
@@ -23,9 +30,21 @@ int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_
   memset(m, 0, sizeof *m);
   m->bucket_count = bucket_count;
   m->bucket_shift = 64u - (uint32_t)__builtin_ctz(bucket_count);
+  m->rng = 0x9E3779B9u;
   m->buckets = calloc(bucket_count, sizeof *m->buckets);
-  if (!m->buckets) return PTO2_E_NO_MEMORY;
+  m->hits = malloc(PTO2__TMAP_HITS_INITIAL * sizeof *m->hits);
+  if (!m->buckets || !m->hits) return PTO2_E_NO_MEMORY;
+  m->hits_cap = PTO2__TMAP_HITS_INITIAL;
   return add_chunk(m, initial_entries);
+}
+
+static void free_alloc_chunks(pto2__tensormap *m) {
+  while (m->alloc_chunks) {
+    pto2__tmap_alloc_chunk *next = m->alloc_chunks->next;
+    free(m->alloc_chunks);
+    m->alloc_chunks = next;
+  }
+  m->alloc_free = 0;
 }
 
 void pto2__tmap_fini(pto2__tensormap *m) {
@@ -34,8 +53,11 @@ void pto2__tmap_fini(pto2__tensormap *m) {
     free(m->chunks);
     m->chunks = next;
   }
+  free_alloc_chunks(m);
   free(m->buckets);
+  free(m->hits);
   m->buckets = 0;
+  m->hits = 0;
 }
 
 void pto2__tmap_clear(pto2__tensormap *m) {
@@ -45,16 +67,25 @@ void pto2__tmap_clear(pto2__tensormap *m) {
     free(m->chunks);
     m->chunks = next;
   }
+  free_alloc_chunks(m);
   memset(m->buckets, 0, m->bucket_count * sizeof *m->buckets);
   m->free_list = 0;
   m->chunk_used = 0;
   m->live = 0;
 }
 
+int pto2__tmap_hits_grow(pto2__tensormap *m) {
+  pto2__tmap_entry **h = realloc(m->hits, 2 * (size_t)m->hits_cap * sizeof *h);
+  if (!h) return PTO2_E_NO_MEMORY;
+  m->hits = h;
+  m->hits_cap *= 2;
+  return 0;
+}
+
 static pto2__tmap_entry *new_entry(pto2__tensormap *m) {
   pto2__tmap_entry *e = m->free_list;
   if (e) {
-    m->free_list = e->bucket_next;
+    m->free_list = e->next;
     return e;
   }
   if (m->chunk_used == m->chunks->capacity &&
@@ -63,12 +94,149 @@ static pto2__tmap_entry *new_entry(pto2__tensormap *m) {
   return &m->chunks->entries[m->chunk_used++];
 }
 
+/* The record of `addr`, created (empty) when it has none. */
+static pto2__tmap_alloc *get_alloc(pto2__tensormap *m, void *addr) {
+  pto2__tmap_alloc **bucket = &m->buckets[pto2__tmap_bucket(m, addr)];
+  for (pto2__tmap_alloc *a = *bucket; a; a = a->bucket_next)
+    if (a->addr == addr) return a;
+  if (!m->alloc_free) {
+    pto2__tmap_alloc_chunk *c = malloc(sizeof *c);
+    if (!c) return 0;
+    c->next = m->alloc_chunks;
+    m->alloc_chunks = c;
+    for (unsigned i = 0; i < ALLOC_CHUNK; i++) {
+      c->records[i].bucket_next = m->alloc_free;
+      m->alloc_free = &c->records[i];
+    }
+  }
+  pto2__tmap_alloc *a = m->alloc_free;
+  m->alloc_free = a->bucket_next;
+  a->addr = addr;
+  a->entries = 0;
+  a->root = 0;
+  a->count = 0;
+  a->bucket_next = *bucket;
+  a->bucket_pprev = bucket;
+  if (*bucket) (*bucket)->bucket_pprev = &a->bucket_next;
+  *bucket = a;
+  return a;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Interval tree: a treap ordered by (lo, address), max_hi per subtree.      */
+/* ------------------------------------------------------------------------ */
+
+static bool before(const pto2__tmap_entry *a, const pto2__tmap_entry *b) {
+  return a->lo < b->lo || (a->lo == b->lo && (uintptr_t)a < (uintptr_t)b);
+}
+
+static void fix(pto2__tmap_entry *n) {
+  uint64_t h = n->hi;
+  if (n->left && n->left->max_hi > h) h = n->left->max_hi;
+  if (n->right && n->right->max_hi > h) h = n->right->max_hi;
+  n->max_hi = h;
+}
+
+static pto2__tmap_entry *tree_insert(pto2__tmap_entry *root, pto2__tmap_entry *e) {
+  if (!root) return e;
+  if (before(e, root)) {
+    root->left = tree_insert(root->left, e);
+    if (root->left->prio > root->prio) { /* rotate right */
+      pto2__tmap_entry *l = root->left;
+      root->left = l->right;
+      fix(root);
+      l->right = root;
+      root = l;
+    }
+  } else {
+    root->right = tree_insert(root->right, e);
+    if (root->right->prio > root->prio) { /* rotate left */
+      pto2__tmap_entry *r = root->right;
+      root->right = r->left;
+      fix(root);
+      r->left = root;
+      root = r;
+    }
+  }
+  fix(root);
+  return root;
+}
+
+/* Joins two treaps, every key of `a` before every key of `b`. */
+static pto2__tmap_entry *merge(pto2__tmap_entry *a, pto2__tmap_entry *b) {
+  if (!a) return b;
+  if (!b) return a;
+  if (a->prio > b->prio) {
+    a->right = merge(a->right, b);
+    fix(a);
+    return a;
+  }
+  b->left = merge(a, b->left);
+  fix(b);
+  return b;
+}
+
+static pto2__tmap_entry *tree_remove(pto2__tmap_entry *root, pto2__tmap_entry *e) {
+  if (root == e) return merge(e->left, e->right);
+  if (before(e, root)) root->left = tree_remove(root->left, e);
+  else root->right = tree_remove(root->right, e);
+  fix(root);
+  return root;
+}
+
+static void tree_add(pto2__tensormap *m, pto2__tmap_alloc *a, pto2__tmap_entry *e) {
+  m->rng ^= m->rng << 13; /* xorshift32 */
+  m->rng ^= m->rng >> 17;
+  m->rng ^= m->rng << 5;
+  e->prio = m->rng;
+  e->left = e->right = 0;
+  e->max_hi = e->hi;
+  a->root = tree_insert(a->root, e);
+}
+
+/* Appends to m->hits the entries of the subtree `n` whose [lo, hi) meets
+ * [lo, hi); returns the new count or -1. */
+static int tree_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo, uint64_t hi,
+                      int count) {
+  while (n && n->max_hi > lo) {
+    if (n->left) {
+      count = tree_query(m, n->left, lo, hi, count);
+      if (count < 0) return count;
+    }
+    if (n->lo >= hi) break; /* so does every entry to the right */
+    if (n->hi > lo) {
+      if ((uint32_t)count == m->hits_cap && pto2__tmap_hits_grow(m)) return -1;
+      m->hits[count++] = (pto2__tmap_entry *)n;
+    }
+    n = n->right;
+  }
+  return count;
+}
+
+int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
+                               const pto2__region *g) {
+  return tree_query(m, a->root, g->lo, g->hi, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+
 pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
                                     pto2_task_id producer, void **chain) {
-  pto2__tmap_entry *e = new_entry(m);
-  if (!e) return 0;
   const pto2_tensor *t = g->t;
+  pto2__tmap_alloc *a = get_alloc(m, t->addr);
+  if (!a) return 0;
+  pto2__tmap_entry *e = new_entry(m);
+  if (!e) {
+    if (!a->count) { /* the record was created for this entry */
+      *a->bucket_pprev = a->bucket_next;
+      if (a->bucket_next) a->bucket_next->bucket_pprev = a->bucket_pprev;
+      a->bucket_next = m->alloc_free;
+      m->alloc_free = a;
+    }
+    return 0;
+  }
   e->addr = t->addr;
+  e->alloc = a;
   e->producer = producer;
   e->version = t->version;
   e->ndims = t->ndims;
@@ -78,12 +246,15 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   e->raw_origin = g->raw_origin;
   e->lo = g->lo;
   e->hi = g->hi;
-  /* (T1) newest first */
-  pto2__tmap_entry **bucket = &m->buckets[pto2__tmap_bucket(m, t->addr)];
-  e->bucket_next = *bucket;
-  e->bucket_pprev = bucket;
-  if (*bucket) (*bucket)->bucket_pprev = &e->bucket_next;
-  *bucket = e;
+  /* (T1) newest first; the tree from TMAP_TREE_MIN entries on */
+  e->next = a->entries;
+  e->pprev = &a->entries;
+  if (a->entries) a->entries->pprev = &e->next;
+  a->entries = e;
+  if (a->root) tree_add(m, a, e);
+  else if (a->count + 1 >= PTO2__TMAP_TREE_MIN)
+    for (pto2__tmap_entry *o = e; o; o = o->next) tree_add(m, a, o);
+  a->count++;
   pto2__tmap_entry **head = (pto2__tmap_entry **)chain;
   e->chain_next = *head;
   e->chain_pprev = head;
@@ -94,11 +265,20 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
 }
 
 void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e) {
-  *e->bucket_pprev = e->bucket_next;
-  if (e->bucket_next) e->bucket_next->bucket_pprev = e->bucket_pprev;
+  pto2__tmap_alloc *a = e->alloc;
+  *e->pprev = e->next;
+  if (e->next) e->next->pprev = e->pprev;
+  if (a->root) /* below a quarter of TMAP_TREE_MIN the list is enough again */
+    a->root = a->count - 1 < PTO2__TMAP_TREE_MIN / 4 ? 0 : tree_remove(a->root, e);
+  if (--a->count == 0) {
+    *a->bucket_pprev = a->bucket_next;
+    if (a->bucket_next) a->bucket_next->bucket_pprev = a->bucket_pprev;
+    a->bucket_next = m->alloc_free;
+    m->alloc_free = a;
+  }
   *e->chain_pprev = e->chain_next;
   if (e->chain_next) e->chain_next->chain_pprev = e->chain_pprev;
-  e->bucket_next = m->free_list;
+  e->next = m->free_list;
   m->free_list = e;
   m->live--;
 }

@@ -6,9 +6,18 @@
  * a later access finds the tasks it must wait for.  Only the orchestrator
  * touches the map, so it takes no lock.
  *
- *  (T1) Every view of one allocation hashes to one bucket (the key is the
- *       base address); a bucket chain is newest first.
- *  (T2) Lookups return every overlapping entry: there is no result limit.
+ *  (T1) Entries are grouped by allocation (the key is the base address): a
+ *       hash bucket chains the allocations' records, a record lists its
+ *       entries newest first.  A record with TMAP_TREE_MIN or more entries
+ *       also indexes them in an interval tree over their bounding byte
+ *       ranges (a treap keyed by the range's start, each node holding the
+ *       largest end in its subtree), so a lookup visits only entries whose
+ *       byte range meets the access's, plus O(log n) tree nodes: its cost
+ *       does not grow with the number of disjoint regions written in one
+ *       allocation.  The tree is dropped again below TMAP_TREE_MIN / 4
+ *       entries.  A record is freed with its last entry.
+ *  (T2) Lookups return every overlapping entry, in no particular order:
+ *       there is no result limit.
  *       The caller enforces PTO2_MAX_FANIN with an explicit error.
  *  (T3) An entry whose writer has retired is still returned (the caller
  *       treats the writer as finished); entries are freed when the task
@@ -39,9 +48,20 @@ typedef enum pto2__overlap {
   PTO2__OVERLAP_OTHER = 2,
 } pto2__overlap;
 
+enum {
+  PTO2__TMAP_TREE_MIN = 16,  /* entries on one allocation that get an interval tree */
+  PTO2__TMAP_HITS_INITIAL = 64,
+};
+
+struct pto2__tmap_alloc;
+
 typedef struct pto2__tmap_entry {
   void *addr;
-  struct pto2__tmap_entry *bucket_next, **bucket_pprev;
+  struct pto2__tmap_alloc *alloc;
+  struct pto2__tmap_entry *next, **pprev; /* the allocation's list, newest first */
+  struct pto2__tmap_entry *left, *right;  /* the allocation's interval tree, if any */
+  uint64_t max_hi;                        /* largest hi in this tree node's subtree */
+  uint32_t prio;                          /* treap priority: a parent's is >= its children's */
   pto2_task_id producer;
   int32_t version;
   uint8_t ndims;
@@ -60,15 +80,30 @@ typedef struct pto2__region {
   uint64_t lo, hi;
 } pto2__region;
 
+/* The entries of one allocation (T1). */
+typedef struct pto2__tmap_alloc {
+  void *addr;
+  struct pto2__tmap_alloc *bucket_next, **bucket_pprev;
+  pto2__tmap_entry *entries; /* newest first */
+  pto2__tmap_entry *root;    /* interval tree over the entries, or NULL */
+  uint32_t count;
+} pto2__tmap_alloc;
+
 typedef struct pto2__tmap_chunk pto2__tmap_chunk;
+typedef struct pto2__tmap_alloc_chunk pto2__tmap_alloc_chunk;
 
 typedef struct pto2__tensormap {
-  pto2__tmap_entry **buckets;
+  pto2__tmap_alloc **buckets;
   uint32_t bucket_shift;   /* 64 - log2(bucket count) */
   uint32_t bucket_count;
   pto2__tmap_entry *free_list;
   pto2__tmap_chunk *chunks; /* newest first */
   uint32_t chunk_used;      /* entries handed out from chunks->entries */
+  pto2__tmap_alloc *alloc_free;
+  pto2__tmap_alloc_chunk *alloc_chunks;
+  pto2__tmap_entry **hits;  /* pto2__tmap_candidates()'s result */
+  uint32_t hits_cap;
+  uint32_t rng;             /* treap priorities */
   uint64_t live, high_water;
 } pto2__tensormap;
 
@@ -79,6 +114,13 @@ void pto2__tmap_clear(pto2__tensormap *m);
 
 static inline uint32_t pto2__tmap_bucket(const pto2__tensormap *m, const void *addr) {
   return (uint32_t)(((uint64_t)(uintptr_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> m->bucket_shift);
+}
+
+/* The record of `addr`'s entries, or NULL when it has none. */
+static inline pto2__tmap_alloc *pto2__tmap_find_alloc(const pto2__tensormap *m, const void *addr) {
+  pto2__tmap_alloc *a = m->buckets[pto2__tmap_bucket(m, addr)];
+  while (a && a->addr != addr) a = a->bucket_next;
+  return a;
 }
 
 static inline void pto2__region_init(pto2__region *g, const pto2_tensor *t) {
@@ -111,7 +153,31 @@ static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const 
  * whose head is *chain.  Returns NULL when memory runs out. */
 pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
                                     pto2_task_id producer, void **chain);
+/* Removes `e` from the map and its chain; frees its allocation's record
+ * with its last entry. */
 void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e);
+
+int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
+                               const pto2__region *g);
+int pto2__tmap_hits_grow(pto2__tensormap *m);
+
+/* Stores in m->hits every entry of `a` (the record of g's allocation) whose
+ * bounding byte range meets g's: a superset of the entries that
+ * pto2__tmap_overlap() does not classify NO_OVERLAP, since overlap needs
+ * intersecting byte ranges.  Returns their number, or -1 when memory runs
+ * out.  The result stays valid while no entry is inserted or removed,
+ * except that removing an entry of the result leaves the others valid. */
+static inline int pto2__tmap_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
+                                        const pto2__region *g) {
+  if (a->root) return pto2__tmap_tree_candidates(m, a, g);
+  uint32_t n = 0;
+  for (pto2__tmap_entry *e = a->entries; e; e = e->next) {
+    if (!(e->lo < g->hi && g->lo < e->hi)) continue;
+    if (n == m->hits_cap && pto2__tmap_hits_grow(m)) return -1;
+    m->hits[n++] = e;
+  }
+  return (int)n;
+}
 /* Frees every entry of a task's chain and empties it. */
 void pto2__tmap_free_chain(pto2__tensormap *m, void **chain);
 

@@ -41,26 +41,39 @@ static int wait_producer(pto2_runtime *rt, pto2_task_id id, bool consumers_too) 
   return pto2__orch_wait(rt, producer_done, &w, "a producer of a blocking data access");
 }
 
-/* The first overlapping writer that has not finished, or invalid.  The
- * scan restarts after every wait (waiting may retire tasks and change the
- * map); a finished writer stays finished, so the loop ends. */
-static pto2_task_id next_writer(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too) {
+/* The first overlapping writer that has not finished, or invalid, in *out.
+ * The scan restarts after every wait (waiting may retire tasks and change
+ * the map); a finished writer stays finished, so the loop ends. */
+static int next_writer(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too,
+                       pto2_task_id *out) {
   pto2__tensormap *m = &rt->tmap;
+  *out = PTO2_TASK_ID_INVALID;
+  pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
+  if (!al) return 0;
   pto2__region g;
   pto2__region_init(&g, t);
-  for (pto2__tmap_entry *e = m->buckets[pto2__tmap_bucket(m, t->addr)]; e; e = e->bucket_next) {
-    if (e->addr != t->addr || pto2__tmap_overlap(e, &g) == PTO2__NO_OVERLAP) continue;
+  int n = pto2__tmap_candidates(m, al, &g);
+  if (n < 0)
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory looking up the TensorMap (%llu entries)",
+                      (unsigned long long)m->live);
+  for (int i = 0; i < n; i++) {
+    pto2__tmap_entry *e = m->hits[i];
+    if (pto2__tmap_overlap(e, &g) == PTO2__NO_OVERLAP) continue;
     access_wait w;
-    if (!producer_finished(rt, e->producer, consumers_too, &w)) return e->producer;
+    if (!producer_finished(rt, e->producer, consumers_too, &w)) {
+      *out = e->producer;
+      return 0;
+    }
   }
-  return PTO2_TASK_ID_INVALID;
+  return 0;
 }
 
 static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too) {
   for (;;) {
-    pto2_task_id id = next_writer(rt, t, consumers_too);
-    if (!pto2_task_id_is_valid(id)) return 0;
-    int rc = wait_producer(rt, id, consumers_too);
+    pto2_task_id id;
+    int rc = next_writer(rt, t, consumers_too, &id);
+    if (rc || !pto2_task_id_is_valid(id)) return rc;
+    rc = wait_producer(rt, id, consumers_too);
     if (rc) return rc;
   }
 }

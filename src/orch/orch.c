@@ -275,22 +275,24 @@ static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_i
 static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
                           pto2_task_id self, unsigned argi) {
   pto2__tensormap *m = &rt->tmap;
-  pto2__tmap_entry *e = m->buckets[pto2__tmap_bucket(m, t->addr)];
-  if (!e) return 0;
+  pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
+  if (!al) return 0;
   pto2__region g;
   pto2__region_init(&g, t);
-  while (e) {
-    pto2__tmap_entry *next = e->bucket_next;
-    if (e->addr == t->addr) {
-      pto2__overlap ov = pto2__tmap_overlap(e, &g);
-      if (ov != PTO2__NO_OVERLAP) {
-        int rc = add_producer(rt, f, e->producer, self, argi,
-                              inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT, "overlap lookup");
-        if (rc) return rc;
-        if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(m, e); /* (T4) */
-      }
-    }
-    e = next;
+  int n = pto2__tmap_candidates(m, al, &g);
+  if (n < 0)
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory looking up the TensorMap (%llu entries)",
+                      (unsigned long long)m->live);
+  /* Removing an entry may free `al`, never another candidate. */
+  pto2__tmap_entry **hits = m->hits;
+  for (int i = 0; i < n; i++) {
+    pto2__tmap_entry *e = hits[i];
+    pto2__overlap ov = pto2__tmap_overlap(e, &g);
+    if (ov == PTO2__NO_OVERLAP) continue;
+    int rc = add_producer(rt, f, e->producer, self, argi, inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT,
+                          "overlap lookup");
+    if (rc) return rc;
+    if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(m, e); /* (T4) */
   }
   return 0;
 }

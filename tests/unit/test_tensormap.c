@@ -1,11 +1,11 @@
 /* The TensorMap's storage: a map started with a 4-entry pool grows as 40+
  * entries are inserted on one allocation, every entry stays intact and
- * findable, and a walk of the allocation's bucket (as the submit path does
- * it) returns every overlapping entry, newest first, with no limit at 16.
- * Remove unlinks from both the bucket and the task chain
- * and recycles the entry.  pto2__tmap_free_chain frees exactly the entries
- * of one chain and leaves entries of another chain, interleaved with them in
- * the same bucket, findable.  pto2__tmap_clear empties
+ * findable, and a lookup of the allocation's candidates (as the submit path
+ * does it) returns every overlapping entry, with no limit at 16.  Remove
+ * unlinks from both the allocation's list and the task chain and recycles
+ * the entry.  pto2__tmap_free_chain frees exactly the entries of one chain
+ * and leaves entries of another chain, interleaved with them in the same
+ * allocation, findable.  pto2__tmap_clear empties
  * every bucket; the map is usable (and grows) again afterwards.  live and
  * high_water count entries. */
 #include <stdint.h>
@@ -25,18 +25,28 @@ typedef struct found {
   pto2__overlap ov[MAX_FOUND];
 } found;
 
-/* Every entry of `t`'s allocation that overlaps `t`, in bucket order. */
+/* Every entry of `t`'s allocation that overlaps `t`, newest (highest
+ * producer, as the tests number them) first. */
 static void walk(const pto2_tensor *t, found *f) {
   pto2__region g;
   pto2__region_init(&g, t);
   f->n = 0;
-  for (pto2__tmap_entry *e = map.buckets[pto2__tmap_bucket(&map, t->addr)]; e; e = e->bucket_next) {
-    if (e->addr != t->addr) continue;
+  pto2__tmap_alloc *a = pto2__tmap_find_alloc(&map, t->addr);
+  int n = a ? pto2__tmap_candidates(&map, a, &g) : 0;
+  ASSERT_TRUE(n >= 0);
+  for (int i = 0; i < n; i++) {
+    pto2__tmap_entry *e = map.hits[i];
+    ASSERT_TRUE(e->addr == t->addr);
     pto2__overlap ov = pto2__tmap_overlap(e, &g);
     if (ov == PTO2__NO_OVERLAP) continue;
     ASSERT_TRUE(f->n < MAX_FOUND);
-    f->producer[f->n] = e->producer.raw;
-    f->ov[f->n++] = ov;
+    unsigned j = f->n++;
+    for (; j > 0 && f->producer[j - 1] < e->producer.raw; j--) {
+      f->producer[j] = f->producer[j - 1];
+      f->ov[j] = f->ov[j - 1];
+    }
+    f->producer[j] = e->producer.raw;
+    f->ov[j] = ov;
   }
 }
 

@@ -1,0 +1,154 @@
+/* The TensorMap's per-allocation index against a brute-force model: random
+ * inserts and removals of regions of two allocations (single rows, row
+ * bands, 2D tiles, whole tensors, views of a reshape and a later version),
+ * enough of them on one allocation that its interval tree is built, torn
+ * down below a quarter of the threshold and built again.  After every step
+ * the overlapping entries found through pto2__tmap_candidates() are
+ * exactly those that pto2__tmap_overlap() finds among all live entries of
+ * the allocation, with the same classification: the index never drops an
+ * entry (lookups are never truncated), at any size, including results
+ * larger than the initial result buffer. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "deps/tensormap.h"
+#include "test.h"
+
+enum { ROWS = 256, COLS = 16, MAX_LIVE = 4096 };
+
+static pto2__tensormap map;
+static float buf[2][ROWS * COLS];
+static pto2_tensor whole[2], reshaped[2];
+
+static pto2__tmap_entry *live[MAX_LIVE];
+static unsigned nlive;
+static void *chain;
+static uint64_t rng = 0x1234567;
+
+static uint32_t rnd(uint32_t n) {
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return (uint32_t)(rng % n);
+}
+
+/* A random region of allocation `a`. */
+static pto2_tensor region(unsigned a) {
+  switch (rnd(8)) {
+  case 0: return whole[a];
+  case 1: { /* a band of rows */
+    uint32_t r0 = rnd(ROWS), n = 1 + rnd(ROWS - r0 < 24 ? ROWS - r0 : 24);
+    return pto2_tensor_view2(&whole[a], n, COLS, r0, 0);
+  }
+  case 2: { /* a 2D tile */
+    uint32_t r0 = rnd(ROWS - 8), c0 = rnd(COLS - 4);
+    return pto2_tensor_view2(&whole[a], 1 + rnd(8), 1 + rnd(4), r0, c0);
+  }
+  case 3: { /* a piece of the reshaped [ROWS*COLS/64, 64] layout */
+    uint32_t r0 = rnd(ROWS * COLS / 64 - 2);
+    return pto2_tensor_view2(&reshaped[a], 1 + rnd(2), 1 + rnd(64), r0, 0);
+  }
+  case 4: { /* a later version of a row */
+    pto2_tensor t = pto2_tensor_view2(&whole[a], 1, COLS, rnd(ROWS), 0);
+    t.version = 1;
+    return t;
+  }
+  default: /* one row: most entries, so the tree grows large */
+    return pto2_tensor_view2(&whole[a], 1, COLS, rnd(ROWS), 0);
+  }
+}
+
+static void check(const pto2_tensor *t) {
+  pto2__region g;
+  pto2__region_init(&g, t);
+  /* brute force: overlap classification of every live entry */
+  static pto2__overlap want[MAX_LIVE];
+  unsigned nwant = 0;
+  for (unsigned i = 0; i < nlive; i++) {
+    want[i] = live[i]->addr == t->addr ? pto2__tmap_overlap(live[i], &g) : PTO2__NO_OVERLAP;
+    nwant += want[i] != PTO2__NO_OVERLAP;
+  }
+  pto2__tmap_alloc *a = pto2__tmap_find_alloc(&map, t->addr);
+  int n = a ? pto2__tmap_candidates(&map, a, &g) : 0;
+  ASSERT_TRUE(n >= 0);
+  unsigned got = 0;
+  for (int k = 0; k < n; k++) {
+    pto2__tmap_entry *e = map.hits[k];
+    ASSERT_TRUE(e->addr == t->addr);
+    for (int j = 0; j < k; j++) ASSERT_TRUE(map.hits[j] != e); /* each entry once */
+    pto2__overlap ov = pto2__tmap_overlap(e, &g);
+    if (ov == PTO2__NO_OVERLAP) continue;
+    unsigned i = 0;
+    while (i < nlive && live[i] != e) i++;
+    ASSERT_TRUE(i < nlive); /* a live entry */
+    ASSERT_EQ_INT(ov, want[i]);
+    got++;
+  }
+  ASSERT_EQ_U64(got, nwant);
+}
+
+static void insert(unsigned a) {
+  pto2_tensor t = region(a);
+  ASSERT_TRUE(pto2_tensor_is_valid(&t));
+  pto2__region g;
+  pto2__region_init(&g, &t);
+  pto2__tmap_entry *e = pto2__tmap_insert(&map, &g, (pto2_task_id){nlive + 1u}, &chain);
+  ASSERT_TRUE(e != NULL);
+  live[nlive++] = e;
+}
+
+static void remove_at(unsigned i) {
+  pto2__tmap_remove(&map, live[i]);
+  live[i] = live[--nlive];
+}
+
+static void probe(void) {
+  for (int k = 0; k < 3; k++) {
+    pto2_tensor t = region(rnd(2));
+    check(&t);
+  }
+}
+
+int main(void) {
+  const uint32_t shp[2] = {ROWS, COLS}, flat[2] = {ROWS * COLS / 64, 64};
+  for (unsigned a = 0; a < 2; a++) {
+    whole[a] = pto2_tensor_external(buf[a], shp, 2, PTO2_FLOAT32);
+    reshaped[a] = pto2_tensor_reshape(&whole[a], flat, 2);
+  }
+  ASSERT_EQ_INT(pto2__tmap_init(&map, 16, 8), 0);
+
+  /* Grow allocation 0 far past the tree threshold, a few entries on 1. */
+  for (unsigned i = 0; i < 1500; i++) {
+    insert(rnd(10) ? 0 : 1);
+    if (i % 7 == 0) probe();
+  }
+  pto2__tmap_alloc *a0 = pto2__tmap_find_alloc(&map, buf[0]);
+  ASSERT_TRUE(a0 && a0->root != NULL && a0->count > PTO2__TMAP_TREE_MIN);
+  /* Churn: removals and inserts mixed. */
+  for (unsigned i = 0; i < 3000; i++) {
+    if (rnd(2) && nlive) remove_at(rnd(nlive));
+    else insert(rnd(3) ? 0 : 1);
+    if (i % 5 == 0) probe();
+  }
+  /* Whole-tensor lookups return more than the initial result buffer holds. */
+  check(&whole[0]);
+  check(&whole[1]);
+  /* Shrink to nothing, through the tree's teardown, then grow again. */
+  while (nlive) {
+    remove_at(rnd(nlive));
+    if (nlive % 3 == 0) probe();
+  }
+  ASSERT_TRUE(pto2__tmap_find_alloc(&map, buf[0]) == NULL);
+  ASSERT_TRUE(chain == NULL);
+  ASSERT_EQ_U64(map.live, 0);
+  for (unsigned i = 0; i < 200; i++) {
+    insert(0);
+    probe();
+  }
+  pto2__tmap_free_chain(&map, &chain);
+  nlive = 0;
+  ASSERT_EQ_U64(map.live, 0);
+  ASSERT_TRUE(pto2__tmap_find_alloc(&map, buf[0]) == NULL);
+  pto2__tmap_fini(&map);
+  TEST_PASS("test_tensormap_index");
+}
