@@ -5,14 +5,15 @@
  *   pto2-tmap-bench [--scene tiles|bgemm|all] [--n LIST] [--grid LIST]
  *                   [--probe N] [--k N] [--repeat N] [--format table|json]
  *
- * tiles  A task creates a buffer of N + probe rows of 16 floats; N tasks,
- *        each in an inner AUTO scope of its own, update (INOUT) rows
- *        0 .. N-1, which leaves N live entries on the buffer (they live as
- *        long as the buffer's creator).  After as many updates of another
- *        buffer as there are probes (so the runtime is in the same steady
- *        state whatever N is), `probe` more tasks update
- *        rows N, N+1, ... the same way; their submits are timed: ns/task is
- *        the orchestrator's time per probe submit (scope begin and end
+ * tiles  A task creates a buffer of N + 1 rows of 16 floats; N tasks, each
+ *        in an inner AUTO scope of its own, update (INOUT) rows 0 .. N-1,
+ *        which leaves N live entries on the buffer (they live as long as
+ *        the buffer's creator).  After as many updates of another buffer as
+ *        there are probes (so the runtime is in the same steady state
+ *        whatever N is), `probe` more tasks update row N the same way (each
+ *        covers and replaces the previous one's entry, so every probe finds
+ *        N + 1 live entries); their submits are timed: ns/task is the
+ *        orchestrator's time per probe submit (scope begin and end
  *        included).  --n gives the values of N (default
  *        0,1000,10000,30000,60000).
  * bgemm  A tiled matrix multiplication C += A x B on G x G tiles of 16x16
@@ -66,14 +67,14 @@ static void update_row(pto2_runtime *rt, const pto2_tensor *buf, uint32_t row) {
 static void orch_tiles(pto2_runtime *rt, void *arg) {
   tiles_job *j = arg;
   PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
-    const uint32_t shape[2] = {j->n + j->probe, ROW};
+    const uint32_t shape[2] = {j->n + 1, ROW};
     pto2_create_info ci = pto2_create_info_make(shape, 2, PTO2_FLOAT32);
     pto2_arg a;
     pto2_arg_init(&a);
     pto2_arg_add_output(&a, &ci);
     pto2_submit_aiv(rt, K_HUB, &a);
     pto2_tensor buf = a.outputs[0];
-    const uint32_t wshape[2] = {j->probe, ROW};
+    const uint32_t wshape[2] = {1, ROW};
     pto2_create_info wci = pto2_create_info_make(wshape, 2, PTO2_FLOAT32);
     pto2_arg_init(&a);
     pto2_arg_add_output(&a, &wci);
@@ -81,9 +82,9 @@ static void orch_tiles(pto2_runtime *rt, void *arg) {
     pto2_tensor warm = a.outputs[0];
     for (uint32_t i = 0; i < j->n && !pto2_is_fatal(rt); i++) update_row(rt, &buf, i);
     /* the same steady state before the probe whatever N is */
-    for (uint32_t i = 0; i < j->probe && !pto2_is_fatal(rt); i++) update_row(rt, &warm, i);
+    for (uint32_t i = 0; i < j->probe && !pto2_is_fatal(rt); i++) update_row(rt, &warm, 0);
     uint64_t t0 = now_ns();
-    for (uint32_t i = 0; i < j->probe && !pto2_is_fatal(rt); i++) update_row(rt, &buf, j->n + i);
+    for (uint32_t i = 0; i < j->probe && !pto2_is_fatal(rt); i++) update_row(rt, &buf, j->n);
     j->probe_ns = now_ns() - t0;
   }
 }

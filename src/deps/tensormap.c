@@ -137,28 +137,36 @@ static void fix(pto2__tmap_entry *n) {
   n->max_hi = h;
 }
 
+static pto2__tmap_entry *rotate_right(pto2__tmap_entry *n) {
+  pto2__tmap_entry *l = n->left;
+  n->left = l->right;
+  fix(n);
+  l->right = n;
+  fix(l);
+  return l;
+}
+
+static pto2__tmap_entry *rotate_left(pto2__tmap_entry *n) {
+  pto2__tmap_entry *r = n->right;
+  n->right = r->left;
+  fix(n);
+  r->left = n;
+  fix(r);
+  return r;
+}
+
+/* Inserts `e` (a leaf with max_hi = hi) below `root`.  A node that does not
+ * rotate only needs its max_hi raised to e's hi. */
 static pto2__tmap_entry *tree_insert(pto2__tmap_entry *root, pto2__tmap_entry *e) {
   if (!root) return e;
+  if (e->hi > root->max_hi) root->max_hi = e->hi;
   if (before(e, root)) {
     root->left = tree_insert(root->left, e);
-    if (root->left->prio > root->prio) { /* rotate right */
-      pto2__tmap_entry *l = root->left;
-      root->left = l->right;
-      fix(root);
-      l->right = root;
-      root = l;
-    }
+    if (root->left->prio > root->prio) root = rotate_right(root);
   } else {
     root->right = tree_insert(root->right, e);
-    if (root->right->prio > root->prio) { /* rotate left */
-      pto2__tmap_entry *r = root->right;
-      root->right = r->left;
-      fix(root);
-      r->left = root;
-      root = r;
-    }
+    if (root->right->prio > root->prio) root = rotate_left(root);
   }
-  fix(root);
   return root;
 }
 
@@ -176,11 +184,13 @@ static pto2__tmap_entry *merge(pto2__tmap_entry *a, pto2__tmap_entry *b) {
   return b;
 }
 
+/* Removes `e` from below `root`.  Only nodes whose max_hi was e's hi can
+ * have a smaller one afterwards. */
 static pto2__tmap_entry *tree_remove(pto2__tmap_entry *root, pto2__tmap_entry *e) {
   if (root == e) return merge(e->left, e->right);
   if (before(e, root)) root->left = tree_remove(root->left, e);
   else root->right = tree_remove(root->right, e);
-  fix(root);
+  if (root->max_hi == e->hi) fix(root);
   return root;
 }
 
@@ -199,7 +209,7 @@ static void tree_add(pto2__tensormap *m, pto2__tmap_alloc *a, pto2__tmap_entry *
 static int tree_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo, uint64_t hi,
                       int count) {
   while (n && n->max_hi > lo) {
-    if (n->left) {
+    if (n->left && n->left->max_hi > lo) {
       count = tree_query(m, n->left, lo, hi, count);
       if (count < 0) return count;
     }

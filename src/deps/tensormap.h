@@ -56,12 +56,14 @@ enum {
 struct pto2__tmap_alloc;
 
 typedef struct pto2__tmap_entry {
+  /* What a tree walk reads, in the first cache line. */
+  struct pto2__tmap_entry *left, *right; /* the allocation's interval tree, if any */
+  uint64_t lo, hi;                       /* bounding byte range */
+  uint64_t max_hi;                       /* largest hi in this tree node's subtree */
+  uint32_t prio;                         /* treap priority: a parent's is >= its children's */
   void *addr;
   struct pto2__tmap_alloc *alloc;
   struct pto2__tmap_entry *next, **pprev; /* the allocation's list, newest first */
-  struct pto2__tmap_entry *left, *right;  /* the allocation's interval tree, if any */
-  uint64_t max_hi;                        /* largest hi in this tree node's subtree */
-  uint32_t prio;                          /* treap priority: a parent's is >= its children's */
   pto2_task_id producer;
   int32_t version;
   uint8_t ndims;
@@ -69,7 +71,6 @@ typedef struct pto2__tmap_entry {
   uint32_t offsets[PTO2_MAX_DIMS];
   uint32_t raw_shapes[PTO2_MAX_DIMS];
   uint64_t raw_origin;
-  uint64_t lo, hi; /* bounding byte range */
   struct pto2__tmap_entry *chain_next, **chain_pprev;
 } pto2__tmap_entry;
 
