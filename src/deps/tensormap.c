@@ -68,6 +68,7 @@ void pto2__tmap_clear(pto2__tensormap *m) {
     m->chunks = next;
   }
   free_alloc_chunks(m);
+  m->empty_count = 0;
   memset(m->buckets, 0, m->bucket_count * sizeof *m->buckets);
   m->free_list = 0;
   m->chunk_used = 0;
@@ -94,11 +95,31 @@ static pto2__tmap_entry *new_entry(pto2__tensormap *m) {
   return &m->chunks->entries[m->chunk_used++];
 }
 
+static void free_alloc(pto2__tensormap *m, pto2__tmap_alloc *a) {
+  *a->bucket_pprev = a->bucket_next;
+  if (a->bucket_next) a->bucket_next->bucket_pprev = a->bucket_pprev;
+  a->bucket_next = m->alloc_free;
+  m->alloc_free = a;
+}
+
+/* Frees every linked record without entries. */
+static void sweep_empty(pto2__tensormap *m) {
+  for (uint32_t i = 0; i < m->bucket_count; i++)
+    for (pto2__tmap_alloc *a = m->buckets[i], *next; a; a = next) {
+      next = a->bucket_next;
+      if (!a->count) free_alloc(m, a);
+    }
+  m->empty_count = 0;
+}
+
 /* The record of `addr`, created (empty) when it has none. */
 static pto2__tmap_alloc *get_alloc(pto2__tensormap *m, void *addr) {
   pto2__tmap_alloc **bucket = &m->buckets[pto2__tmap_bucket(m, addr)];
   for (pto2__tmap_alloc *a = *bucket; a; a = a->bucket_next)
-    if (a->addr == addr) return a;
+    if (a->addr == addr) {
+      m->empty_count -= a->count == 0; /* about to get an entry */
+      return a;
+    }
   if (!m->alloc_free) {
     pto2__tmap_alloc_chunk *c = malloc(sizeof *c);
     if (!c) return 0;
@@ -237,12 +258,7 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   if (!a) return 0;
   pto2__tmap_entry *e = new_entry(m);
   if (!e) {
-    if (!a->count) { /* the record was created for this entry */
-      *a->bucket_pprev = a->bucket_next;
-      if (a->bucket_next) a->bucket_next->bucket_pprev = a->bucket_pprev;
-      a->bucket_next = m->alloc_free;
-      m->alloc_free = a;
-    }
+    if (!a->count) free_alloc(m, a); /* created, or counted as not empty, for this entry */
     return 0;
   }
   e->addr = t->addr;
@@ -280,12 +296,10 @@ void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e) {
   if (e->next) e->next->pprev = e->pprev;
   if (a->root) /* below a quarter of TMAP_TREE_MIN the list is enough again */
     a->root = a->count - 1 < PTO2__TMAP_TREE_MIN / 4 ? 0 : tree_remove(a->root, e);
-  if (--a->count == 0) {
-    *a->bucket_pprev = a->bucket_next;
-    if (a->bucket_next) a->bucket_next->bucket_pprev = a->bucket_pprev;
-    a->bucket_next = m->alloc_free;
-    m->alloc_free = a;
-  }
+  /* INOUTs that replace the last entry of an allocation insert on it again
+   * in the same submit: a record without entries stays linked until a sweep
+   * (T1). */
+  if (--a->count == 0 && ++m->empty_count > PTO2__TMAP_EMPTY_SWEEP) sweep_empty(m);
   *e->chain_pprev = e->chain_next;
   if (e->chain_next) e->chain_next->chain_pprev = e->chain_pprev;
   e->next = m->free_list;

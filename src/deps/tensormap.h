@@ -15,7 +15,10 @@
  *       byte range meets the access's, plus O(log n) tree nodes: its cost
  *       does not grow with the number of disjoint regions written in one
  *       allocation.  The tree is dropped again below TMAP_TREE_MIN / 4
- *       entries.  A record is freed with its last entry.
+ *       entries.  A record that loses its last entry stays linked for the
+ *       insert that usually follows (an INOUT replacing the entry it
+ *       covers); once more than PTO2__TMAP_EMPTY_SWEEP records are empty,
+ *       a sweep of the buckets frees them all.
  *  (T2) Lookups return every overlapping entry, in no particular order:
  *       there is no result limit.
  *       The caller enforces PTO2_MAX_FANIN with an explicit error.
@@ -51,6 +54,7 @@ typedef enum pto2__overlap {
 enum {
   PTO2__TMAP_TREE_MIN = 16,  /* entries on one allocation that get an interval tree */
   PTO2__TMAP_HITS_INITIAL = 64,
+  PTO2__TMAP_EMPTY_SWEEP = 1024, /* linked records without entries that trigger a sweep */
 };
 
 struct pto2__tmap_alloc;
@@ -101,6 +105,7 @@ typedef struct pto2__tensormap {
   pto2__tmap_chunk *chunks; /* newest first */
   uint32_t chunk_used;      /* entries handed out from chunks->entries */
   pto2__tmap_alloc *alloc_free;
+  uint32_t empty_count;      /* linked records without entries (T1) */
   pto2__tmap_alloc_chunk *alloc_chunks;
   pto2__tmap_entry **hits;  /* pto2__tmap_candidates()'s result */
   uint32_t hits_cap;
@@ -117,7 +122,7 @@ static inline uint32_t pto2__tmap_bucket(const pto2__tensormap *m, const void *a
   return (uint32_t)(((uint64_t)(uintptr_t)addr * UINT64_C(0x9E3779B97F4A7C15)) >> m->bucket_shift);
 }
 
-/* The record of `addr`'s entries, or NULL when it has none. */
+/* The record of `addr`'s entries, or NULL (it may have none: count 0). */
 static inline pto2__tmap_alloc *pto2__tmap_find_alloc(const pto2__tensormap *m, const void *addr) {
   pto2__tmap_alloc *a = m->buckets[pto2__tmap_bucket(m, addr)];
   while (a && a->addr != addr) a = a->bucket_next;
@@ -154,8 +159,8 @@ static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const 
  * whose head is *chain.  Returns NULL when memory runs out. */
 pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
                                     pto2_task_id producer, void **chain);
-/* Removes `e` from the map and its chain; frees its allocation's record
- * with its last entry. */
+/* Removes `e` from the map and its chain.  May free records without
+ * entries (T1), never one with entries. */
 void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e);
 
 int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,

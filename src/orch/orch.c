@@ -271,28 +271,44 @@ static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_i
   return 0;
 }
 
+static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, found *f,
+                                                              pto2__tmap_entry *e,
+                                                              const pto2__region *g, bool inout,
+                                                              pto2_task_id self, unsigned argi,
+                                                              unsigned kind) {
+  pto2__overlap ov = pto2__tmap_overlap(e, g);
+  if (ov == PTO2__NO_OVERLAP) return 0;
+  int rc = add_producer(rt, f, e->producer, self, argi, kind, "overlap lookup");
+  if (rc) return rc;
+  if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(&rt->tmap, e); /* (T4) */
+  return 0;
+}
+
 /* Step 4, TensorMap part: every writer whose region overlaps `t` (T2). */
 static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
                           pto2_task_id self, unsigned argi) {
   pto2__tensormap *m = &rt->tmap;
   pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
-  if (!al) return 0;
+  if (!al || !al->count) return 0;
   pto2__region g;
   pto2__region_init(&g, t);
+  unsigned kind = inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT;
+  if (!al->root) { /* a short list: walk it (removing e keeps `next` valid) */
+    for (pto2__tmap_entry *e = al->entries, *next; e; e = next) {
+      next = e->next;
+      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind);
+      if (rc) return rc;
+    }
+    return 0;
+  }
   int n = pto2__tmap_candidates(m, al, &g);
   if (n < 0)
     return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory looking up the TensorMap (%llu entries)",
                       (unsigned long long)m->live);
-  /* Removing an entry may free `al`, never another candidate. */
-  pto2__tmap_entry **hits = m->hits;
+  pto2__tmap_entry **hits = m->hits; /* removing one leaves the others valid */
   for (int i = 0; i < n; i++) {
-    pto2__tmap_entry *e = hits[i];
-    pto2__overlap ov = pto2__tmap_overlap(e, &g);
-    if (ov == PTO2__NO_OVERLAP) continue;
-    int rc = add_producer(rt, f, e->producer, self, argi, inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT,
-                          "overlap lookup");
+    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind);
     if (rc) return rc;
-    if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(m, e); /* (T4) */
   }
   return 0;
 }

@@ -50,6 +50,18 @@ static void walk(const pto2_tensor *t, found *f) {
   }
 }
 
+/* No allocation has entries; records without entries may stay linked. */
+static void assert_no_records(void) {
+  unsigned linked = 0;
+  for (uint32_t i = 0; i < map.bucket_count; i++)
+    for (pto2__tmap_alloc *a = map.buckets[i]; a; a = a->bucket_next) {
+      ASSERT_EQ_U64(a->count, 0);
+      ASSERT_TRUE(a->entries == NULL && a->root == NULL);
+      linked++;
+    }
+  ASSERT_TRUE(linked == map.empty_count && linked <= PTO2__TMAP_EMPTY_SWEEP);
+}
+
 static unsigned chain_length(void *chain) {
   unsigned n = 0;
   for (pto2__tmap_entry *e = chain; e; e = e->chain_next) {
@@ -197,7 +209,7 @@ int main(void) {
   ASSERT_EQ_U64(f.n, 0);
   pto2__tmap_free_chain(&map, &chain_even);
   ASSERT_EQ_U64(map.live, 0);
-  for (uint32_t i = 0; i < map.bucket_count; i++) ASSERT_TRUE(map.buckets[i] == NULL);
+  assert_no_records();
 
   /* Clear: refill past the initial pool, then drop everything at once. */
   void *chain_c = 0;
@@ -207,7 +219,7 @@ int main(void) {
   pto2__tmap_clear(&map);
   chain_c = 0; /* the caller clears the chain heads it holds */
   ASSERT_EQ_U64(map.live, 0);
-  for (uint32_t i = 0; i < map.bucket_count; i++) ASSERT_TRUE(map.buckets[i] == NULL);
+  assert_no_records();
   walk(&ta, &f);
   ASSERT_EQ_U64(f.n, 0);
   /* Usable again, growing past the pool kept by clear. */

@@ -7,7 +7,8 @@
  * exactly those that pto2__tmap_overlap() finds among all live entries of
  * the allocation, with the same classification: the index never drops an
  * entry (lookups are never truncated), at any size, including results
- * larger than the initial result buffer. */
+ * larger than the initial result buffer.  Records of allocations without
+ * entries are swept once more than PTO2__TMAP_EMPTY_SWEEP are left. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -87,6 +88,11 @@ static void check(const pto2_tensor *t) {
   ASSERT_EQ_U64(got, nwant);
 }
 
+static bool no_entries(const void *addr) {
+  pto2__tmap_alloc *a = pto2__tmap_find_alloc(&map, addr);
+  return !a || (a->count == 0 && a->entries == NULL && a->root == NULL);
+}
+
 static void insert(unsigned a) {
   pto2_tensor t = region(a);
   ASSERT_TRUE(pto2_tensor_is_valid(&t));
@@ -138,7 +144,7 @@ int main(void) {
     remove_at(rnd(nlive));
     if (nlive % 3 == 0) probe();
   }
-  ASSERT_TRUE(pto2__tmap_find_alloc(&map, buf[0]) == NULL);
+  ASSERT_TRUE(no_entries(buf[0]) && no_entries(buf[1]));
   ASSERT_TRUE(chain == NULL);
   ASSERT_EQ_U64(map.live, 0);
   for (unsigned i = 0; i < 200; i++) {
@@ -147,8 +153,39 @@ int main(void) {
   }
   pto2__tmap_free_chain(&map, &chain);
   nlive = 0;
+
+  /* Records without entries stay linked until more than
+   * PTO2__TMAP_EMPTY_SWEEP of them are, then all are freed: one entry on
+   * each of 3000 allocations (single floats of one array), removed again. */
+  static float many[3000];
+  static pto2__tmap_entry *one[3000];
+  const uint32_t one_shape[1] = {1};
+  for (int round = 0; round < 2; round++) {
+    uint32_t before_inserts = map.empty_count; /* A's and B's records, possibly */
+    for (unsigned i = 0; i < 3000; i++) {
+      pto2_tensor t = pto2_tensor_external(&many[i], one_shape, 1, PTO2_FLOAT32);
+      pto2__region g;
+      pto2__region_init(&g, &t);
+      one[i] = pto2__tmap_insert(&map, &g, (pto2_task_id){i + 1u}, &chain);
+      ASSERT_TRUE(one[i] != NULL);
+    }
+    ASSERT_TRUE(map.empty_count <= before_inserts);
+    for (unsigned i = 0; i < 3000; i++) {
+      pto2__tmap_remove(&map, one[i]);
+      ASSERT_TRUE(map.empty_count <= PTO2__TMAP_EMPTY_SWEEP);
+    }
+    unsigned linked = 0;
+    for (uint32_t b = 0; b < map.bucket_count; b++)
+      for (pto2__tmap_alloc *a = map.buckets[b]; a; a = a->bucket_next) {
+        ASSERT_EQ_U64(a->count, 0);
+        linked++;
+      }
+    ASSERT_EQ_U64(linked, map.empty_count);
+    ASSERT_TRUE(no_entries(&many[0]) && no_entries(&many[2999]));
+  }
+  ASSERT_TRUE(chain == NULL);
   ASSERT_EQ_U64(map.live, 0);
-  ASSERT_TRUE(pto2__tmap_find_alloc(&map, buf[0]) == NULL);
+  ASSERT_TRUE(no_entries(buf[0]) && no_entries(buf[1]));
   pto2__tmap_fini(&map);
   TEST_PASS("test_tensormap_index");
 }
