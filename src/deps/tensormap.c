@@ -135,6 +135,7 @@ static pto2__tmap_alloc *get_alloc(pto2__tensormap *m, void *addr) {
   a->addr = addr;
   a->entries = 0;
   a->root = 0;
+  a->dead = 0;
   a->count = 0;
   a->bucket_next = *bucket;
   a->bucket_pprev = bucket;
@@ -220,6 +221,7 @@ static void tree_add(pto2__tensormap *m, pto2__tmap_alloc *a, pto2__tmap_entry *
   m->rng ^= m->rng >> 17;
   m->rng ^= m->rng << 5;
   e->prio = m->rng;
+  e->dead = 0;
   e->left = e->right = 0;
   e->max_hi = e->hi;
   a->root = tree_insert(a->root, e);
@@ -235,7 +237,7 @@ static int tree_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo
       if (count < 0) return count;
     }
     if (n->lo >= hi) break; /* so does every entry to the right */
-    if (n->hi > lo) {
+    if (n->hi > lo && !n->dead) {
       if ((uint32_t)count == m->hits_cap && pto2__tmap_hits_grow(m)) return -1;
       m->hits[count++] = (pto2__tmap_entry *)n;
     }
@@ -256,7 +258,14 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   const pto2_tensor *t = g->t;
   pto2__tmap_alloc *a = get_alloc(m, t->addr);
   if (!a) return 0;
-  pto2__tmap_entry *e = new_entry(m);
+  pto2__tmap_entry *e = a->dead;
+  bool in_tree = e && e->lo == g->lo && e->hi == g->hi;
+  if (in_tree) { /* takes the place of the entry it superseded: same key, same hi */
+    a->dead = 0;
+    e->dead = 0;
+  } else {
+    e = new_entry(m);
+  }
   if (!e) {
     if (!a->count) free_alloc(m, a); /* created, or counted as not empty, for this entry */
     return 0;
@@ -277,8 +286,10 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   e->pprev = &a->entries;
   if (a->entries) a->entries->pprev = &e->next;
   a->entries = e;
-  if (a->root) tree_add(m, a, e);
-  else if (a->count + 1 >= PTO2__TMAP_TREE_MIN)
+  if (in_tree) {
+  } else if (a->root) {
+    tree_add(m, a, e);
+  } else if (a->count + 1 >= PTO2__TMAP_TREE_MIN)
     for (pto2__tmap_entry *o = e; o; o = o->next) tree_add(m, a, o);
   a->count++;
   pto2__tmap_entry **head = (pto2__tmap_entry **)chain;
@@ -290,21 +301,51 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   return e;
 }
 
-void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e) {
+static void free_entry(pto2__tensormap *m, pto2__tmap_entry *e) {
+  e->next = m->free_list;
+  m->free_list = e;
+}
+
+/* Takes `e` out of its allocation's list and its task chain.  `keep`: it
+ * stays in the tree, marked dead (parked, T4). */
+static void unlink_entry(pto2__tensormap *m, pto2__tmap_entry *e, bool keep) {
   pto2__tmap_alloc *a = e->alloc;
   *e->pprev = e->next;
   if (e->next) e->next->pprev = e->pprev;
-  if (a->root) /* below a quarter of TMAP_TREE_MIN the list is enough again */
-    a->root = a->count - 1 < PTO2__TMAP_TREE_MIN / 4 ? 0 : tree_remove(a->root, e);
+  if (a->root) {
+    if (a->count - 1 < PTO2__TMAP_TREE_MIN / 4) {
+      /* below a quarter of TMAP_TREE_MIN the list is enough again */
+      a->root = 0;
+      if (a->dead) free_entry(m, a->dead);
+      a->dead = 0;
+      keep = false;
+    } else if (!keep) {
+      a->root = tree_remove(a->root, e);
+    }
+  }
   /* INOUTs that replace the last entry of an allocation insert on it again
    * in the same submit: a record without entries stays linked until a sweep
-   * (T1). */
+   * (T1).  A record without entries has no tree (dropped above). */
   if (--a->count == 0 && ++m->empty_count > PTO2__TMAP_EMPTY_SWEEP) sweep_empty(m);
   *e->chain_pprev = e->chain_next;
   if (e->chain_next) e->chain_next->chain_pprev = e->chain_pprev;
-  e->next = m->free_list;
-  m->free_list = e;
   m->live--;
+  if (!keep) {
+    free_entry(m, e);
+    return;
+  }
+  if (a->dead) { /* one parked entry per allocation */
+    a->root = tree_remove(a->root, a->dead);
+    free_entry(m, a->dead);
+  }
+  e->dead = 1;
+  a->dead = e;
+}
+
+void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e) { unlink_entry(m, e, false); }
+
+void pto2__tmap_supersede(pto2__tensormap *m, pto2__tmap_entry *e, const pto2__region *g) {
+  unlink_entry(m, e, e->alloc->root && e->lo == g->lo && e->hi == g->hi);
 }
 
 void pto2__tmap_free_chain(pto2__tensormap *m, void **chain) {

@@ -31,7 +31,11 @@
  *       now in the slot.
  *  (T4) An INOUT access whose region COVERS an entry supersedes it: the
  *       entry is removed at once, which keeps chains of in-place
- *       accumulators short.
+ *       accumulators short.  In an allocation with a tree, a superseded
+ *       entry with the same byte range as the access stays in the tree,
+ *       dead (lookups skip it), until the access's own insert takes its
+ *       place (the common accumulator case: no tree update at all) or
+ *       another entry is parked; one per allocation.
  *  (T5) Overlap is decided per dimension when both regions share the raw
  *       layout (rank, raw shapes and raw origin); otherwise from their
  *       bounding byte ranges, conservatively (never COVERED).
@@ -65,6 +69,7 @@ typedef struct pto2__tmap_entry {
   uint64_t lo, hi;                       /* bounding byte range */
   uint64_t max_hi;                       /* largest hi in this tree node's subtree */
   uint32_t prio;                         /* treap priority: a parent's is >= its children's */
+  uint8_t dead;                          /* superseded, parked in the tree (T4) */
   void *addr;
   struct pto2__tmap_alloc *alloc;
   struct pto2__tmap_entry *next, **pprev; /* the allocation's list, newest first */
@@ -91,6 +96,7 @@ typedef struct pto2__tmap_alloc {
   struct pto2__tmap_alloc *bucket_next, **bucket_pprev;
   pto2__tmap_entry *entries; /* newest first */
   pto2__tmap_entry *root;    /* interval tree over the entries, or NULL */
+  pto2__tmap_entry *dead;    /* a superseded entry parked in the tree, or NULL (T4) */
   uint32_t count;
 } pto2__tmap_alloc;
 
@@ -162,6 +168,11 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
 /* Removes `e` from the map and its chain.  May free records without
  * entries (T1), never one with entries. */
 void pto2__tmap_remove(pto2__tensormap *m, pto2__tmap_entry *e);
+
+/* (T4) Removes `e`, which the access `g` covers, as pto2__tmap_remove()
+ * does; but when g has e's byte range, e may stay parked in the tree for
+ * g's insert. */
+void pto2__tmap_supersede(pto2__tensormap *m, pto2__tmap_entry *e, const pto2__region *g);
 
 int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
                                const pto2__region *g);

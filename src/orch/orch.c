@@ -280,7 +280,7 @@ static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, 
   if (ov == PTO2__NO_OVERLAP) return 0;
   int rc = add_producer(rt, f, e->producer, self, argi, kind, "overlap lookup");
   if (rc) return rc;
-  if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(&rt->tmap, e); /* (T4) */
+  if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_supersede(&rt->tmap, e, g); /* (T4) */
   return 0;
 }
 

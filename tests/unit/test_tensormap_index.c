@@ -7,7 +7,9 @@
  * exactly those that pto2__tmap_overlap() finds among all live entries of
  * the allocation, with the same classification: the index never drops an
  * entry (lookups are never truncated), at any size, including results
- * larger than the initial result buffer.  Records of allocations without
+ * larger than the initial result buffer, and with superseded entries
+ * parked in the tree (T4) and taken over by the next insert of the same
+ * region.  Records of allocations without
  * entries are swept once more than PTO2__TMAP_EMPTY_SWEEP are left. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ static float buf[2][ROWS * COLS];
 static pto2_tensor whole[2], reshaped[2];
 
 static pto2__tmap_entry *live[MAX_LIVE];
+static pto2_tensor tens[MAX_LIVE]; /* the region of live[i] */
 static unsigned nlive;
 static void *chain;
 static uint64_t rng = 0x1234567;
@@ -88,24 +91,46 @@ static void check(const pto2_tensor *t) {
   ASSERT_EQ_U64(got, nwant);
 }
 
+static void probe(void);
+
 static bool no_entries(const void *addr) {
   pto2__tmap_alloc *a = pto2__tmap_find_alloc(&map, addr);
   return !a || (a->count == 0 && a->entries == NULL && a->root == NULL);
 }
 
-static void insert(unsigned a) {
-  pto2_tensor t = region(a);
-  ASSERT_TRUE(pto2_tensor_is_valid(&t));
+static void insert_tensor(const pto2_tensor *t) {
+  ASSERT_TRUE(pto2_tensor_is_valid(t));
   pto2__region g;
-  pto2__region_init(&g, &t);
+  pto2__region_init(&g, t);
   pto2__tmap_entry *e = pto2__tmap_insert(&map, &g, (pto2_task_id){nlive + 1u}, &chain);
   ASSERT_TRUE(e != NULL);
+  tens[nlive] = *t;
   live[nlive++] = e;
+}
+
+static void insert(unsigned a) {
+  pto2_tensor t = region(a);
+  insert_tensor(&t);
 }
 
 static void remove_at(unsigned i) {
   pto2__tmap_remove(&map, live[i]);
+  tens[i] = tens[nlive - 1];
   live[i] = live[--nlive];
+}
+
+/* (T4) as an INOUT does it: supersede entry i by an access to its own
+ * region (parked in the tree, if there is one), and often re-insert that
+ * region at once (taking the parked entry's place). */
+static void supersede_at(unsigned i) {
+  pto2_tensor t = tens[i];
+  pto2__region g;
+  pto2__region_init(&g, &t);
+  pto2__tmap_supersede(&map, live[i], &g);
+  tens[i] = tens[nlive - 1];
+  live[i] = live[--nlive];
+  probe();
+  if (rnd(4)) insert_tensor(&t);
 }
 
 static void probe(void) {
@@ -132,8 +157,13 @@ int main(void) {
   ASSERT_TRUE(a0 && a0->root != NULL && a0->count > PTO2__TMAP_TREE_MIN);
   /* Churn: removals and inserts mixed. */
   for (unsigned i = 0; i < 3000; i++) {
-    if (rnd(2) && nlive) remove_at(rnd(nlive));
-    else insert(rnd(3) ? 0 : 1);
+    unsigned op = rnd(4);
+    if (op == 0 && nlive) remove_at(rnd(nlive));
+    else if (op == 1 && nlive) supersede_at(rnd(nlive));
+    else if (op == 2 && nlive) { /* the same region written again and again */
+      unsigned k = rnd(nlive);
+      for (int r = 0; r < 3; r++) supersede_at(k < nlive ? k : nlive - 1);
+    } else insert(rnd(3) ? 0 : 1);
     if (i % 5 == 0) probe();
   }
   /* Whole-tensor lookups return more than the initial result buffer holds. */
@@ -141,7 +171,15 @@ int main(void) {
   check(&whole[1]);
   /* Shrink to nothing, through the tree's teardown, then grow again. */
   while (nlive) {
-    remove_at(rnd(nlive));
+    if (rnd(2)) remove_at(rnd(nlive));
+    else {
+      pto2_tensor t = tens[0];
+      pto2__region g;
+      pto2__region_init(&g, &t);
+      pto2__tmap_supersede(&map, live[0], &g);
+      tens[0] = tens[nlive - 1];
+      live[0] = live[--nlive];
+    }
     if (nlive % 3 == 0) probe();
   }
   ASSERT_TRUE(no_entries(buf[0]) && no_entries(buf[1]));
