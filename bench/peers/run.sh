@@ -5,6 +5,8 @@
 # passes of each process's median round.
 #
 #   run.sh PEERS_DIR PTO2_BENCH
+# x ideal (busy kernels): elapsed / (tasks x busy / threads), threads = 1 for
+# the sequential loop.
 # Environment: PASSES (default 5), ROUNDS per process (3), CASES ("Case1 Case2"),
 # BUSY_US ("0 2": empty kernels and 2 us spins), THREADS (2).
 set -eu
@@ -62,7 +64,7 @@ echo
 echo "peers: paged-attention graph (graph lane's tasks and edges), $THREADS threads, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
 echo "median over $PASSES interleaved processes of each process's median of $ROUNDS rounds"
 echo "x graph = elapsed / pto2 graph lane's; x seq = elapsed / sequential loop's;"
-echo "busy kernels: x ideal = elapsed / (tasks x busy / $THREADS)"
+echo "busy kernels: x ideal = elapsed / (tasks x busy / $THREADS threads; 1 for seq)"
 awk -v threads="$THREADS" -v busy_list="$BUSY_US" '
   function median(s,   n, v, i, j, t) {
     n = split(s, v, " ")
@@ -88,7 +90,7 @@ awk -v threads="$THREADS" -v busy_list="$BUSY_US" '
         if (!((key SUBSEP names[i]) in vals)) continue
         m = median(vals[key SUBSEP names[i]]); tk = tasks[key SUBSEP names[i]]
         printf "  %-14s %8d %14.1f %10.1f %9s %9s", names[i], tk, m, m * 1000 / tk, g ? sprintf("%.3f", m / g) : "-", s ? sprintf("%.2f", m / s) : "-"
-        if (kk[2] == "busy") printf " %9.3f", m / (tk * busy / threads)
+        if (kk[2] == "busy") printf " %9.3f", m / (tk * busy / (names[i] == "seq" ? 1 : threads))
         printf "\n"
       }
     }
