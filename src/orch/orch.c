@@ -129,6 +129,10 @@ int pto2_scope_end(pto2_runtime *rt) {
     if (rc) return rc;
   }
   close_scope(rt, o);
+  /* Its tasks may be ready now and the orchestration function may block
+   * outside pto2 next (waiting for what they do): hand them to the
+   * executors instead of keeping them in the batch. */
+  pto2__orch_flush_ready(rt);
   return 0;
 }
 
