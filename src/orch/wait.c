@@ -99,18 +99,20 @@ static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const
     rt->executors[i].wd_since_ns = wd.last_progress_ns;
   }
   uint64_t idle_since = 0;
+  uint32_t polls = 0;
   for (;;) {
     if (done(rt, ctx)) return 0;
     int err = atomic_load_explicit(&rt->error, memory_order_relaxed);
     if (err) return err;
     if (pto2__run_one(rt, self)) {
       idle_since = 0;
+      polls = 0;
       continue;
     }
     uint64_t now = pto2__now_ns();
     if (!idle_since) idle_since = now;
     if (now - idle_since < WAIT_SPIN_NS) {
-      pto2__cpu_relax();
+      pto2__poll_pause(&polls, 16);
       continue;
     }
     uint32_t key = pto2__ec_prepare(&rt->progress_ec);

@@ -8,7 +8,9 @@
 #ifndef PTO2_PLATFORM_SPIN_H
 #define PTO2_PLATFORM_SPIN_H
 
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 static inline void pto2__cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -16,6 +18,25 @@ static inline void pto2__cpu_relax(void) {
 #elif defined(__aarch64__)
   __asm__ __volatile__("yield");
 #endif
+}
+
+/* One poll's pause of a thread waiting for work that another thread makes
+ * (an idle executor, the orchestrator waiting for a task): the first
+ * PTO2__POLL_SPINS polls spin `relax` pause instructions, later ones give
+ * the CPU away with sched_yield().  On an idle machine a yield returns at
+ * once; when the thread that makes the work shares this CPU (threads
+ * pinned together, or more runnable threads than CPUs) it runs now instead
+ * of after the poller's time slice, which is what made run times differ by
+ * several times from one process to the next. */
+#define PTO2__POLL_SPINS 8u
+
+static inline void pto2__poll_pause(uint32_t *polls, int relax) {
+  if (*polls < PTO2__POLL_SPINS) {
+    ++*polls;
+    for (int i = 0; i < relax; i++) pto2__cpu_relax();
+  } else {
+    sched_yield();
+  }
 }
 
 static inline void pto2__spin_lock(atomic_int *lock) {

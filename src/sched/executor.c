@@ -5,7 +5,8 @@
  * one kernel at a time on one of its cores; a mixed task runs its lanes on
  * one cluster, an SPMD task's blocks may run on several executors at once.
  * Worker threads loop: run the task lined up by their last completion, else
- * pop a ready queue, else spin briefly and park on rt->work_ec.
+ * pop a ready queue, else poll (a few spins, then yielding the CPU between
+ * polls) and park on rt->work_ec after IDLE_SPIN_NS.
  *
  * Abort protocol: after an error rt->abort is set; each worker drops its
  * lined-up task, stores abort_ack = 1 (release) at the top of its loop and
@@ -24,7 +25,7 @@
 #include "sched/sched.h"
 #include "sched/slot_inl.h"
 
-#define IDLE_SPIN_NS 100000u         /* spin this long before parking */
+#define IDLE_SPIN_NS 100000u         /* poll this long before parking */
 #define PARK_TIMEOUT_NS 100000000u   /* re-check at least this often */
 
 static const uint8_t pop_order[2][PTO2__SHAPE_COUNT] = {
@@ -145,8 +146,9 @@ static bool abort_over(pto2_runtime *rt) {
 
 static void idle(pto2_runtime *rt) {
   uint64_t start = pto2__now_ns();
+  uint32_t polls = 0;
   while (pto2__now_ns() - start < IDLE_SPIN_NS) {
-    for (int i = 0; i < 64; i++) pto2__cpu_relax();
+    pto2__poll_pause(&polls, 64);
     if (work_or_stop(rt)) return;
   }
   park(rt, work_or_stop);
