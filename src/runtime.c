@@ -5,6 +5,8 @@
 #include "runtime.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +43,15 @@ int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...) {
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   int expected = 0;
-  /* acq_rel: the winner's message write is ordered after the claim; the
-   * message is read only after the executors acknowledged the abort. */
+  /* The claim makes this call the run's first error; everything that stops
+   * on an error reads `error`, so it is set before the message is copied.
+   * The message is published by the release store of error_msg_ready
+   * after the copy; pto2_error_message() acquires it, so a reader never
+   * sees a half-written message. */
   if (atomic_compare_exchange_strong_explicit(&rt->error, &expected, code,
                                               memory_order_acq_rel, memory_order_acquire)) {
     memcpy(rt->error_msg, msg, sizeof msg);
+    atomic_store_explicit(&rt->error_msg_ready, 1, memory_order_release);
     pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "%s (%s)", msg, pto2_err_name(code));
     atomic_store_explicit(&rt->abort, 1, memory_order_release);
     pto2__ec_wake(&rt->progress_ec);
@@ -67,7 +73,16 @@ int pto2_error_code(const pto2_runtime *rt) {
   return atomic_load_explicit(&((pto2_runtime *)rt)->error, memory_order_relaxed);
 }
 
-const char *pto2_error_message(const pto2_runtime *rt) { return rt->error_msg; }
+const char *pto2_error_message(const pto2_runtime *rt) {
+  if (!rt) return "pto2_error_message: runtime is NULL";
+  pto2_runtime *m = (pto2_runtime *)rt;
+  if (!atomic_load_explicit(&m->error, memory_order_relaxed)) return "";
+  /* The code is claimed before the message is copied (pto2__fail): wait
+   * for the copy, a few hundred bytes, then read it (acquire pairs with
+   * the release store after the copy). */
+  while (!atomic_load_explicit(&m->error_msg_ready, memory_order_acquire)) sched_yield();
+  return m->error_msg;
+}
 
 void pto2_log(const pto2_runtime *rt, pto2_log_level level, const char *fmt, ...) {
   va_list ap;
@@ -321,6 +336,7 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
     }
   }
   rt->in_run = true;
+  atomic_store_explicit(&rt->error_msg_ready, 0, memory_order_relaxed);
   atomic_store_explicit(&rt->error, 0, memory_order_relaxed);
   rt->error_msg[0] = 0;
   pto2__orch_run_begin(rt);

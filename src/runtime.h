@@ -56,6 +56,7 @@ struct pto2_runtime {
   alignas(64) atomic_int error;  /* the run's first error; 0 = none */
   atomic_int abort;              /* executors stop and acknowledge */
   atomic_int shutdown;
+  atomic_int error_msg_ready;    /* error_msg is complete (release after the copy) */
   char error_msg[1024];          /* written by whoever set `error` */
 };
 
