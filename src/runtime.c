@@ -61,6 +61,23 @@ int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...) {
   return code;
 }
 
+int pto2__host_fail(pto2_runtime *rt, int code, const char *fmt, ...) {
+  char msg[sizeof rt->error_msg];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (rt->in_run) return pto2__fail(rt, code, "%s", msg);
+  /* Between runs no executor records errors: plain stores, ordered as in
+   * pto2__fail for a reader on another thread. */
+  atomic_store_explicit(&rt->error_msg_ready, 0, memory_order_relaxed);
+  atomic_store_explicit(&rt->error, code, memory_order_relaxed);
+  memcpy(rt->error_msg, msg, sizeof msg);
+  atomic_store_explicit(&rt->error_msg_ready, 1, memory_order_release);
+  pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "%s (%s)", msg, pto2_err_name(code));
+  return code;
+}
+
 int pto2__internal_error(pto2_runtime *rt, const char *rule, const char *what, const char *file,
                          int line) {
   return pto2__fail(rt, PTO2_E_INTERNAL,
@@ -70,6 +87,7 @@ int pto2__internal_error(pto2_runtime *rt, const char *rule, const char *what, c
 }
 
 int pto2_error_code(const pto2_runtime *rt) {
+  if (!rt) return PTO2_E_INVALID_ARGS;
   return atomic_load_explicit(&((pto2_runtime *)rt)->error, memory_order_relaxed);
 }
 
@@ -87,8 +105,61 @@ const char *pto2_error_message(const pto2_runtime *rt) {
 void pto2_log(const pto2_runtime *rt, pto2_log_level level, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  pto2__logv(rt->cfg.log_level, level, fmt, ap);
+  if (fmt) pto2__logv(rt ? rt->cfg.log_level : PTO2_LOG_INFO, level, fmt, ap);
   va_end(ap);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Live runtimes (PTO2_DEBUG_CHECKS builds)                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Debug builds remember every runtime between create and destroy, so a
+ * host call on a destroyed handle is reported instead of touching freed
+ * memory.  The table holds addresses only and is never dereferenced; a
+ * handle whose address a later create reuses passes (that is why use after
+ * destroy stays undefined in the API). */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static const pto2_runtime **live;
+static size_t live_count, live_cap;
+
+void pto2__runtime_remember(const pto2_runtime *rt) {
+  if (!pto2__debug_checks_enabled) return;
+  pthread_mutex_lock(&live_lock);
+  if (live_count == live_cap) {
+    size_t cap = live_cap ? live_cap * 2 : 16;
+    const pto2_runtime **grown = realloc(live, cap * sizeof *grown);
+    if (grown) {
+      live = grown;
+      live_cap = cap;
+    }
+  }
+  if (live_count < live_cap) live[live_count++] = rt;
+  pthread_mutex_unlock(&live_lock);
+}
+
+void pto2__runtime_forget(const pto2_runtime *rt) {
+  if (!pto2__debug_checks_enabled) return;
+  pthread_mutex_lock(&live_lock);
+  for (size_t i = 0; i < live_count; i++)
+    if (live[i] == rt) {
+      live[i] = live[--live_count];
+      break;
+    }
+  pthread_mutex_unlock(&live_lock);
+}
+
+bool pto2__runtime_live(const pto2_runtime *rt, const char *api) {
+  if (!pto2__debug_checks_enabled) return true;
+  bool found = false;
+  pthread_mutex_lock(&live_lock);
+  for (size_t i = 0; i < live_count && !found; i++) found = live[i] == rt;
+  pthread_mutex_unlock(&live_lock);
+  if (!found)
+    pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ALWAYS,
+              "%s: runtime %p was destroyed (or never created by pto2_runtime_create); using "
+              "it is undefined behaviour, caught by this PTO2_DEBUG_CHECKS build",
+              api, (const void *)rt);
+  return found;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -170,7 +241,10 @@ static int resolve_config(const pto2_config *in, pto2_config *c) {
   return 0;
 }
 
-void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out) { *out = rt->cfg; }
+void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out) {
+  if (!rt || !out || !pto2__runtime_live(rt, "pto2_runtime_get_config")) return;
+  *out = rt->cfg;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Create / destroy                                                          */
@@ -234,6 +308,7 @@ int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) {
   if (rc) goto fail;
   if ((rc = create_structures(rt))) goto fail;
   if ((rc = pto2__executors_start(rt))) goto fail_threads;
+  pto2__runtime_remember(rt);
   *out = rt;
   return 0;
 fail_threads:
@@ -248,9 +323,9 @@ fail:
 
 void pto2_runtime_destroy(pto2_runtime *rt) {
   if (!rt) return;
+  if (!pto2__runtime_live(rt, "pto2_runtime_destroy")) return;
   if (rt->in_run) {
-    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
-              "pto2_runtime_destroy called during pto2_run; ignored");
+    pto2__fail(rt, PTO2_E_BUSY, "pto2_runtime_destroy called during pto2_run; ignored");
     return;
   }
   if (rt->broken && !pto2__executors_quiesce(rt)) {
@@ -260,6 +335,7 @@ void pto2_runtime_destroy(pto2_runtime *rt) {
               "pto2_runtime_destroy: a kernel never returned; the runtime is leaked");
     return;
   }
+  pto2__runtime_forget(rt);
   pto2__executors_stop(rt);
   pto2__trace_free(rt);
   free_structures(rt);
@@ -269,21 +345,26 @@ void pto2_runtime_destroy(pto2_runtime *rt) {
 int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type type,
                          const char *name, pto2_kernel_fn fn, void *user) {
   if (!rt) return PTO2_E_INVALID_ARGS;
+  if (!pto2__runtime_live(rt, "pto2_kernel_register")) return PTO2_E_INVALID_ARGS;
   const char *problem = 0;
   if (rt->in_run) problem = "not allowed during pto2_run";
   else if (kernel_id < 0 || kernel_id >= PTO2_MAX_KERNELS) problem = "id out of range";
   else if (type != PTO2_CORE_AIC && type != PTO2_CORE_AIV) problem = "unknown core type";
+  else if (!name) problem = "name is NULL";
   else if (!fn) problem = "function is NULL";
-  if (problem) {
-    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "pto2_kernel_register(%d): %s (ids 0..%d)",
-              (int)kernel_id, problem, PTO2_MAX_KERNELS - 1);
-    return PTO2_E_INVALID_ARGS;
-  }
+  if (problem)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS, "pto2_kernel_register(%d): %s (ids 0..%d)",
+                           (int)kernel_id, problem, PTO2_MAX_KERNELS - 1);
   pto2__kernel *k = &rt->kernels[kernel_id];
+  if (k->fn)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_kernel_register(%d): id already registered (as '%s'); each id "
+                           "is registered once per runtime",
+                           (int)kernel_id, k->name);
   k->fn = fn;
   k->user = user;
   k->type = (uint8_t)type;
-  snprintf(k->name, sizeof k->name, "%s", name ? name : "");
+  snprintf(k->name, sizeof k->name, "%s", name);
   return 0;
 }
 
@@ -322,17 +403,19 @@ static void recover(pto2_runtime *rt) {
 }
 
 int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_stats *stats) {
-  if (!rt || !fn) return PTO2_E_INVALID_ARGS;
-  if (rt->in_run) {
-    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "pto2_run called from inside a run");
-    return PTO2_E_BUSY;
-  }
+  if (!rt) return PTO2_E_INVALID_ARGS;
+  if (!pto2__runtime_live(rt, "pto2_run")) return PTO2_E_INVALID_ARGS;
+  /* Inside a run this fails the running one (pto2__host_fail). */
+  if (rt->in_run) return pto2__host_fail(rt, PTO2_E_BUSY, "pto2_run called from inside a run");
+  if (!fn)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_run: the orchestration function is NULL");
   if (rt->broken) {
     recover(rt);
     if (rt->broken) {
-      snprintf(rt->error_msg, sizeof rt->error_msg,
-               "a kernel of an earlier run never returned; the runtime cannot run again");
-      return PTO2_E_BUSY;
+      return pto2__host_fail(rt, PTO2_E_BUSY,
+                             "pto2_run: a kernel of an earlier run never returned; the "
+                             "runtime cannot run again");
     }
   }
   rt->in_run = true;

@@ -65,4 +65,18 @@ struct pto2_runtime {
 int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A failing call of the host API (or an orchestration call outside a
+ * run): records `code` and the message as the runtime's error, replacing
+ * the last run's, and returns `code`.  During a run it fails the run
+ * instead (pto2__fail). */
+int pto2__host_fail(pto2_runtime *rt, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* PTO2_DEBUG_CHECKS builds: the runtimes between create and destroy.
+ * pto2__runtime_live() logs (naming `api`) and returns false for any other
+ * handle; in other builds it returns true without looking. */
+void pto2__runtime_remember(const pto2_runtime *rt);
+void pto2__runtime_forget(const pto2_runtime *rt);
+bool pto2__runtime_live(const pto2_runtime *rt, const char *api);
+
 #endif

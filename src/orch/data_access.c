@@ -107,13 +107,16 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
 
 int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *indices,
                          uint64_t *bits) {
-  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_get_tensor_data");
+  if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_get_tensor_data");
+  if (!bits)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "pto2_get_tensor_data: bits is NULL (the value has nowhere to go)");
   char *elem;
   int rc = access(rt, t, indices, false, &elem, "pto2_get_tensor_data");
   if (rc) return rc;
   uint64_t v = 0;
   memcpy(&v, elem, pto2__dtype_size(t->dtype));
-  if (bits) *bits = v;
+  *bits = v;
   return 0;
 }
 

@@ -31,13 +31,12 @@
 /* ------------------------------------------------------------------------ */
 
 int pto2__orch_refuse(pto2_runtime *rt, const char *api) {
-  if (!rt->orch.active) {
-    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
-              "%s called outside pto2_run(): orchestration calls are only valid inside the "
-              "orchestration function",
-              api);
-    return PTO2_E_INVALID_ARGS;
-  }
+  if (!rt) return PTO2_E_INVALID_ARGS;
+  if (!rt->orch.active)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "%s called outside pto2_run(): orchestration calls are only valid "
+                           "inside the orchestration function",
+                           api);
   return atomic_load_explicit(&rt->error, memory_order_relaxed);
 }
 
@@ -206,10 +205,16 @@ static int resolve_lanes(pto2_runtime *rt, pto2_mixed_kernels mk, lanes *l, cons
   return 0;
 }
 
-static uint64_t output_bytes(const pto2_create_info *ci) {
+/* The tensor's own size; its buffer takes output_bytes(), rounded up so
+ * the next output starts aligned. */
+static uint64_t output_size(const pto2_create_info *ci) {
   uint64_t n = pto2__dtype_size(ci->dtype);
   for (unsigned d = 0; d < ci->ndims; d++) n *= ci->shapes[d];
-  return (n + OUTPUT_ALIGN - 1) & ~(uint64_t)(OUTPUT_ALIGN - 1);
+  return n;
+}
+
+static uint64_t output_bytes(const pto2_create_info *ci) {
+  return (output_size(ci) + OUTPUT_ALIGN - 1) & ~(uint64_t)(OUTPUT_ALIGN - 1);
 }
 
 static const char *arg_kind_name(unsigned kind) {
@@ -435,7 +440,7 @@ static void materialize(pto2_tensor *t, const pto2_create_info *ci, char *buf, p
   size_t esz = pto2__dtype_size(ci->dtype);
   memset(t, 0, sizeof *t);
   t->addr = t->data = buf;
-  t->nbytes = output_bytes(ci);
+  t->nbytes = output_size(ci); /* what the tensor spans, not the aligned allocation */
   t->owner = owner;
   t->ndims = ci->ndims;
   t->dtype = ci->dtype;

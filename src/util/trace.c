@@ -4,8 +4,10 @@
  * phases on a thread of their own.  Buffers are fixed at pto2_trace_enable()
  * time; events beyond a buffer's capacity are dropped and counted.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime.h"
 
@@ -29,21 +31,26 @@ void pto2__trace_free(pto2_runtime *rt) {
 }
 
 int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) {
-  if (!rt || rt->in_run || max_events == 0) return PTO2_E_INVALID_ARGS;
+  if (!rt || !pto2__runtime_live(rt, "pto2_trace_enable")) return PTO2_E_INVALID_ARGS;
+  if (rt->in_run)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS, "pto2_trace_enable: not allowed during pto2_run");
+  if (max_events == 0)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS, "pto2_trace_enable: max_events must be >= 1");
   pto2__trace_free(rt);
   int rc = buf_alloc(&rt->orch_trace, max_events);
   for (uint32_t i = 0; !rc && i < rt->executor_count; i++)
     rc = buf_alloc(&rt->executors[i].trace, max_events);
   if (rc) {
     pto2__trace_free(rt);
-    return rc;
+    return pto2__host_fail(rt, rc, "pto2_trace_enable: out of memory for %u events per thread",
+                           max_events);
   }
   rt->tracing = true;
   return 0;
 }
 
 void pto2_trace_disable(pto2_runtime *rt) {
-  if (rt && !rt->in_run) pto2__trace_free(rt);
+  if (rt && pto2__runtime_live(rt, "pto2_trace_disable") && !rt->in_run) pto2__trace_free(rt);
 }
 
 void pto2__trace_run_begin(pto2_runtime *rt, uint64_t now) {
@@ -88,9 +95,18 @@ static void write_phase_event(FILE *f, const pto2_runtime *rt, const pto2__trace
 }
 
 int pto2_trace_write(const pto2_runtime *rt, const char *path) {
-  if (!rt || !path || !rt->tracing) return PTO2_E_INVALID_ARGS;
+  if (!rt || !pto2__runtime_live(rt, "pto2_trace_write")) return PTO2_E_INVALID_ARGS;
+  pto2_runtime *m = (pto2_runtime *)rt; /* the error is recorded in the runtime */
+  if (rt->in_run)
+    return pto2__host_fail(m, PTO2_E_INVALID_ARGS, "pto2_trace_write: not allowed during pto2_run");
+  if (!path) return pto2__host_fail(m, PTO2_E_INVALID_ARGS, "pto2_trace_write: path is NULL");
+  if (!rt->tracing)
+    return pto2__host_fail(m, PTO2_E_INVALID_ARGS,
+                           "pto2_trace_write: tracing is not enabled (pto2_trace_enable)");
   FILE *f = fopen(path, "w");
-  if (!f) return PTO2_E_SYSTEM;
+  if (!f)
+    return pto2__host_fail(m, PTO2_E_SYSTEM, "pto2_trace_write: cannot open '%s': %s", path,
+                           strerror(errno));
   fprintf(f, "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
              "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":0,\"args\":{\"name\":\"orchestrator\"}},\n"
              "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"cores\"}}");
@@ -107,5 +123,9 @@ int pto2_trace_write(const pto2_runtime *rt, const char *path) {
     for (uint32_t i = 0; i < b->count; i++) write_kernel_event(f, rt, &b->events[i]);
   }
   fprintf(f, "\n]}\n");
-  return fclose(f) == 0 ? 0 : PTO2_E_SYSTEM;
+  bool bad = ferror(f) != 0;
+  if (fclose(f) != 0 || bad)
+    return pto2__host_fail(m, PTO2_E_SYSTEM, "pto2_trace_write: writing '%s' failed: %s", path,
+                           strerror(errno));
+  return 0;
 }
