@@ -237,16 +237,18 @@ typedef struct pto2_arg {
 #define PTO2__ARG_ERR_TOO_MANY_SCALARS "Too many scalar args (exceeds MAX_SCALAR_ARGS=128)"
 
 static inline void pto2_arg_reset(pto2_arg *a) {
+  if (!a) return;
   a->error = 0;
   a->tensor_count = a->scalar_count = a->output_count = a->dep_count = 0;
   a->explicit_deps = false;
 }
 static inline void pto2_arg_init(pto2_arg *a) {
+  if (!a) return;
   pto2_arg_reset(a);
   a->block_num = 1;
 }
 static inline bool pto2__arg_check_tensor(pto2_arg *a) {
-  if (a->error) return false;
+  if (!a || a->error) return false;
   if (a->scalar_count) a->error = PTO2__ARG_ERR_AFTER_SCALAR;
   else if (a->tensor_count >= PTO2_MAX_TENSOR_ARGS) a->error = PTO2__ARG_ERR_TOO_MANY_TENSORS;
   return a->error == 0;
@@ -275,7 +277,7 @@ static inline void pto2_arg_add_output(pto2_arg *a, const pto2_create_info *ci) 
   a->output_count++;
 }
 static inline void pto2_arg_add_scalar(pto2_arg *a, uint64_t v) {
-  if (a->error) return;
+  if (!a || a->error) return;
   if (a->scalar_count >= PTO2_MAX_SCALAR_ARGS) {
     a->error = PTO2__ARG_ERR_TOO_MANY_SCALARS;
     return;
@@ -302,10 +304,12 @@ PTO2_API void pto2_arg_set_block_num(pto2_arg *a, uint32_t n);
 /* The i-th tensor created for an OUTPUT argument by the last successful
  * submit of `a`; NULL if there is no such output. */
 static inline const pto2_tensor *pto2_arg_output(const pto2_arg *a, unsigned i) {
-  return i < a->output_count ? &a->outputs[i] : 0;
+  return a && i < a->output_count ? &a->outputs[i] : 0;
 }
 /* The builder error recorded so far, or NULL. */
-static inline const char *pto2_arg_error(const pto2_arg *a) { return a->error; }
+static inline const char *pto2_arg_error(const pto2_arg *a) {
+  return a ? a->error : "the argument list is NULL";
+}
 
 /* ------------------------------------------------------------------------ */
 /* Kernels                                                                   */

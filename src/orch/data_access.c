@@ -86,6 +86,7 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
                       "blocking tensor data access is not supported inside PTO2_SCOPE(rt, "
                       "PTO2_SCOPE_%s); exit the %s scope first",
                       pol->name, rt->orch.mode == PTO2_SCOPE_MANUAL ? "manual" : "graph");
+  if (!t) return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: the tensor is NULL", api);
   if (!pto2__tensor_valid(t))
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: not a valid tensor", api);
   if (!idx) return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: indices must not be NULL", api);
@@ -122,7 +123,7 @@ int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t 
 
 int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *indices,
                          uint64_t bits) {
-  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_set_tensor_data");
+  if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_set_tensor_data");
   char *elem;
   int rc = access(rt, t, indices, true, &elem, "pto2_set_tensor_data");
   if (rc) return rc;

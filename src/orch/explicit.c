@@ -91,7 +91,7 @@ static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr) 
 }
 
 int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consumer) {
-  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_add_dependency");
+  if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_add_dependency");
   if (pto2__policy(rt->orch.mode)->edges == PTO2__EDGES_NONE)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s", ADD_DEP_MODE_MSG);
   int rc = check_ids(rt, producer, consumer);

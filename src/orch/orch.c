@@ -99,7 +99,7 @@ static void close_scope(pto2_runtime *rt, pto2__orch *o) {
 }
 
 int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
-  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_begin");
+  if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_begin");
   pto2__orch *o = &rt->orch;
   if (mode != PTO2_SCOPE_AUTO && mode != PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_GRAPH)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_scope_begin: unknown scope mode %d",
@@ -118,7 +118,7 @@ int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
 }
 
 int pto2_scope_end(pto2_runtime *rt) {
-  if (!pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_end");
+  if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_end");
   pto2__orch *o = &rt->orch;
   if (o->depth <= 1)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
@@ -639,16 +639,24 @@ static pto2_task_id submit_not_auto(pto2_runtime *rt, pto2_mixed_kernels mk, pto
   return PTO2_TASK_ID_INVALID;
 }
 
+/* A NULL argument list fails the run like any other bad argument. */
+static pto2_task_id null_args(pto2_runtime *rt, const char *api) {
+  pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s: the argument list (pto2_arg *) is NULL", api);
+  return PTO2_TASK_ID_INVALID;
+}
+
 static pto2_task_id submit_plain(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
                                  const char *api) {
-  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) return refuse_submit(rt, api);
+  if (PTO2_UNLIKELY(!rt || !pto2__orch_ok(rt))) return refuse_submit(rt, api);
+  if (PTO2_UNLIKELY(!a)) return null_args(rt, api);
   if (PTO2_UNLIKELY(rt->orch.mode != PTO2_SCOPE_AUTO)) return submit_not_auto(rt, mk, a, api);
   return submit(rt, mk, a, api, PTO2_SCOPE_AUTO);
 }
 
 static pto2_task_id submit_manual(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
                                   const char *api) {
-  if (PTO2_UNLIKELY(!pto2__orch_ok(rt))) return refuse_submit(rt, api);
+  if (PTO2_UNLIKELY(!rt || !pto2__orch_ok(rt))) return refuse_submit(rt, api);
+  if (PTO2_UNLIKELY(!a)) return null_args(rt, api);
   if (PTO2_UNLIKELY(!pto2__policy(rt->orch.mode)->manual_submit)) {
     pto2__fail(rt, PTO2_E_INVALID_ARGS,
                "%s: manual submit APIs require PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL)", api);
@@ -686,6 +694,7 @@ pto2_task_id pto2_submit_aiv_manual(pto2_runtime *rt, int32_t kernel_id, pto2_ar
 }
 
 bool pto2_is_fatal(const pto2_runtime *rt) {
+  if (!rt) return true;
   return atomic_load_explicit(&((pto2_runtime *)rt)->error, memory_order_relaxed) != 0;
 }
 
