@@ -100,16 +100,23 @@ PTO2_API uint16_t pto2_f32_to_fp16(float f);
 /* Task ids                                                                  */
 /* ------------------------------------------------------------------------ */
 
-/* Identifies one submitted task: ring in the top 8 bits, a per-ring 56-bit
- * sequence number below.  Ids are never reused within a runtime. */
+/* Identifies one submitted task: ring + 1 in the top 8 bits, a per-ring
+ * 56-bit sequence number below.  Ids are never reused within a runtime, and
+ * no issued id is zero: a zero-initialised id, like PTO2_TASK_ID_INVALID,
+ * is not valid, and giving it as a producer fails the submit. */
 typedef struct pto2_task_id {
   uint64_t raw;
 } pto2_task_id;
 
 #define PTO2_TASK_ID_INVALID ((pto2_task_id){UINT64_MAX})
 
-static inline bool pto2_task_id_is_valid(pto2_task_id id) { return id.raw != UINT64_MAX; }
-static inline unsigned pto2_task_id_ring(pto2_task_id id) { return (unsigned)(id.raw >> 56); }
+static inline bool pto2_task_id_is_valid(pto2_task_id id) {
+  return id.raw != UINT64_MAX && (id.raw >> 56) != 0;
+}
+/* The ring of an issued id (garbage, >= PTO2_RING_COUNT, for an invalid one). */
+static inline unsigned pto2_task_id_ring(pto2_task_id id) {
+  return (unsigned)(id.raw >> 56) - 1u;
+}
 static inline uint64_t pto2_task_id_local(pto2_task_id id) {
   return id.raw & ((UINT64_C(1) << 56) - 1);
 }

@@ -336,7 +336,14 @@ static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, 
     if (!pto2__ring_of(rt, a->deps[i]))
       return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                         "explicit producer %u of task %u:%llu is not a task id this runtime "
-                        "issued",
+                        "issued%s",
+                        i, pto2_task_id_ring(self), (unsigned long long)pto2_task_id_local(self),
+                        a->deps[i].raw == 0 ? " (it is zero: an id variable never assigned?)"
+                                            : "");
+    if (a->deps[i].raw == self.raw)
+      return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                        "explicit producer %u of task %u:%llu is the task itself: a task cannot "
+                        "depend on itself",
                         i, pto2_task_id_ring(self), (unsigned long long)pto2_task_id_local(self));
     int rc = add_producer(rt, f, a->deps[i], self, i, PTO2_ARG_INPUT, "explicit dependency");
     if (rc) return rc;
@@ -556,7 +563,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   m->held_depth = 0;
   pto2__slot_init(s, r->id, l->shape, l->mask, a->block_num);
   pto2__payload *pl = s->payload;
-  pl->id.raw = ((uint64_t)r->id << 56) | local;
+  pl->id.raw = ((uint64_t)(r->id + 1) << 56) | local; /* no issued id is zero */
   for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) pl->kernel[lane] = l->kernel[lane];
   rc = push_scope_task(rt, o, s);
   if (rc) return rc;

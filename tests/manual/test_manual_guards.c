@@ -177,7 +177,7 @@ static void not_in_scope(pto2_runtime *rt, void *arg) {
     pto2_task_id a = submit_noop(rt, true), b = submit_noop(rt, true);
     ASSERT_TRUE(pto2_task_id_is_valid(a) && pto2_task_id_is_valid(b));
     ASSERT_EQ_INT(pto2_add_dependency(rt, a, b), 0); /* fine: both in scope */
-    pto2_task_id bogus = {((uint64_t)pto2_task_id_ring(b) << 56) | (pto2_task_id_local(b) + 5)};
+    pto2_task_id bogus = {((uint64_t)(pto2_task_id_ring(b) + 1) << 56) | (pto2_task_id_local(b) + 5)};
     pto2_task_id p = a, c = b;
     switch (g->variant) {
       case 0: p = outer; break;                   /* producer in the enclosing AUTO scope */
