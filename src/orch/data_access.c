@@ -3,10 +3,13 @@
  *
  * get waits until every producer of the tensor has finished: its creator
  * and every earlier task whose recorded write overlaps it.  set also waits
- * until those producers' consumers have finished, so it does not overwrite
- * data a running reader still needs.  (Readers of caller-owned memory that
- * no task wrote are not tracked: pass such tensors to the reader as INOUT,
- * or order the write otherwise.)
+ * until those producers' consumers have finished, and then for every
+ * earlier-submitted task that is still in flight and has a tensor argument
+ * overlapping the element's tensor, so it never overwrites data an earlier
+ * reader still needs, whatever happened to the writer (its map entry may
+ * have been superseded, or it may have retired, leaving its readers
+ * unlinked).  Held-back tasks of an enclosing GRAPH scope are not waited
+ * for: they cannot start before that scope ends.
  */
 #include <string.h>
 
@@ -78,6 +81,54 @@ static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_t
   }
 }
 
+/* Geometry of a task's tensor argument, in TensorMap-entry form so the
+ * TensorMap's overlap test (T5) applies. */
+static void entry_of(pto2__tmap_entry *e, const pto2_tensor *t) {
+  pto2__region g;
+  pto2__region_init(&g, t);
+  e->addr = t->addr;
+  e->version = t->version;
+  e->ndims = t->ndims;
+  memcpy(e->shapes, t->shapes, sizeof e->shapes);
+  memcpy(e->offsets, t->offsets, sizeof e->offsets);
+  memcpy(e->raw_shapes, t->raw_shapes, sizeof e->raw_shapes);
+  e->raw_origin = g.raw_origin;
+  e->lo = g.lo;
+  e->hi = g.hi;
+}
+
+static bool accesses(const pto2__payload *pl, const pto2__region *g) {
+  for (unsigned i = 0; i < pl->tensor_count; i++) {
+    const pto2_tensor *a = &pl->tensors[i];
+    if (a->addr != g->t->addr) continue;
+    pto2__tmap_entry e;
+    entry_of(&e, a);
+    if (pto2__tmap_overlap(&e, g) != PTO2__NO_OVERLAP) return true;
+  }
+  return false;
+}
+
+/* set: waits for every task in flight (all of them were submitted before
+ * this call) with a tensor argument overlapping `t`.  Only the
+ * orchestrator writes payloads and reuses slots, and it is here, so the
+ * payload of a task that has not retired is stable while it is read; a
+ * wait does not submit, so one pass over each ring's window suffices. */
+static int wait_accessors(pto2_runtime *rt, const pto2_tensor *t) {
+  pto2__region g;
+  pto2__region_init(&g, t);
+  for (unsigned ri = 0; ri < PTO2_RING_COUNT; ri++) {
+    pto2__ring *r = &rt->rings[ri];
+    for (uint64_t local = r->seen_alive; local < r->next_local; local++) {
+      if (pto2__task_retired(r, local)) continue;
+      pto2__slot *s = pto2__ring_slot(r, local);
+      if (pto2__slot_is_deferred(s) || !accesses(s->payload, &g)) continue;
+      int rc = wait_producer(rt, s->payload->id, false);
+      if (rc) return rc;
+    }
+  }
+  return 0;
+}
+
 static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write,
                   char **elem, const char *api) {
   const pto2__mode_policy *pol = pto2__policy(rt->orch.mode);
@@ -102,6 +153,7 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
   if (rc) return rc;
   if (pto2_task_id_is_valid(t->owner) && (rc = wait_producer(rt, t->owner, write))) return rc;
   if ((rc = wait_writers(rt, t, write))) return rc;
+  if (write && (rc = wait_accessors(rt, t))) return rc;
   *elem = (char *)t->data + flat * pto2__dtype_size(t->dtype);
   return 0;
 }

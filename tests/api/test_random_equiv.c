@@ -313,14 +313,15 @@ typedef struct galloc {
   entry ent[MAX_ENTRIES];
 } galloc;
 
-enum { OP_TASK, OP_BEGIN, OP_END, OP_DEP };
+enum { OP_TASK, OP_BEGIN, OP_END, OP_DEP, OP_SET };
 enum { OPF_MACRO = 1, OPF_DELAYED = 2, OPF_DUP = 4 };
 
 typedef struct gop {
   uint8_t kind;
   uint8_t mode;  /* OP_BEGIN */
   uint8_t flags; /* OPF_* */
-  int16_t a, b;  /* OP_TASK: a = task; OP_DEP: a = producer, b = consumer; OP_BEGIN: a = scope */
+  int16_t a, b;  /* OP_TASK: a = task; OP_DEP: a = producer, b = consumer; OP_BEGIN: a = scope;
+                  * OP_SET: pto2_set_tensor_data of the first element of task a's arg b */
 } gop;
 
 typedef struct program {
@@ -1186,6 +1187,31 @@ static bool gen_task(gen *g) {
   return true;
 }
 
+/* The value OP_SET number `oi` writes (the same in both runs). */
+static uint32_t set_value(int oi) { return 0x5e700000u ^ ((uint32_t)oi * 2654435761u); }
+
+/* A blocking set on caller-owned memory, where every open scope is AUTO
+ * (no held-back task could read the element later), into the view of a
+ * recent task's argument: often a reader submitted after its writer
+ * finished or its writer's scope ended, which links it to nobody; the set
+ * must still wait for it.  The set needs no edges: it waits for every
+ * earlier task using the element, and later tasks are submitted after it. */
+static void gen_set(gen *g) {
+  program *p = g->p;
+  for (int i = 0; i < g->nopen; i++)
+    if (g->open[i].mode != PTO2_SCOPE_AUTO) return;
+  for (int ti = p->ntasks - 1; ti >= 0 && ti >= p->ntasks - 8; ti--) {
+    const gtask *t = &p->tasks[ti];
+    for (unsigned i = 0; i < t->nargs; i++) {
+      const garg *ga = &t->args[i];
+      if (ga->kind == K_OUTPUT || p->allocs[ga->alloc].creator >= 0) continue;
+      if (!chance(g, ga->kind == K_INPUT ? 70 : 30)) continue;
+      push_op(g, OP_SET, 0, 0, ti, (int)i);
+      return;
+    }
+  }
+}
+
 static void begin_scope(gen *g, uint8_t mode) {
   program *p = g->p;
   int id = p->nscopes++;
@@ -1237,6 +1263,7 @@ static void gen_scope(gen *g) {
   int items = 1 + (int)rnd(g, depth == 0 ? 24 : 10);
   for (int i = 0; i < items && p->ntasks < g->max_tasks; i++) {
     if (g->npend && chance(g, 30)) flush_pending(g, -1);
+    if (ops_room(g, 1) && chance(g, 8)) gen_set(g);
     bool can_nest = mode != PTO2_SCOPE_MANUAL && depth < MAX_DEPTH && ops_room(g, 2) &&
                     p->nscopes < MAX_SCOPES;
     bool nest = can_nest && (only_nest || chance(g, depth == 0 ? 30 : 22));
@@ -1492,6 +1519,18 @@ static void run_block(pto2_runtime *rt, run_ctx *c) {
         }
         break;
       }
+      case OP_SET: {
+        const garg *ga = &p->tasks[op->a].args[op->b];
+        pto2_tensor t = build_tensor(&c->base[ga->alloc], &p->allocs[ga->alloc], ga);
+        const uint32_t zero[PTO2_MAX_DIMS] = {0};
+        int rc = pto2_set_tensor_data(rt, &t, zero, set_value(c->pc - 1));
+        if (rc) {
+          c->failed = true;
+          snprintf(c->why, sizeof c->why, "pto2_set_tensor_data (op %d) returned %d", c->pc - 1,
+                   rc);
+        }
+        break;
+      }
       default: run_task(rt, c, op->a);
     }
   }
@@ -1516,7 +1555,16 @@ static void run_sequential(const program *p) {
     uint32_t *mem = A->creator < 0 ? pool_seq + A->ext_off : seq_inter[i];
     base[i] = pto2_tensor_external(mem, A->shape, A->nd, PTO2_INT32);
   }
-  for (int ti = 0; ti < p->ntasks; ti++) { /* task order is program order */
+  for (int oi = 0; oi < p->nops; oi++) { /* program order */
+    const gop *op = &p->ops[oi];
+    if (op->kind == OP_SET) {
+      const garg *ga = &p->tasks[op->a].args[op->b];
+      pto2_tensor t = build_tensor(&base[ga->alloc], &p->allocs[ga->alloc], ga);
+      *(uint32_t *)t.data = set_value(oi); /* the view's first element */
+      continue;
+    }
+    if (op->kind != OP_TASK) continue;
+    int ti = op->a;
     const gtask *t = &p->tasks[ti];
     pto2_tensor tv[PTO2_MAX_TENSOR_ARGS];
     for (unsigned i = 0; i < t->nargs; i++) {
@@ -1631,6 +1679,10 @@ static void dump_program(const program *p) {
                 op->b, op->flags & OPF_DELAYED ? " delayed" : "",
                 op->flags & OPF_DUP ? " duplicate" : "");
         break;
+      case OP_SET:
+        fprintf(stderr, "  %*sset_tensor_data(first element of task %d arg %d) = 0x%08x\n",
+                2 * depth, "", op->a, op->b, set_value(oi));
+        break;
       default: dump_task(p, op->a, depth);
     }
   }
@@ -1708,6 +1760,7 @@ static struct {
   uint64_t scopes[3], tasks_by_mode[3], manual_published, auto_explicit, auto_in_graph;
   uint64_t resolved, war, transitive, redundant, lifetime, sub_edges, sub_dups, deps_how[DH_COUNT];
   uint64_t add_deps, add_deps_delayed, add_deps_dup, edges_exact, edges_checked;
+  uint64_t sets, sets_on_input; /* blocking sets, on a recent task's INPUT view */
   uint64_t full_window, full_deps, heap_wrap; /* runs that filled a ring (tiny rings) */
 } cov;
 
@@ -1754,6 +1807,9 @@ static void count_coverage(const program *p) {
       modes[++depth] = op->mode;
     } else if (op->kind == OP_END) {
       depth--;
+    } else if (op->kind == OP_SET) {
+      cov.sets++;
+      cov.sets_on_input += p->tasks[op->a].args[op->b].kind == K_INPUT;
     } else if (op->kind == OP_DEP) {
       cov.add_deps++;
       cov.add_deps_delayed += (op->flags & OPF_DELAYED) != 0;
@@ -1829,6 +1885,8 @@ static void print_coverage(void) {
          U(cov.sub_dups), U(cov.deps_how[DH_ADD]), U(cov.deps_how[DH_SET]),
          U(cov.deps_how[DH_SPLIT]), U(cov.deps_how[DH_RESET]), U(cov.deps_how[DH_EMPTY]),
          U(cov.add_deps), U(cov.add_deps_delayed), U(cov.add_deps_dup));
+  printf("blocking sets %llu (%llu into a recent reader's view)\n", U(cov.sets),
+         U(cov.sets_on_input));
   printf("tasks: SPMD %llu, mixed %llu with %llu multi-lane writers, depth>=4 %llu; "
          "16 producers (bound) %llu, max %llu; edges counted %llu\n",
          U(cov.spmd), U(cov.mixed), U(cov.multi_writer_lanes), U(cov.deep), U(cov.fanin16),

@@ -3,6 +3,8 @@
  *  - get_tensor_data waits for a slow writer; set_tensor_data waits for a
  *    slow reader of the writer even after the writer's scope has ended
  *    (the scope reference is accounted separately);
+ *  - set_tensor_data waits for a reader submitted after the writer has
+ *    finished and its scope has ended (the reader is linked to nobody);
  *  - write-after-read is not tracked (docs/semantics.md, "Dependency rules"): an INOUT writer
  *    depends on the earlier writer, not on the reader in between, and
  *    OUTPUT_EXISTING depends on nobody but the creator;
@@ -96,6 +98,25 @@ static void blocking_access(pto2_runtime *rt, void *arg) {
   ASSERT_TRUE(x[0] == 2.0f);
 }
 
+/* The writer finished and its scope ended before the reader was
+ * submitted, so the reader is nobody's consumer; set must still wait for
+ * it.  The reader sleeps before reading, so without the wait the new
+ * value would be what it sees. */
+static void reader_of_finished_writer(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  pto2_tensor all = vec(16, 0);
+  PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) { writer(rt, &all, 100.0f, 0, PTO2_ARG_OUTPUT_EXISTING); }
+  uint64_t bits = 0;
+  const uint32_t idx[1] = {0};
+  ASSERT_EQ_INT(pto2_get_tensor_data(rt, &all, idx, &bits), 0); /* the writer finished */
+  ASSERT_TRUE(pto2_f32_from_u64(bits) == 100.0f);
+  pto2_tensor one = vec(1, 0);
+  reader(rt, &one, 50);
+  ASSERT_EQ_INT(pto2_set_tensor_data(rt, &all, idx, pto2_u64_from_f32(999.0f)), 0);
+  ASSERT_TRUE(seen[0] == 100.0f); /* the reader saw the old value */
+  ASSERT_TRUE(x[0] == 999.0f);
+}
+
 /* Only the dependencies are under test: the tasks race by design (a
  * writer after a reader, and two writers), so their kernels touch nothing. */
 static void touch_nothing(pto2_runtime *rt, pto2_tensor *t, pto2_arg_kind kind) {
@@ -156,6 +177,8 @@ int main(void) {
   pto2_run_stats st;
 
   ASSERT_EQ_INT(pto2_run(rt, blocking_access, 0, &st), 0);
+
+  ASSERT_EQ_INT(pto2_run(rt, reader_of_finished_writer, 0, &st), 0);
 
   ASSERT_EQ_INT(pto2_run(rt, war_untracked, 0, &st), 0);
   ASSERT_EQ_U64(st.tasks, 4);
