@@ -15,7 +15,15 @@
  * Error model: the first error of a run is sticky.  After it, orchestration
  * calls return at once (submits return PTO2_TASK_ID_INVALID), the run ends
  * and pto2_run() returns the code; pto2_error_message() names the cause.  The
- * runtime stays usable for the next run.
+ * runtime stays usable for the next run.  Every failing call given a
+ * runtime records its code and a message there: inside a run as the run's
+ * error (host calls made inside a run fail it), outside a run replacing the
+ * last one.  A NULL pointer parameter is PTO2_E_INVALID_ARGS, never a crash
+ * (void calls ignore it; builders see below).
+ *
+ * Lifetime: using a runtime after pto2_runtime_destroy() (destroying it
+ * twice included) is undefined behaviour.  Builds with PTO2_DEBUG_CHECKS
+ * catch it on host calls: a message on stderr and PTO2_E_INVALID_ARGS.
  */
 #ifndef PTO2_H
 #define PTO2_H
@@ -139,7 +147,8 @@ static inline bool pto2_task_id_eq(pto2_task_id a, pto2_task_id b) { return a.ra
 typedef struct pto2_tensor {
   void *addr;           /* read-only: base of the whole allocation (dependency key) */
   void *data;           /* read-only: first element of this view; kernels read here */
-  uint64_t nbytes;      /* read-only: size of the whole allocation in bytes */
+  uint64_t nbytes;      /* read-only: bytes of the whole allocation's elements (a created
+                         * tensor's buffer is padded to 64 bytes; nbytes excludes it) */
   pto2_task_id owner;   /* read-only: task that created the allocation, or invalid */
   int32_t version;      /* public: a newer version always depends on older writers */
   uint8_t ndims;        /* read-only: rank, 1..PTO2_MAX_DIMS; 0 marks an invalid tensor */
@@ -364,7 +373,9 @@ typedef enum pto2_log_level {
 /* Zero in any field selects its default. */
 typedef struct pto2_config {
   uint32_t block_dim;         /* clusters of 1 AIC + 2 AIV; default 24 */
-  uint32_t worker_threads;    /* executor threads besides the caller; default CPUs - 1, >= 1 */
+  uint32_t worker_threads;    /* executor threads besides the caller; default CPUs - 1, >= 1;
+                               * at most block_dim - 1 (larger values are reduced: each
+                               * executor needs a cluster of its own) */
   uint32_t task_window;       /* tasks in flight per ring, power of two >= 4; default 4096 */
   uint64_t heap_size;         /* output bytes per ring, power of two >= 1024; default 64 MiB */
   uint32_t dep_pool;          /* dependency entries per ring, >= 4; default 16384 */
@@ -378,13 +389,20 @@ typedef struct pto2_config {
  * (silent|error|warn|info|debug).  An invalid value fails the create with
  * PTO2_E_INVALID_CONFIG and a message on stderr. */
 PTO2_API int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) PTO2_WARN_UNUSED;
-/* Stops the executor threads and frees everything.  Not during pto2_run(). */
+/* Stops the executor threads and frees everything.  NULL is ignored.
+ * Inside a run it does nothing and fails the run (PTO2_E_BUSY).  The handle
+ * is invalid afterwards (see "Lifetime" above). */
 PTO2_API void pto2_runtime_destroy(pto2_runtime *rt);
-/* The configuration in effect (defaults and environment applied). */
+/* The configuration in effect (defaults and environment applied;
+ * worker_threads reduced to block_dim - 1 if it was larger).  Does nothing
+ * if either pointer is NULL. */
 PTO2_API void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out);
 
-/* Registers `fn` under `kernel_id` for lanes of `type`.  `name` is copied
- * and appears in errors and traces.  Not during pto2_run(). */
+/* Registers `fn` under `kernel_id` for lanes of `type`.  `name` (required)
+ * is copied and appears in errors and traces.  Each id is registered once
+ * per runtime.  Returns 0, or PTO2_E_INVALID_ARGS with a message (id out of
+ * range or already registered, unknown type, NULL name or function); inside
+ * pto2_run() it fails the run. */
 PTO2_API int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type type,
                                   const char *name, pto2_kernel_fn fn,
                                   void *user) PTO2_WARN_UNUSED;
@@ -404,7 +422,9 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
 /* Runs `fn(rt, arg)` on the calling thread inside a root AUTO scope and
  * returns when every submitted task has finished.  Returns 0 or the run's
  * first error.  `stats` may be NULL.  While waiting, the calling thread runs
- * ready tasks itself. */
+ * ready tasks itself.  A NULL `fn` is PTO2_E_INVALID_ARGS; PTO2_E_BUSY after
+ * a kernel of an earlier run never returned; called from inside a run it
+ * fails that run with PTO2_E_BUSY.  Each is recorded with a message. */
 PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
                       pto2_run_stats *stats);
 
@@ -413,14 +433,20 @@ PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
  * orchestration function, waits, the final drain), keeping the first
  * `max_events` per thread.  pto2_trace_write() writes the last run's trace
  * as Chrome / Perfetto JSON (chrome://tracing, ui.perfetto.dev).  Tracing
- * adds two clock reads per kernel; it is off by default. */
+ * adds two clock reads per kernel; it is off by default.  Failures
+ * (max_events 0, NULL path, tracing not enabled, the file cannot be
+ * written: PTO2_E_SYSTEM) are recorded with a message; inside a run these
+ * calls fail the run (pto2_trace_disable does nothing there). */
 PTO2_API int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) PTO2_WARN_UNUSED;
 PTO2_API void pto2_trace_disable(pto2_runtime *rt);
 PTO2_API int pto2_trace_write(const pto2_runtime *rt, const char *path) PTO2_WARN_UNUSED;
 
-/* Error code of the current (or, between runs, the last) run; 0 if none. */
+/* Error code of the current run, or between runs of the last failing call
+ * or run; 0 if none.  PTO2_E_INVALID_ARGS for a NULL runtime. */
 PTO2_API int pto2_error_code(const pto2_runtime *rt);
-/* Message of that error ("" if none).  Valid until the next run starts. */
+/* Message of that error ("" if none).  Published with the code: a thread
+ * that sees the code may read it at once.  Valid until the next run starts
+ * or the next failing call. */
 PTO2_API const char *pto2_error_message(const pto2_runtime *rt);
 
 /* ------------------------------------------------------------------------ */
@@ -454,7 +480,10 @@ PTO2_API int pto2_scope_end(pto2_runtime *rt);
 
 /* Submits a task whose lanes run the given kernels.  Returns its id, or
  * PTO2_TASK_ID_INVALID if the run has failed (this call's error or an
- * earlier one).  On success the created tensors are in pto2_arg_output(). */
+ * earlier one).  On success the created tensors are in pto2_arg_output().
+ * A NULL `a`, an invalid explicit producer (never issued, zero, or the
+ * task's own id) or any other bad argument fails the run with
+ * PTO2_E_INVALID_ARGS; outside a run the call records PTO2_E_INVALID_ARGS. */
 PTO2_API pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a);
 PTO2_API pto2_task_id pto2_submit_aic(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
 PTO2_API pto2_task_id pto2_submit_aiv(pto2_runtime *rt, int32_t kernel_id, pto2_arg *a);
@@ -475,15 +504,21 @@ PTO2_API int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer,
 
 /* Blocking element access: waits until the tensor's producers (its creator
  * and every earlier task that wrote an overlapping region) have finished;
- * set_tensor_data also waits until those producers' consumers have finished.
- * `indices` has t->ndims entries, relative to the view.  The value travels
- * as raw bits in the low bytes of a uint64_t. */
+ * set_tensor_data also waits until those producers' consumers, and every
+ * earlier-submitted task with a tensor argument overlapping `t`, have
+ * finished (tasks held back in an enclosing GRAPH scope excepted: they
+ * cannot start before it ends).  `indices` has t->ndims entries, relative
+ * to the view.  The value travels as raw bits in the low bytes of a
+ * uint64_t; `bits` must not be NULL.  Errors (NULL or invalid tensor,
+ * indices or bits, an index out of range, a MANUAL/GRAPH innermost scope)
+ * fail the run with PTO2_E_INVALID_ARGS. */
 PTO2_API int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
                                   const uint32_t *indices, uint64_t *bits);
 PTO2_API int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
                                   const uint32_t *indices, uint64_t bits);
 
-/* True once the run has failed; orchestration loops may poll it to stop. */
+/* True once the run has failed (or rt is NULL); orchestration loops may
+ * poll it to stop. */
 PTO2_API bool pto2_is_fatal(const pto2_runtime *rt);
 
 /* Logs at `level` (filtered by the runtime's log level) to stderr. */
