@@ -3,12 +3,21 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 
-.PHONY: run test build clean deps bench-peers
+.PHONY: run test build clean deps install bench-peers
 
 deps:
-	@command -v cmake >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 || { \
-	  echo "installing build tools (cmake, gcc, make)"; \
-	  apt-get update -qq && apt-get install -y -qq cmake gcc make >/dev/null; }
+	@missing=""; \
+	command -v cmake >/dev/null 2>&1 || missing="$$missing cmake"; \
+	command -v cc >/dev/null 2>&1 || missing="$$missing gcc"; \
+	command -v c++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	command -v make >/dev/null 2>&1 || missing="$$missing make"; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkgconf"; \
+	/usr/bin/python3 -c 'import numpy, pytest' >/dev/null 2>&1 || \
+	  missing="$$missing python3 python3-numpy python3-pytest"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -23,6 +32,12 @@ run: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Headers, libpto2.so + libpto2.a, pto2-bench, the CMake package and pto2.pc
+# under PREFIX (default /usr/local).
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

@@ -402,6 +402,22 @@ static void recover(pto2_runtime *rt) {
   pto2__executors_resume(rt);
 }
 
+/* Cleanup of pto2_run()'s frame.  runtime.c is compiled with -fexceptions,
+ * so this also runs while a C++ exception thrown by the orchestration
+ * function unwinds through pto2_run(): the run fails with PTO2_E_ABORTED, its
+ * tasks are dropped and the runtime is left usable; the exception then
+ * continues to pto2_run()'s caller.  On a normal return *unwinding is NULL.
+ * (longjmp does not run cleanups: see the comment at pto2_run in pto2.h.) */
+static void run_unwound(pto2_runtime **unwinding) {
+  pto2_runtime *rt = *unwinding;
+  if (!rt) return;
+  pto2__fail(rt, PTO2_E_ABORTED,
+             "the orchestration function exited by an exception; the run was abandoned");
+  (void)pto2__orch_run_end(rt);
+  recover(rt);
+  rt->in_run = false;
+}
+
 int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_stats *stats) {
   if (!rt) return PTO2_E_INVALID_ARGS;
   if (!pto2__runtime_live(rt, "pto2_run")) return PTO2_E_INVALID_ARGS;
@@ -425,7 +441,9 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   pto2__orch_run_begin(rt);
   uint64_t t0 = pto2__now_ns();
   pto2__trace_run_begin(rt, t0);
+  pto2_runtime *unwinding __attribute__((cleanup(run_unwound))) = rt;
   fn(rt, arg);
+  unwinding = 0;
   uint64_t t1 = pto2__now_ns();
   pto2__trace_phase(rt, -1, "orchestration", t0, t1);
   int rc = pto2__orch_run_end(rt);

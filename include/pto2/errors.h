@@ -10,6 +10,10 @@
 
 #include "pto2/version.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define PTO2_ERRNO_MAP(XX)                                                          \
   XX(SCOPE_DEADLOCK, -1, "scope holds more tasks than its ring's task window")      \
   XX(HEAP_RING_DEADLOCK, -2, "ring heap exhausted by tasks that cannot retire")     \
@@ -24,7 +28,8 @@
   XX(BUSY, -11, "runtime is busy or unusable")                                      \
   XX(UNKNOWN_KERNEL, -12, "kernel id not registered or of the wrong core type")     \
   XX(SYSTEM, -13, "operating-system call failed")                                   \
-  XX(INTERNAL, -14, "internal invariant violated (a pto2 bug)")
+  XX(INTERNAL, -14, "internal invariant violated (a pto2 bug)")                     \
+  XX(ABORTED, -15, "the orchestration aborted the run (pto2_abort_run or an exception)")
 
 typedef enum pto2_errno {
   PTO2_OK = 0,
@@ -37,5 +42,9 @@ typedef enum pto2_errno {
 PTO2_API const char *pto2_strerror(int err);
 /* Symbolic name of an error code, e.g. "PTO2_E_INVALID_ARGS". */
 PTO2_API const char *pto2_err_name(int err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PTO2_ERRORS_H */

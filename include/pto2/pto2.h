@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pto2/errors.h"
 #include "pto2/version.h"
@@ -38,6 +39,33 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/*
+ * ABI.  The library is used through its exported functions (PTO2_API) and
+ * these plain-data structs, whose layout is part of the ABI and changes only
+ * with the library's major version (the shared library's SOVERSION):
+ * pto2_task_id, pto2_tensor, pto2_create_info, pto2_kernel_ctx,
+ * pto2_mixed_kernels, pto2_config, pto2_run_stats, and the numbering of
+ * every enum.  pto2_arg is NOT part of the ABI: its fields are private and
+ * its size may change; an FFI allocates one with pto2_arg_create().
+ *
+ * The small functions marked PTO2_INLINE below are `static inline` (the fast
+ * path for C and C++).  libpto2 also exports every one of them as an
+ * ordinary function of the same name, for FFIs (ctypes, cffi, other
+ * languages) that cannot call inline functions: define PTO2_NO_INLINE before
+ * including this header to get plain declarations of them instead.
+ */
+#if defined(PTO2__ABI_DEFINE)
+#define PTO2_INLINE PTO2_API /* src/api/abi.c: the exported definitions */
+#elif !defined(PTO2_NO_INLINE)
+#define PTO2_INLINE static inline
+#endif
+
+/* The library's version, e.g. "0.1.0" (PTO2_VERSION_STRING of the library,
+ * which may differ from the header's when linking dynamically). */
+PTO2_API const char *pto2_version(void);
+/* major * 10000 + minor * 100 + patch, like PTO2_VERSION. */
+PTO2_API int pto2_version_number(void);
 
 /* ------------------------------------------------------------------------ */
 /* Limits                                                                    */
@@ -77,29 +105,37 @@ PTO2_API const char *pto2_dtype_name(pto2_dtype dtype);
 
 /* Scalars travel as uint64_t; a value of fewer than 8 bytes occupies the low
  * bytes (bit copy, no numeric conversion). */
-static inline uint64_t pto2_u64_from_f32(float f) {
-  union { float f; uint32_t u; } v = {.f = f};
-  return v.u;
+#ifndef PTO2_NO_INLINE
+PTO2_INLINE uint64_t pto2_u64_from_f32(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
 }
-static inline float pto2_f32_from_u64(uint64_t bits) {
-  union { uint32_t u; float f; } v = {.u = (uint32_t)bits};
-  return v.f;
+PTO2_INLINE float pto2_f32_from_u64(uint64_t bits) {
+  uint32_t u = (uint32_t)bits;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
 }
-static inline uint64_t pto2_u64_from_i32(int32_t i) { return (uint32_t)i; }
-static inline int32_t pto2_i32_from_u64(uint64_t bits) { return (int32_t)(uint32_t)bits; }
+PTO2_INLINE uint64_t pto2_u64_from_i32(int32_t i) { return (uint32_t)i; }
+PTO2_INLINE int32_t pto2_i32_from_u64(uint64_t bits) { return (int32_t)(uint32_t)bits; }
 
 /* bfloat16: the upper half of a float32. */
-static inline float pto2_bf16_to_f32(uint16_t h) {
-  union { uint32_t u; float f; } v = {.u = (uint32_t)h << 16};
-  return v.f;
+PTO2_INLINE float pto2_bf16_to_f32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
 }
 /* Round to nearest, ties to even; NaN stays NaN. */
-static inline uint16_t pto2_f32_to_bf16(float f) {
-  union { float f; uint32_t u; } v = {.f = f};
-  if ((v.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((v.u >> 16) | 0x0040u);
-  v.u += 0x7fffu + ((v.u >> 16) & 1u);
-  return (uint16_t)(v.u >> 16);
+PTO2_INLINE uint16_t pto2_f32_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
 }
+#endif /* !PTO2_NO_INLINE */
 /* IEEE 754 binary16 conversions (round to nearest, ties to even). */
 PTO2_API float pto2_fp16_to_f32(uint16_t h);
 PTO2_API uint16_t pto2_f32_to_fp16(float f);
@@ -116,19 +152,25 @@ typedef struct pto2_task_id {
   uint64_t raw;
 } pto2_task_id;
 
+#ifdef __cplusplus
+#define PTO2_TASK_ID_INVALID (pto2_task_id{UINT64_MAX})
+#else
 #define PTO2_TASK_ID_INVALID ((pto2_task_id){UINT64_MAX})
+#endif
 
-static inline bool pto2_task_id_is_valid(pto2_task_id id) {
+#ifndef PTO2_NO_INLINE
+PTO2_INLINE bool pto2_task_id_is_valid(pto2_task_id id) {
   return id.raw != UINT64_MAX && (id.raw >> 56) != 0;
 }
 /* The ring of an issued id (garbage, >= PTO2_RING_COUNT, for an invalid one). */
-static inline unsigned pto2_task_id_ring(pto2_task_id id) {
+PTO2_INLINE unsigned pto2_task_id_ring(pto2_task_id id) {
   return (unsigned)(id.raw >> 56) - 1u;
 }
-static inline uint64_t pto2_task_id_local(pto2_task_id id) {
+PTO2_INLINE uint64_t pto2_task_id_local(pto2_task_id id) {
   return id.raw & ((UINT64_C(1) << 56) - 1);
 }
-static inline bool pto2_task_id_eq(pto2_task_id a, pto2_task_id b) { return a.raw == b.raw; }
+PTO2_INLINE bool pto2_task_id_eq(pto2_task_id a, pto2_task_id b) { return a.raw == b.raw; }
+#endif /* !PTO2_NO_INLINE */
 
 /* ------------------------------------------------------------------------ */
 /* Tensors                                                                   */
@@ -180,19 +222,21 @@ PTO2_API bool pto2_tensor_is_valid(const pto2_tensor *t);
 PTO2_API uint64_t pto2_tensor_numel(const pto2_tensor *t);
 
 /* Element stride of dimension d (product of the raw extents after d). */
-static inline uint64_t pto2_tensor_stride(const pto2_tensor *t, unsigned d) {
+#ifndef PTO2_NO_INLINE
+PTO2_INLINE uint64_t pto2_tensor_stride(const pto2_tensor *t, unsigned d) {
   uint64_t s = 1;
   for (unsigned i = d + 1; i < t->ndims; i++) s *= t->raw_shapes[i];
   return s;
 }
 
 /* 2-D convenience view: rows x cols at (row0, col0). */
-static inline pto2_tensor pto2_tensor_view2(const pto2_tensor *t, uint32_t rows, uint32_t cols,
+PTO2_INLINE pto2_tensor pto2_tensor_view2(const pto2_tensor *t, uint32_t rows, uint32_t cols,
                                             uint32_t row0, uint32_t col0) {
   const uint32_t shapes[2] = {rows, cols};
   const uint32_t offsets[2] = {row0, col0};
   return pto2_tensor_view(t, shapes, offsets);
 }
+#endif /* !PTO2_NO_INLINE */
 
 /* Describes a buffer the runtime allocates for a task's OUTPUT argument. */
 typedef struct pto2_create_info {
@@ -206,10 +250,12 @@ typedef struct pto2_create_info {
 
 PTO2_API pto2_create_info pto2_create_info_make(const uint32_t *shapes, uint32_t ndims,
                                                 pto2_dtype dtype);
-static inline void pto2_create_info_set_initial(pto2_create_info *ci, uint64_t bits) {
+#ifndef PTO2_NO_INLINE
+PTO2_INLINE void pto2_create_info_set_initial(pto2_create_info *ci, uint64_t bits) {
   ci->has_initial_value = true;
   ci->initial_value = bits;
 }
+#endif /* !PTO2_NO_INLINE */
 
 /* ------------------------------------------------------------------------ */
 /* Task arguments                                                            */
@@ -252,13 +298,14 @@ typedef struct pto2_arg {
 #define PTO2__ARG_ERR_TOO_MANY_TENSORS "Too many tensor args (exceeds MAX_TENSOR_ARGS=16)"
 #define PTO2__ARG_ERR_TOO_MANY_SCALARS "Too many scalar args (exceeds MAX_SCALAR_ARGS=128)"
 
-static inline void pto2_arg_reset(pto2_arg *a) {
+#ifndef PTO2_NO_INLINE
+PTO2_INLINE void pto2_arg_reset(pto2_arg *a) {
   if (!a) return;
   a->error = 0;
   a->tensor_count = a->scalar_count = a->output_count = a->dep_count = 0;
   a->explicit_deps = false;
 }
-static inline void pto2_arg_init(pto2_arg *a) {
+PTO2_INLINE void pto2_arg_init(pto2_arg *a) {
   if (!a) return;
   pto2_arg_reset(a);
   a->block_num = 1;
@@ -274,25 +321,25 @@ static inline void pto2__arg_add_tensor(pto2_arg *a, const pto2_tensor *t, pto2_
   a->kinds[a->tensor_count] = (uint8_t)kind;
   a->refs[a->tensor_count++].tensor = t;
 }
-static inline void pto2_arg_add_input(pto2_arg *a, const pto2_tensor *t) {
+PTO2_INLINE void pto2_arg_add_input(pto2_arg *a, const pto2_tensor *t) {
   pto2__arg_add_tensor(a, t, PTO2_ARG_INPUT);
 }
-static inline void pto2_arg_add_inout(pto2_arg *a, const pto2_tensor *t) {
+PTO2_INLINE void pto2_arg_add_inout(pto2_arg *a, const pto2_tensor *t) {
   pto2__arg_add_tensor(a, t, PTO2_ARG_INOUT);
 }
-static inline void pto2_arg_add_output_existing(pto2_arg *a, const pto2_tensor *t) {
+PTO2_INLINE void pto2_arg_add_output_existing(pto2_arg *a, const pto2_tensor *t) {
   pto2__arg_add_tensor(a, t, PTO2_ARG_OUTPUT_EXISTING);
 }
-static inline void pto2_arg_add_no_dep(pto2_arg *a, const pto2_tensor *t) {
+PTO2_INLINE void pto2_arg_add_no_dep(pto2_arg *a, const pto2_tensor *t) {
   pto2__arg_add_tensor(a, t, PTO2_ARG_NO_DEP);
 }
-static inline void pto2_arg_add_output(pto2_arg *a, const pto2_create_info *ci) {
+PTO2_INLINE void pto2_arg_add_output(pto2_arg *a, const pto2_create_info *ci) {
   if (!pto2__arg_check_tensor(a)) return;
   a->kinds[a->tensor_count] = (uint8_t)PTO2_ARG_OUTPUT;
   a->refs[a->tensor_count++].create = ci;
   a->output_count++;
 }
-static inline void pto2_arg_add_scalar(pto2_arg *a, uint64_t v) {
+PTO2_INLINE void pto2_arg_add_scalar(pto2_arg *a, uint64_t v) {
   if (!a || a->error) return;
   if (a->scalar_count >= PTO2_MAX_SCALAR_ARGS) {
     a->error = PTO2__ARG_ERR_TOO_MANY_SCALARS;
@@ -300,6 +347,7 @@ static inline void pto2_arg_add_scalar(pto2_arg *a, uint64_t v) {
   }
   a->scalars[a->scalar_count++] = v;
 }
+#endif /* !PTO2_NO_INLINE */
 /* Adds n scalars; all or none. */
 PTO2_API void pto2_arg_add_scalars(pto2_arg *a, const uint64_t *v, uint32_t n);
 /* Adds n int32 values, each zero-extended (-1 becomes 0x00000000FFFFFFFF). */
@@ -319,13 +367,15 @@ PTO2_API void pto2_arg_set_deps(pto2_arg *a, const pto2_task_id *producers, uint
 PTO2_API void pto2_arg_set_block_num(pto2_arg *a, uint32_t n);
 /* The i-th tensor created for an OUTPUT argument by the last successful
  * submit of `a`; NULL if there is no such output. */
-static inline const pto2_tensor *pto2_arg_output(const pto2_arg *a, unsigned i) {
+#ifndef PTO2_NO_INLINE
+PTO2_INLINE const pto2_tensor *pto2_arg_output(const pto2_arg *a, unsigned i) {
   return a && i < a->output_count ? &a->outputs[i] : 0;
 }
 /* The builder error recorded so far, or NULL. */
-static inline const char *pto2_arg_error(const pto2_arg *a) {
+PTO2_INLINE const char *pto2_arg_error(const pto2_arg *a) {
   return a ? a->error : "the argument list is NULL";
 }
+#endif /* !PTO2_NO_INLINE */
 
 /* ------------------------------------------------------------------------ */
 /* Kernels                                                                   */
@@ -424,7 +474,20 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
  * first error.  `stats` may be NULL.  While waiting, the calling thread runs
  * ready tasks itself.  A NULL `fn` is PTO2_E_INVALID_ARGS; PTO2_E_BUSY after
  * a kernel of an earlier run never returned; called from inside a run it
- * fails that run with PTO2_E_BUSY.  Each is recorded with a message. */
+ * fails that run with PTO2_E_BUSY.  Each is recorded with a message.
+ *
+ * Leaving `fn` other than by returning:
+ * - A C++ exception thrown by `fn` fails the run with PTO2_E_ABORTED: the
+ *   run's tasks are drained or dropped, the runtime stays usable, and the
+ *   exception propagates to pto2_run()'s caller.  (Kernels must not throw:
+ *   a kernel runs on an executor thread, where an exception terminates the
+ *   program.)
+ * - longjmp() out of `fn` is not supported: it skips the end of the run, the
+ *   runtime stays "in a run" for ever (every later pto2_run answers
+ *   PTO2_E_BUSY and pto2_runtime_destroy refuses and leaks it), and tasks may
+ *   still be running on the executors.  To stop a run early, call
+ *   pto2_abort_run() and return from `fn`. */
+
 PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
                       pto2_run_stats *stats);
 
@@ -521,6 +584,13 @@ PTO2_API int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
  * poll it to stop. */
 PTO2_API bool pto2_is_fatal(const pto2_runtime *rt);
 
+/* Fails the current run with PTO2_E_ABORTED and `message` (unless it has
+ * already failed): later orchestration calls return at once, and pto2_run()
+ * drops the run's remaining tasks and returns the code.  The orchestration
+ * function should return soon after.  Returns the run's error code;
+ * PTO2_E_INVALID_ARGS outside a run. */
+PTO2_API int pto2_abort_run(pto2_runtime *rt, const char *message);
+
 /* Logs at `level` (filtered by the runtime's log level) to stderr. */
 PTO2_API void pto2_log(const pto2_runtime *rt, pto2_log_level level, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -549,6 +619,49 @@ PTO2_API void pto2__scope_guard_leave(pto2__scope_guard *g);
   for (pto2__scope_guard PTO2__GUARD __attribute__((cleanup(pto2__scope_guard_leave))) = \
            pto2__scope_guard_enter((rt), (mode));                                      \
        PTO2__GUARD.open; pto2__scope_guard_leave(&PTO2__GUARD))
+
+/* ------------------------------------------------------------------------ */
+/* Stable ABI for foreign-function interfaces                                */
+/* ------------------------------------------------------------------------ */
+
+/* A heap-allocated, initialised argument list (NULL when out of memory);
+ * free it with pto2_arg_destroy(). */
+PTO2_API pto2_arg *pto2_arg_create(void);
+PTO2_API void pto2_arg_destroy(pto2_arg *a);
+/* PTO2_TASK_ID_INVALID as a function. */
+PTO2_API pto2_task_id pto2_task_id_invalid(void);
+/* sizeof of an ABI struct by name ("pto2_tensor", "pto2_config", ...; the
+ * list in the ABI comment at the top, plus "pto2_arg"); 0 for another name.
+ * Lets an FFI check its mirror of a layout. */
+PTO2_API size_t pto2_abi_struct_size(const char *name);
+
+#ifdef PTO2_NO_INLINE
+/* The exported versions of the PTO2_INLINE functions. */
+PTO2_API uint64_t pto2_u64_from_f32(float f);
+PTO2_API float pto2_f32_from_u64(uint64_t bits);
+PTO2_API uint64_t pto2_u64_from_i32(int32_t i);
+PTO2_API int32_t pto2_i32_from_u64(uint64_t bits);
+PTO2_API float pto2_bf16_to_f32(uint16_t h);
+PTO2_API uint16_t pto2_f32_to_bf16(float f);
+PTO2_API bool pto2_task_id_is_valid(pto2_task_id id);
+PTO2_API unsigned pto2_task_id_ring(pto2_task_id id);
+PTO2_API uint64_t pto2_task_id_local(pto2_task_id id);
+PTO2_API bool pto2_task_id_eq(pto2_task_id a, pto2_task_id b);
+PTO2_API uint64_t pto2_tensor_stride(const pto2_tensor *t, unsigned d);
+PTO2_API pto2_tensor pto2_tensor_view2(const pto2_tensor *t, uint32_t rows, uint32_t cols,
+                                       uint32_t row0, uint32_t col0);
+PTO2_API void pto2_create_info_set_initial(pto2_create_info *ci, uint64_t bits);
+PTO2_API void pto2_arg_reset(pto2_arg *a);
+PTO2_API void pto2_arg_init(pto2_arg *a);
+PTO2_API void pto2_arg_add_input(pto2_arg *a, const pto2_tensor *t);
+PTO2_API void pto2_arg_add_inout(pto2_arg *a, const pto2_tensor *t);
+PTO2_API void pto2_arg_add_output_existing(pto2_arg *a, const pto2_tensor *t);
+PTO2_API void pto2_arg_add_no_dep(pto2_arg *a, const pto2_tensor *t);
+PTO2_API void pto2_arg_add_output(pto2_arg *a, const pto2_create_info *ci);
+PTO2_API void pto2_arg_add_scalar(pto2_arg *a, uint64_t v);
+PTO2_API const pto2_tensor *pto2_arg_output(const pto2_arg *a, unsigned i);
+PTO2_API const char *pto2_arg_error(const pto2_arg *a);
+#endif
 
 #ifdef __cplusplus
 }

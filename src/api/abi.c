@@ -1,0 +1,53 @@
+/*
+ * The stable ABI: exported, out-of-line definitions of every PTO2_INLINE
+ * function of pto2.h (PTO2__ABI_DEFINE turns the header's inline bodies into
+ * ordinary exported definitions), plus helpers for foreign-function
+ * interfaces and pto2_abort_run().
+ */
+#define PTO2__ABI_DEFINE 1
+#include "pto2/pto2.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "runtime.h"
+
+pto2_arg *pto2_arg_create(void) {
+  pto2_arg *a = malloc(sizeof *a);
+  if (a) pto2_arg_init(a);
+  return a;
+}
+
+void pto2_arg_destroy(pto2_arg *a) { free(a); }
+
+pto2_task_id pto2_task_id_invalid(void) { return PTO2_TASK_ID_INVALID; }
+
+size_t pto2_abi_struct_size(const char *name) {
+  static const struct {
+    const char *name;
+    size_t size;
+  } sizes[] = {
+      {"pto2_task_id", sizeof(pto2_task_id)},
+      {"pto2_tensor", sizeof(pto2_tensor)},
+      {"pto2_create_info", sizeof(pto2_create_info)},
+      {"pto2_kernel_ctx", sizeof(pto2_kernel_ctx)},
+      {"pto2_mixed_kernels", sizeof(pto2_mixed_kernels)},
+      {"pto2_config", sizeof(pto2_config)},
+      {"pto2_run_stats", sizeof(pto2_run_stats)},
+      {"pto2_arg", sizeof(pto2_arg)},
+  };
+  if (!name) return 0;
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+    if (strcmp(sizes[i].name, name) == 0) return sizes[i].size;
+  return 0;
+}
+
+int pto2_abort_run(pto2_runtime *rt, const char *message) {
+  if (!rt) return PTO2_E_INVALID_ARGS;
+  if (!rt->in_run) {
+    pto2_log(rt, PTO2_LOG_ERROR, "pto2_abort_run called outside a run");
+    return PTO2_E_INVALID_ARGS;
+  }
+  pto2__fail(rt, PTO2_E_ABORTED, "%s", message && *message ? message : "run aborted");
+  return atomic_load_explicit(&rt->error, memory_order_relaxed);
+}
