@@ -1,0 +1,293 @@
+"""pto2 — Python bindings for the pto2 task-graph runtime.
+
+    import numpy as np, pto2
+
+    rt = pto2.Runtime(block_dim=4, worker_threads=2)
+    pa = rt.load_plugin(pto2.plugin_path("pto2_pa"))     # kernels + orchestration
+    stats = rt.run(pa, [query, key_cache, value_cache, block_table, context_lens, out],
+                   scalars=[0, 0])                       # numpy arrays, zero-copy
+    print(stats.tasks, stats.elapsed_ns)
+
+Runs execute compiled orchestrations from plugins (shared libraries built
+with the PTO2_PLUGIN macro of pto2/plugin.h).  numpy arrays are passed as
+external tensors over their own memory (no copy): kernels read and write the
+arrays in place.  A failed run raises pto2.Error with the runtime's message;
+the runtime stays usable.
+
+The library is found through $PTO2_LIBRARY (a path to libpto2.so), then
+pkg-config, then the dynamic linker's search path, then /usr/local/lib and
+/usr/lib.
+"""
+import ctypes
+import os
+
+from . import _ffi
+
+_lib, _lib_path = _ffi.load()
+_lib_path = _ffi.loaded_path(_lib_path)
+
+__version__ = _lib.pto2_version().decode()
+library_path = _lib_path
+
+# Error codes: every PTO2_E_* of the library, as module constants.
+OK = 0
+_ERROR_NAMES = {}
+for _code in range(-1, -128, -1):
+    _name = _lib.pto2_err_name(_code).decode()
+    if _name == "PTO2_E_UNKNOWN":
+        continue
+    _ERROR_NAMES[_code] = _name
+    globals()[_name[len("PTO2_"):]] = _code  # pto2.E_INVALID_ARGS, ...
+
+# Scope modes and log levels.
+SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH = 0, 1, 2
+LOG_DEFAULT, LOG_SILENT, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3, 4, 5
+
+# pto2_dtype numbering (part of the ABI).
+FLOAT32, FLOAT16, INT32, INT16, INT8, UINT8, BFLOAT16, INT64, UINT64 = range(9)
+_DTYPE_BY_NUMPY = {
+    "float32": FLOAT32, "float16": FLOAT16, "int32": INT32, "int16": INT16, "int8": INT8,
+    "uint8": UINT8, "int64": INT64, "uint64": UINT64,
+}
+
+
+class Error(RuntimeError):
+    """A pto2 error: .code (negative PTO2_E_* value), .name, and the message."""
+
+    def __init__(self, code, message):
+        self.code = code
+        self.name = _ERROR_NAMES.get(code, "PTO2_E_UNKNOWN")
+        self.message = message
+        super().__init__(f"{self.name}: {message}" if message else self.name)
+
+
+def strerror(code):
+    return _lib.pto2_strerror(code).decode()
+
+
+class RunStats:
+    """The statistics of one run (pto2_run_stats)."""
+
+    __slots__ = ("tasks", "edges", "orch_ns", "elapsed_ns", "ring_task_high_water",
+                 "ring_heap_high_water", "ring_dep_high_water")
+
+    def __init__(self, st):
+        self.tasks = st.tasks
+        self.edges = st.edges
+        self.orch_ns = st.orch_ns
+        self.elapsed_ns = st.elapsed_ns
+        self.ring_task_high_water = list(st.ring_task_high_water)
+        self.ring_heap_high_water = list(st.ring_heap_high_water)
+        self.ring_dep_high_water = list(st.ring_dep_high_water)
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self):
+        return (f"RunStats(tasks={self.tasks}, edges={self.edges}, orch_ns={self.orch_ns}, "
+                f"elapsed_ns={self.elapsed_ns})")
+
+
+def _dtype_of(array):
+    name = str(array.dtype)
+    if name not in _DTYPE_BY_NUMPY:
+        raise TypeError(f"pto2: numpy dtype {name} has no pto2 dtype "
+                        f"(supported: {', '.join(sorted(_DTYPE_BY_NUMPY))})")
+    return _DTYPE_BY_NUMPY[name]
+
+
+def tensor(array):
+    """An external pto2 tensor over a numpy array's memory (zero-copy).
+
+    The array must be C-contiguous with 1..5 dimensions and stay alive (and
+    unmoved) while a run uses the tensor; Runtime.run keeps it alive for you.
+    """
+    iface = getattr(array, "__array_interface__", None)
+    if iface is None:
+        raise TypeError("pto2: expected a numpy array")
+    if not array.flags["C_CONTIGUOUS"]:
+        raise ValueError("pto2: the array must be C-contiguous (use numpy.ascontiguousarray; "
+                         "a copy would not be written back)")
+    if not 1 <= array.ndim <= _ffi.MAX_DIMS:
+        raise ValueError(f"pto2: arrays of 1..{_ffi.MAX_DIMS} dimensions, not {array.ndim}")
+    shape = (ctypes.c_uint32 * array.ndim)(*array.shape)
+    t = _lib.pto2_tensor_external(ctypes.c_void_p(iface["data"][0]), shape, array.ndim,
+                                  _dtype_of(array))
+    if not _lib.pto2_tensor_is_valid(ctypes.byref(t)):
+        raise ValueError(f"pto2: cannot make a tensor of shape {array.shape} "
+                         "(empty, or 2^48 bytes or more)")
+    return t
+
+
+def _scalar_bits(v):
+    """Scalars travel as uint64 bit patterns: int -> two's complement int64,
+    float -> float32 bits, numpy scalars -> their own bits (low bytes)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        np = None
+    if np is not None and isinstance(v, np.generic):
+        raw = v.tobytes()
+        return int.from_bytes(raw.ljust(8, b"\0"), "little")
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        if not -(1 << 63) <= v < (1 << 64):
+            raise OverflowError(f"pto2: scalar {v} does not fit in 64 bits")
+        return v & ((1 << 64) - 1)
+    if isinstance(v, float):
+        return int.from_bytes(ctypes.c_float(v), "little")
+    raise TypeError(f"pto2: unsupported scalar {v!r} (int, float or a numpy scalar)")
+
+
+class Plugin:
+    """A loaded plugin: a shared library defining PTO2_PLUGIN's entry points."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        try:
+            self._dll = ctypes.CDLL(self.path)
+        except OSError as e:
+            raise Error(E_INVALID_ARGS, f"cannot load plugin {self.path}: {e}") from None
+        try:
+            abi = self._dll.pto2_plugin_abi_version
+            self._register = self._dll.pto2_plugin_register
+            orch = self._dll.pto2_plugin_orchestrate
+        except AttributeError:
+            raise Error(E_INVALID_ARGS, f"{self.path} is not a pto2 plugin (no PTO2_PLUGIN "
+                        "entry points)") from None
+        abi.restype = ctypes.c_uint
+        abi.argtypes = []
+        if abi() != _ffi.PLUGIN_ABI_VERSION:
+            raise Error(E_INVALID_ARGS, f"{self.path}: plugin ABI {abi()}, this package "
+                        f"speaks {_ffi.PLUGIN_ABI_VERSION}")
+        self._register.restype = ctypes.c_int
+        self._register.argtypes = [ctypes.c_void_p]
+        self._orchestrate = ctypes.cast(orch, _ffi.ORCH_FN)
+
+    def __repr__(self):
+        return f"pto2.Plugin({self.path!r})"
+
+
+def plugin_path(name):
+    """The path of an installed plugin lib<name>.so: $PTO2_PLUGIN_DIR, then
+    the pto2/ folder next to the loaded libpto2.so."""
+    dirs = []
+    if os.environ.get("PTO2_PLUGIN_DIR"):
+        dirs.append(os.environ["PTO2_PLUGIN_DIR"])
+    dirs.append(os.path.join(os.path.dirname(_lib_path), "pto2"))
+    for d in dirs:
+        p = os.path.join(d, f"lib{name}.so")
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(f"pto2: plugin lib{name}.so not found in {', '.join(dirs)}")
+
+
+class Runtime:
+    """A pto2 runtime (pto2_runtime_create).  Keyword arguments are the
+    fields of pto2_config (block_dim, worker_threads, task_window, heap_size,
+    dep_pool, stall_timeout_ms, kernel_timeout_ms, log_level); 0 or absent
+    selects the default.  Use as a context manager or call close()."""
+
+    def __init__(self, **config):
+        cfg = _ffi.Config()
+        names = {f[0] for f in _ffi.Config._fields_}
+        for k, v in config.items():
+            if k not in names:
+                raise TypeError(f"pto2.Runtime: unknown config field {k!r} "
+                                f"(fields: {', '.join(sorted(names))})")
+            setattr(cfg, k, int(v))
+        handle = ctypes.c_void_p()
+        rc = _lib.pto2_runtime_create(ctypes.byref(cfg), ctypes.byref(handle))
+        if rc:
+            raise Error(rc, "pto2_runtime_create failed (the reason is on stderr)")
+        self._rt = handle
+        self._plugins = []
+
+    def _handle(self):
+        if self._rt is None:
+            raise Error(E_INVALID_ARGS, "the runtime is closed")
+        return self._rt
+
+    def close(self):
+        if self._rt is not None:
+            _lib.pto2_runtime_destroy(self._rt)
+            self._rt = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    @property
+    def config(self):
+        cfg = _ffi.Config()
+        _lib.pto2_runtime_get_config(self._handle(), ctypes.byref(cfg))
+        return {f[0]: getattr(cfg, f[0]) for f in _ffi.Config._fields_}
+
+    @property
+    def error_code(self):
+        return _lib.pto2_error_code(self._handle())
+
+    @property
+    def error_message(self):
+        return _lib.pto2_error_message(self._handle()).decode(errors="replace")
+
+    def load_plugin(self, plugin):
+        """Loads a plugin (a path or a Plugin) and registers its kernels in
+        this runtime.  Returns the Plugin."""
+        if not isinstance(plugin, Plugin):
+            plugin = Plugin(plugin)
+        rc = plugin._register(self._handle())
+        if rc:
+            raise Error(rc, f"{plugin.path}: pto2_plugin_register failed (see stderr)")
+        self._plugins.append(plugin)
+        return plugin
+
+    def run(self, plugin, tensors=(), scalars=()):
+        """Runs the plugin's orchestration on `tensors` (numpy arrays, passed
+        zero-copy in this order) and `scalars`.  Returns RunStats; raises
+        pto2.Error with the runtime's message if the run fails."""
+        if plugin not in self._plugins:
+            raise Error(E_INVALID_ARGS, f"{plugin!r} is not loaded in this runtime "
+                        "(Runtime.load_plugin)")
+        arrays = list(tensors)
+        ts = (_ffi.Tensor * max(1, len(arrays)))()
+        for i, a in enumerate(arrays):
+            ts[i] = tensor(a)
+        bits = [_scalar_bits(s) for s in scalars]
+        ss = (ctypes.c_uint64 * max(1, len(bits)))(*bits)
+        args = _ffi.PluginArgs(ts, len(arrays), len(bits), ss, None)
+        st = _ffi.RunStats()
+        # ctypes releases the GIL for the call; `arrays` keeps the memory alive.
+        rc = _lib.pto2_run(self._handle(), plugin._orchestrate, ctypes.byref(args),
+                           ctypes.byref(st))
+        if rc:
+            raise Error(rc, self.error_message)
+        return RunStats(st)
+
+    def trace_enable(self, max_events=1 << 16):
+        """Records the next runs' kernels and phases (first max_events per thread)."""
+        rc = _lib.pto2_trace_enable(self._handle(), max_events)
+        if rc:
+            raise Error(rc, "pto2_trace_enable failed")
+
+    def trace_disable(self):
+        _lib.pto2_trace_disable(self._handle())
+
+    def trace_write(self, path):
+        """Writes the last run's trace as Chrome / Perfetto JSON."""
+        rc = _lib.pto2_trace_write(self._handle(), os.fsencode(path))
+        if rc:
+            raise Error(rc, f"pto2_trace_write({path}) failed")
+
+
+__all__ = ["Runtime", "Plugin", "RunStats", "Error", "tensor", "plugin_path", "strerror",
+           "library_path"]

@@ -1,0 +1,172 @@
+"""Tests of the pto2 Python package (run by `make test` through ctest)."""
+import ctypes
+import json
+
+import numpy as np
+import pytest
+
+import pto2
+from pto2 import bench
+
+
+@pytest.fixture(scope="module")
+def rt():
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT) as r:
+        yield r
+
+
+@pytest.fixture(scope="module")
+def pa(rt):
+    return rt.load_plugin(pto2.plugin_path("pto2_pa"))
+
+
+def small_inputs(seed=7, batch=3, lens=(33, 17, 64)):
+    return bench.make_inputs(batch=batch, heads=16, dim=16, block_size=16,
+                             context_lens=list(lens), max_model_len=128, seed=seed)
+
+
+def want_of(x):
+    return bench.golden(x["query"], x["key_cache"], x["value_cache"], x["block_table"],
+                        x["context_lens"])
+
+
+def test_version_and_abi():
+    assert pto2.__version__.count(".") == 2
+    lib = pto2._lib
+    assert lib.pto2_version_number() == int("".join(
+        f"{int(p):02d}" for p in pto2.__version__.split(".")))
+    for name, mirror in pto2._ffi._MIRRORS.items():
+        assert lib.pto2_abi_struct_size(name.encode()) == ctypes.sizeof(mirror)
+    assert pto2.E_INVALID_ARGS == -5 and pto2.E_INTERNAL == -14 and pto2.E_ABORTED == -15
+
+
+@pytest.mark.parametrize("scene", [0, 1])
+@pytest.mark.parametrize("lane", [0, 1, 2])
+def test_paged_attention_matches_numpy(rt, pa, lane, scene):
+    x = small_inputs()
+    out = x["out"]
+    st = rt.run(pa, bench.tensors_of(x), scalars=[lane, scene])
+    assert x["out"] is out  # written in place: zero-copy
+    np.testing.assert_allclose(out, want_of(x), rtol=1e-2, atol=1e-2)
+    assert st.tasks > 0 and st.edges > 0 and st.elapsed_ns >= st.orch_ns > 0
+    assert max(st.ring_task_high_water) > 0
+
+
+def test_stats_are_per_run_and_deterministic(rt, pa):
+    x = small_inputs()
+    a = rt.run(pa, bench.tensors_of(x), scalars=[0, 0])
+    b = rt.run(pa, bench.tensors_of(x), scalars=[0, 0])
+    assert (a.tasks, a.edges) == (b.tasks, b.edges)
+    d = a.as_dict()
+    assert set(d) >= {"tasks", "edges", "orch_ns", "elapsed_ns"}
+
+
+def test_orchestration_error_raises_with_message_and_runtime_recovers(rt, pa):
+    x = small_inputs()
+    with pytest.raises(pto2.Error) as e:
+        rt.run(pa, bench.tensors_of(x)[:5])  # `out` missing
+    assert e.value.code == pto2.E_ABORTED
+    assert e.value.name == "PTO2_E_ABORTED"
+    assert "expected 6 tensors" in str(e.value)
+    assert "expected 6 tensors" in rt.error_message
+    # The runtime runs again, correctly.
+    rt.run(pa, bench.tensors_of(x))
+    np.testing.assert_allclose(x["out"], want_of(x), rtol=1e-2, atol=1e-2)
+
+
+def test_bad_block_table_raises_with_message_and_runtime_recovers(rt, pa):
+    x = small_inputs()
+    x["block_table"][0, 1] = 10_000
+    with pytest.raises(pto2.Error) as e:
+        rt.run(pa, bench.tensors_of(x))
+    assert e.value.code == pto2.E_ABORTED
+    assert "block_table[0][1] = 10000 is outside the cache" in e.value.message
+    assert e.value.message in rt.error_message
+    y = small_inputs(seed=8)
+    rt.run(pa, bench.tensors_of(y))
+    np.testing.assert_allclose(y["out"], want_of(y), rtol=1e-2, atol=1e-2)
+
+
+def test_bad_scalars_and_shapes(rt, pa):
+    x = small_inputs()
+    with pytest.raises(pto2.Error, match="lane must be"):
+        rt.run(pa, bench.tensors_of(x), scalars=[7])
+    x["context_lens"][1] = 0
+    with pytest.raises(pto2.Error, match="context_lens"):
+        rt.run(pa, bench.tensors_of(x))
+    y = small_inputs()
+    y["out"] = np.zeros((3, 16, 15), np.float32)
+    with pytest.raises(pto2.Error, match="out must be"):
+        rt.run(pa, bench.tensors_of(y))
+
+
+def test_tensor_conversion():
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    t = pto2.tensor(a)
+    assert t.data == a.ctypes.data and t.ndims == 2 and t.dtype == pto2.FLOAT32
+    assert list(t.shapes)[:2] == [3, 4]
+    with pytest.raises(ValueError, match="C-contiguous"):
+        pto2.tensor(a.T)
+    with pytest.raises(TypeError, match="dtype"):
+        pto2.tensor(np.zeros(3, np.complex64))
+    with pytest.raises(ValueError, match="dimensions"):
+        pto2.tensor(np.zeros((1,) * 6, np.float32))
+    with pytest.raises(ValueError):
+        pto2.tensor(np.zeros((0, 4), np.float32))
+
+
+def test_scalars():
+    bits = pto2._scalar_bits
+    assert bits(1.0) == 0x3F800000
+    assert bits(-1) == (1 << 64) - 1
+    assert bits(np.float16(1.0)) == 0x3C00
+    assert bits(np.int32(-1)) == 0xFFFFFFFF
+    with pytest.raises(TypeError):
+        bits("x")
+    with pytest.raises(OverflowError):
+        bits(1 << 64)
+
+
+def test_trace(rt, pa, tmp_path):
+    x = small_inputs()
+    rt.trace_enable(4096)
+    try:
+        rt.run(pa, bench.tensors_of(x))
+        path = tmp_path / "trace.json"
+        rt.trace_write(path)
+    finally:
+        rt.trace_disable()
+    doc = json.loads(path.read_text())
+    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    names = {e.get("name") for e in events}
+    assert {"QK", "SF", "PV", "UP"} <= names
+
+
+def test_config_and_errors():
+    with pto2.Runtime(block_dim=3, worker_threads=1, log_level=pto2.LOG_SILENT) as r:
+        assert r.config["block_dim"] == 3
+    with pytest.raises(TypeError, match="unknown config field"):
+        pto2.Runtime(blocks=3)
+    with pytest.raises(pto2.Error) as e:
+        pto2.Runtime(task_window=3, log_level=pto2.LOG_SILENT)  # not a power of two
+    assert e.value.code == pto2.E_INVALID_CONFIG
+    r = pto2.Runtime(worker_threads=1, log_level=pto2.LOG_SILENT)
+    r.close()
+    with pytest.raises(pto2.Error, match="closed"):
+        r.config
+
+
+def test_plugin_errors(rt, tmp_path):
+    with pytest.raises(pto2.Error, match="cannot load plugin"):
+        rt.load_plugin(tmp_path / "missing.so")
+    with pytest.raises(pto2.Error, match="not a pto2 plugin"):
+        rt.load_plugin(pto2.library_path)  # a shared library without the entry points
+    other = pto2.Plugin(pto2.plugin_path("pto2_pa"))
+    with pytest.raises(pto2.Error, match="not loaded"):
+        rt.run(other, [])
+
+
+def test_bench_main(capsys):
+    assert bench.main(["--lane", "auto", "--scene", "base", "--rounds", "1", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rec["ok"] and rec["tasks"] > 0

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The Python package's tests, with the library and plugin of this build.
+# Usage:
+#   python_tests.sh pytest PYTHON SOURCE_DIR LIBPTO2 PLUGIN_DIR
+#   python_tests.sh pip    PYTHON SOURCE_DIR LIBPTO2 PLUGIN_DIR WORK
+# Exit code 77 (skipped) when PYTHON lacks numpy/pytest (make deps installs
+# Debian's python3-numpy and python3-pytest) or pip.
+set -eu
+mode=$1 python=$2 src=$3
+export PTO2_LIBRARY=$4 PTO2_PLUGIN_DIR=$5 PYTHONDONTWRITEBYTECODE=1
+case $mode in
+pytest)
+  "$python" -c 'import numpy, pytest' 2>/dev/null || {
+    echo "skipped: $python has no numpy or pytest (apt-get install python3-numpy python3-pytest)"
+    exit 77; }
+  cd "$src/python"
+  PYTHONPATH="$src/python" exec "$python" -m pytest -q -p no:cacheprovider tests
+  ;;
+pip)
+  work=$6
+  "$python" -m pip --version >/dev/null 2>&1 || { echo "skipped: no pip for $python"; exit 77; }
+  # Install from a copy, so that the build leaves nothing in the source tree.
+  rm -rf "$work"; mkdir -p "$work/src"
+  cp -r "$src/python" "$src/CMakeLists.txt" "$work/src/"
+  "$python" -m pip install -q --no-build-isolation --no-deps --no-index \
+    --target "$work/site" "$work/src/python"
+  cd "$work"
+  PYTHONPATH="$work/site" "$python" -c '
+import os, sys, pto2
+assert pto2.__file__.startswith(sys.argv[1]), pto2.__file__
+print("pip-installed pto2", pto2.__version__, "at", os.path.dirname(pto2.__file__))
+from pto2 import bench
+sys.exit(bench.main(["--rounds", "1", "--lane", "graph"]))' "$work/site"
+  ;;
+esac
