@@ -140,6 +140,130 @@ def _scalar_bits(v):
     raise TypeError(f"pto2: unsupported scalar {v!r} (int, float or a numpy scalar)")
 
 
+class Args:
+    """The arguments of one task submitted from Python (tensors first, then
+    scalars), built through the library's exported pto2_arg functions."""
+
+    def __init__(self):
+        self._p = _lib.pto2_arg_create()
+        if not self._p:
+            raise MemoryError("pto2_arg_create")
+        self._keep = []  # tensors and create-infos must outlive the submit
+        self._outputs = 0
+
+    def __del__(self):
+        p, self._p = getattr(self, "_p", None), None
+        if p:
+            _lib.pto2_arg_destroy(p)
+
+    def _tensor(self, t):
+        if not isinstance(t, _ffi.Tensor):
+            self._keep.append(t)  # the array itself
+            t = tensor(t)
+        self._keep.append(t)
+        return ctypes.byref(t)
+
+    def input(self, t):
+        _lib.pto2_arg_add_input(self._p, self._tensor(t))
+        return self
+
+    def inout(self, t):
+        _lib.pto2_arg_add_inout(self._p, self._tensor(t))
+        return self
+
+    def output_existing(self, t):
+        _lib.pto2_arg_add_output_existing(self._p, self._tensor(t))
+        return self
+
+    def no_dep(self, t):
+        _lib.pto2_arg_add_no_dep(self._p, self._tensor(t))
+        return self
+
+    def output(self, shape, dtype=FLOAT32):
+        """A buffer the runtime creates; Orchestrator.submit_* returns it."""
+        dims = (ctypes.c_uint32 * len(shape))(*shape)
+        ci = _lib.pto2_create_info_make(dims, len(shape), dtype)
+        self._keep.append(ci)
+        self._outputs += 1
+        _lib.pto2_arg_add_output(self._p, ctypes.byref(ci))
+        return self
+
+    def scalar(self, v):
+        _lib.pto2_arg_add_scalar(self._p, _scalar_bits(v))
+        return self
+
+    def dep(self, task_id):
+        _lib.pto2_arg_add_dep(self._p, task_id)
+        return self
+
+
+class Orchestrator:
+    """What a Python orchestration function gets: submits tasks one by one.
+    Valid only during Runtime.run(fn)."""
+
+    def __init__(self, rt):
+        self._rt = rt
+        self._keep = []  # numpy arrays used by this run's tensors
+
+    def tensor(self, array):
+        """An external tensor over `array`, kept alive until the run ends."""
+        self._keep.append(array)
+        return tensor(array)
+
+    def view(self, t, shape, offsets):
+        dims = (ctypes.c_uint32 * len(shape))(*shape)
+        offs = (ctypes.c_uint32 * len(offsets))(*offsets)
+        if len(shape) != t.ndims or len(offsets) != t.ndims:
+            raise ValueError(f"pto2: view of a {t.ndims}-D tensor needs {t.ndims} extents "
+                             "and offsets")
+        return _lib.pto2_tensor_view(ctypes.byref(t), dims, offs)
+
+    def _submit(self, fn, kernel, args):
+        tid = fn(self._rt, kernel, args._p)
+        outs = []
+        for i in range(args._outputs):
+            p = _lib.pto2_arg_output(args._p, i)
+            if not p:  # the submit failed
+                break
+            outs.append(_ffi.Tensor.from_buffer_copy(p.contents))
+        self._keep.append(args)
+        return tid, outs
+
+    def submit_aiv(self, kernel, args):
+        """Returns (task id, [created output tensors]); an invalid id once
+        the run has failed."""
+        return self._submit(_lib.pto2_submit_aiv, kernel, args)
+
+    def submit_aic(self, kernel, args):
+        return self._submit(_lib.pto2_submit_aic, kernel, args)
+
+    def add_dependency(self, producer, consumer):
+        return _lib.pto2_add_dependency(self._rt, producer, consumer)
+
+    def is_fatal(self):
+        return _lib.pto2_is_fatal(self._rt)
+
+    def scope(self, mode=0):
+        return _Scope(self._rt, mode)
+
+
+class _Scope:
+    def __init__(self, rt, mode):
+        self._rt, self._mode = rt, mode
+
+    def __enter__(self):
+        _lib.pto2_scope_begin(self._rt, self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _lib.pto2_scope_end(self._rt)
+        return False
+
+
+def task_id_is_valid(task_id):
+    return _lib.pto2_task_id_is_valid(task_id)
+
+
 class Plugin:
     """A loaded plugin: a shared library defining PTO2_PLUGIN's entry points."""
 
@@ -254,7 +378,14 @@ class Runtime:
     def run(self, plugin, tensors=(), scalars=()):
         """Runs the plugin's orchestration on `tensors` (numpy arrays, passed
         zero-copy in this order) and `scalars`.  Returns RunStats; raises
-        pto2.Error with the runtime's message if the run fails."""
+        pto2.Error with the runtime's message if the run fails.
+
+        `plugin` may instead be a Python function f(orchestrator) that submits
+        the tasks itself (Orchestrator.submit_aiv with Args), using kernels
+        registered by loaded plugins.  An exception it raises aborts the run
+        (the runtime stays usable) and is re-raised."""
+        if callable(plugin) and not isinstance(plugin, Plugin):
+            return self._run_python(plugin)
         if plugin not in self._plugins:
             raise Error(E_INVALID_ARGS, f"{plugin!r} is not loaded in this runtime "
                         "(Runtime.load_plugin)")
@@ -269,6 +400,28 @@ class Runtime:
         # ctypes releases the GIL for the call; `arrays` keeps the memory alive.
         rc = _lib.pto2_run(self._handle(), plugin._orchestrate, ctypes.byref(args),
                            ctypes.byref(st))
+        if rc:
+            raise Error(rc, self.error_message)
+        return RunStats(st)
+
+    def _run_python(self, fn):
+        raised = []
+        orch = Orchestrator(self._handle())
+
+        def trampoline(rt, _arg):
+            try:
+                fn(orch)
+            except BaseException as e:  # noqa: B902 - re-raised after the run
+                raised.append(e)
+                _lib.pto2_abort_run(rt, f"python orchestration raised {type(e).__name__}: "
+                                        f"{e}".encode(errors="replace"))
+
+        cb = _ffi.ORCH_FN(trampoline)
+        st = _ffi.RunStats()
+        rc = _lib.pto2_run(self._handle(), cb, None, ctypes.byref(st))
+        del orch
+        if raised:
+            raise raised[0]
         if rc:
             raise Error(rc, self.error_message)
         return RunStats(st)
@@ -289,5 +442,5 @@ class Runtime:
             raise Error(rc, f"pto2_trace_write({path}) failed")
 
 
-__all__ = ["Runtime", "Plugin", "RunStats", "Error", "tensor", "plugin_path", "strerror",
-           "library_path"]
+__all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "tensor",
+           "plugin_path", "strerror", "task_id_is_valid", "library_path"]

@@ -180,6 +180,7 @@ def _declare(lib):
         "pto2_submit_task": (TaskId, [c.c_void_p, MixedKernels, c.c_void_p]),
         "pto2_scope_begin": (c.c_int, [c.c_void_p, c.c_int]),
         "pto2_scope_end": (c.c_int, [c.c_void_p]),
+        "pto2_add_dependency": (c.c_int, [c.c_void_p, TaskId, TaskId]),
         "pto2_is_fatal": (c.c_bool, [c.c_void_p]),
         "pto2_task_id_is_valid": (c.c_bool, [TaskId]),
     }

@@ -170,3 +170,76 @@ def test_bench_main(capsys):
     assert bench.main(["--lane", "auto", "--scene", "base", "--rounds", "1", "--json"]) == 0
     rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rec["ok"] and rec["tasks"] > 0
+
+
+@pytest.fixture(scope="module")
+def demo(rt):
+    return rt.load_plugin(pto2.plugin_path("pto2_demo"))
+
+
+def test_demo_plugin(rt, demo):
+    x = np.arange(40 * 8, dtype=np.float32).reshape(40, 8)
+    y = np.zeros_like(x)
+    st = rt.run(demo, [x, y], scalars=[3.0])
+    np.testing.assert_array_equal(y, 4 * x)
+    assert st.tasks == 6 and st.edges == 3  # 3 blocks of up to 16 rows: scale -> add
+
+
+def python_orchestration(x, y, factor):
+    def orch(o):
+        xt, yt = o.tensor(x), o.tensor(y)
+        rows, cols = x.shape
+        for r in range(0, rows, 16):
+            n = min(16, rows - r)
+            with o.scope(pto2.SCOPE_AUTO):
+                xb, yb = o.view(xt, [n, cols], [r, 0]), o.view(yt, [n, cols], [r, 0])
+                tid, (t,) = o.submit_aiv(0, pto2.Args().input(xb).output([n, cols])
+                                         .scalar(float(factor)))
+                assert pto2.task_id_is_valid(tid) and t.ndims == 2
+                o.submit_aiv(1, pto2.Args().input(t).input(xb).output_existing(yb))
+    return orch
+
+
+def test_python_orchestration(rt, demo):
+    x = np.arange(40 * 8, dtype=np.float32).reshape(40, 8)
+    y = np.zeros_like(x)
+    st = rt.run(python_orchestration(x, y, 2.0))
+    np.testing.assert_array_equal(y, 3 * x)
+    assert st.tasks == 6 and st.edges == 3  # the same graph as the plugin's
+
+
+def test_python_orchestration_exception_aborts_and_runtime_recovers(rt, demo):
+    def orch(o):
+        o.submit_aiv(2, pto2.Args())
+        raise KeyError("no such block")
+    with pytest.raises(KeyError, match="no such block"):
+        rt.run(orch)
+    assert rt.error_code == pto2.E_ABORTED
+    assert "KeyError" in rt.error_message
+    x = np.ones((16, 4), np.float32)
+    y = np.zeros_like(x)
+    rt.run(python_orchestration(x, y, 1.0))
+    np.testing.assert_array_equal(y, 2 * x)
+
+
+def test_python_orchestration_errors(rt, demo):
+    def unknown_kernel(o):
+        o.submit_aiv(63, pto2.Args())
+    with pytest.raises(pto2.Error) as e:
+        rt.run(unknown_kernel)
+    assert e.value.code == pto2.E_UNKNOWN_KERNEL and "63" in e.value.message
+
+    def bad_args(o):
+        a = pto2.Args().scalar(1)
+        a.input(np.zeros(4, np.float32))  # a tensor after a scalar
+        tid, _ = o.submit_aiv(2, a)
+        assert not pto2.task_id_is_valid(tid)
+    with pytest.raises(pto2.Error, match="after add_scalar"):
+        rt.run(bad_args)
+
+    def failing_kernel(o):  # the scale kernel rejects a missing scalar
+        x = o.tensor(np.zeros((2, 2), np.float32))
+        o.submit_aiv(0, pto2.Args().input(x).output([2, 2]))
+    with pytest.raises(pto2.Error) as e:
+        rt.run(failing_kernel)
+    assert e.value.code == pto2.E_KERNEL_FAILED and "scale" in e.value.message
