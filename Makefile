@@ -38,6 +38,7 @@ test: build
 PREFIX ?= /usr/local
 install: build
 	cmake --install $(BUILD) --prefix $(PREFIX)
+	@if [ "$(PREFIX)" = /usr/local ] && [ -w /etc/ld.so.cache ]; then ldconfig; fi
 
 clean:
 	rm -rf $(BUILD)

@@ -587,8 +587,9 @@ PTO2_API bool pto2_is_fatal(const pto2_runtime *rt);
 /* Fails the current run with PTO2_E_ABORTED and `message` (unless it has
  * already failed): later orchestration calls return at once, and pto2_run()
  * drops the run's remaining tasks and returns the code.  The orchestration
- * function should return soon after.  Returns the run's error code;
- * PTO2_E_INVALID_ARGS outside a run. */
+ * function should return soon after.  Call it from the orchestration
+ * function (a kernel fails the run by returning non-zero).  Returns the
+ * run's error code; PTO2_E_INVALID_ARGS outside a run. */
 PTO2_API int pto2_abort_run(pto2_runtime *rt, const char *message);
 
 /* Logs at `level` (filtered by the runtime's log level) to stderr. */
