@@ -54,9 +54,15 @@ class args {
   args &output_existing(const pto2_tensor &t) { pto2_arg_add_output_existing(&a_, &t); return *this; }
   args &no_dep(const pto2_tensor &t) { pto2_arg_add_no_dep(&a_, &t); return *this; }
   args &output(const pto2_create_info &ci) { pto2_arg_add_output(&a_, &ci); return *this; }
+  /* Scalars travel as 64-bit patterns: unsigned values as is, int32 and
+   * uint32 zero-extended (like pto2_u64_from_i32), int64 two's complement,
+   * float and double as float32 bits (like pto2_u64_from_f32). */
   args &scalar(std::uint64_t bits) { pto2_arg_add_scalar(&a_, bits); return *this; }
-  args &scalar(float f) { pto2_arg_add_scalar(&a_, pto2_u64_from_f32(f)); return *this; }
+  args &scalar(std::int64_t v) { pto2_arg_add_scalar(&a_, static_cast<std::uint64_t>(v)); return *this; }
+  args &scalar(std::uint32_t v) { pto2_arg_add_scalar(&a_, v); return *this; }
   args &scalar(std::int32_t i) { pto2_arg_add_scalar(&a_, pto2_u64_from_i32(i)); return *this; }
+  args &scalar(float f) { pto2_arg_add_scalar(&a_, pto2_u64_from_f32(f)); return *this; }
+  args &scalar(double d) { return scalar(static_cast<float>(d)); }
   args &dep(pto2_task_id producer) { pto2_arg_add_dep(&a_, producer); return *this; }
   args &block_num(std::uint32_t n) { pto2_arg_set_block_num(&a_, n); return *this; }
   /* The i-th created output after a successful submit; NULL if none. */

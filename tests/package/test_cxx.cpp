@@ -135,7 +135,21 @@ int main() {
   });
   ASSERT_EQ_INT(rc, PTO2_E_INVALID_ARGS);
 
-  // 6. Still usable; a moved-from runtime is empty and harmless.
+  // 6. Scalar overloads: every integer and floating type picks one bit pattern.
+  {
+    pto2::args a;
+    a.scalar(2.0).scalar(2.0f).scalar(-1).scalar(7u).scalar(std::int64_t(-1)).scalar(std::uint64_t(9));
+    pto2_arg *p = a.get();
+    ASSERT_EQ_U64(p->scalar_count, 6);
+    ASSERT_EQ_U64(p->scalars[0], 0x40000000u);  // float32 bits of 2.0
+    ASSERT_EQ_U64(p->scalars[1], 0x40000000u);
+    ASSERT_EQ_U64(p->scalars[2], 0xFFFFFFFFu);  // int32 zero-extended
+    ASSERT_EQ_U64(p->scalars[3], 7);
+    ASSERT_EQ_U64(p->scalars[4], UINT64_MAX);
+    ASSERT_EQ_U64(p->scalars[5], 9);
+  }
+
+  // 7. Still usable; a moved-from runtime is empty and harmless.
   std::fill(x.begin(), x.end(), 0.0f);
   pto2::runtime moved(std::move(rt));
   rc = moved.run([&](pto2::orchestrator &o) {
