@@ -1,22 +1,70 @@
 # The pto2 Python package: ctypes bindings over the shared library libpto2.
-# Pure Python; it needs libpto2.so installed (see README.md).  No
-# pyproject.toml on purpose: pip then builds with the setuptools already
+#
+# `pip install ./python` bundles the C library into the package (pto2/_lib/):
+#   - from $PTO2_LIBRARY_DIR, a folder holding libpto2.so* and pto2/lib*.so
+#     plugins (e.g. build/lib of a CMake build), if set;
+#   - else built with CMake from the repository around this folder (needs
+#     cmake and a C compiler: `make deps`);
+#   - PTO2_BUNDLE=0 skips both: the package then uses an installed libpto2
+#     (make install).
+# No pyproject.toml on purpose: pip then builds with the setuptools already
 # installed (Debian's python3-setuptools) and needs no network.
+import glob
 import os
 import re
+import shutil
+import subprocess
 
 from setuptools import setup
+from setuptools.command.build_py import build_py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
 
 
 def _version():
     # One source of truth: project(pto2 VERSION x.y.z) in the CMakeLists.txt
     # next to this folder.
-    here = os.path.dirname(os.path.abspath(__file__))
     try:
-        with open(os.path.join(here, "..", "CMakeLists.txt")) as f:
+        with open(os.path.join(REPO, "CMakeLists.txt")) as f:
             return re.search(r"project\(pto2 VERSION ([0-9.]+)", f.read()).group(1)
     except (OSError, AttributeError):
         return "0.0.0"
+
+
+def _cmake_build(tmp):
+    if not os.path.exists(os.path.join(REPO, "CMakeLists.txt")) or not shutil.which("cmake"):
+        return None
+    subprocess.check_call(["cmake", "-S", REPO, "-B", tmp, "-DCMAKE_BUILD_TYPE=Release",
+                           "-DPTO2_BUILD_TESTS=OFF", "-DPTO2_BUILD_TOOLS=OFF",
+                           "-DPTO2_BUILD_EXAMPLES=ON", "-DPTO2_INSTALL=OFF",
+                           "-DPTO2_WERROR=OFF"], stdout=subprocess.DEVNULL)
+    subprocess.check_call(["cmake", "--build", tmp, "-j", str(os.cpu_count() or 2),
+                           "--target", "pto2_shared", "pto2_pa", "pto2_demo"],
+                          stdout=subprocess.DEVNULL)
+    return os.path.join(tmp, "lib")
+
+
+class BuildWithLibrary(build_py):
+    """build_py that also copies libpto2 and the plugins into pto2/_lib."""
+
+    def run(self):
+        super().run()
+        if os.environ.get("PTO2_BUNDLE") == "0":
+            return
+        libdir = os.environ.get("PTO2_LIBRARY_DIR") or _cmake_build(
+            os.path.join(HERE, "build", "cmake"))
+        if not libdir:
+            return
+        dest = os.path.join(self.build_lib, "pto2", "_lib")
+        os.makedirs(os.path.join(dest, "pto2"), exist_ok=True)
+        libs = sorted(glob.glob(os.path.join(libdir, "libpto2.so.*")))
+        if not libs:
+            raise RuntimeError(f"no libpto2.so.* in {libdir}")
+        # One real file under the soname, which the plugins ask for.
+        shutil.copyfile(max(libs, key=len), os.path.join(dest, "libpto2.so.0"))
+        for p in glob.glob(os.path.join(libdir, "pto2", "lib*.so")):
+            shutil.copyfile(p, os.path.join(dest, "pto2", os.path.basename(p)))
 
 
 setup(
@@ -26,4 +74,6 @@ setup(
     packages=["pto2"],
     python_requires=">=3.8",
     install_requires=[],  # numpy is optional: Debian's python3-numpy
+    cmdclass={"build_py": BuildWithLibrary},
+    zip_safe=False,
 )

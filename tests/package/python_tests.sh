@@ -19,16 +19,22 @@ pytest)
 pip)
   work=$6
   "$python" -m pip --version >/dev/null 2>&1 || { echo "skipped: no pip for $python"; exit 77; }
-  # Install from a copy, so that the build leaves nothing in the source tree.
+  # Install from a copy, so that the build leaves nothing in the source tree;
+  # bundle this build's library and plugins (PTO2_LIBRARY_DIR) instead of
+  # compiling them again.
   rm -rf "$work"; mkdir -p "$work/src"
   cp -r "$src/python" "$src/CMakeLists.txt" "$work/src/"
-  "$python" -m pip install -q --no-build-isolation --no-deps --no-index \
-    --target "$work/site" "$work/src/python"
+  rm -rf "$work/src/python/build" "$work/src/python/"*.egg-info
+  PTO2_LIBRARY_DIR=$(dirname "$PTO2_LIBRARY") "$python" -m pip install -q --no-build-isolation \
+    --no-deps --no-index --target "$work/site" "$work/src/python"
   cd "$work"
-  PYTHONPATH="$work/site" "$python" -c '
+  # The installed package alone: its bundled library and plugins.
+  env -u PTO2_LIBRARY -u PTO2_PLUGIN_DIR PYTHONPATH="$work/site" "$python" -c '
 import os, sys, pto2
-assert pto2.__file__.startswith(sys.argv[1]), pto2.__file__
-print("pip-installed pto2", pto2.__version__, "at", os.path.dirname(pto2.__file__))
+site = sys.argv[1]
+assert pto2.__file__.startswith(site), pto2.__file__
+assert pto2.library_path.startswith(site), pto2.library_path
+print("pip-installed pto2", pto2.__version__, "with", pto2.library_path)
 from pto2 import bench
 sys.exit(bench.main(["--rounds", "1", "--lane", "graph"]))' "$work/site"
   ;;
