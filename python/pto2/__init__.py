@@ -14,9 +14,9 @@ external tensors over their own memory (no copy): kernels read and write the
 arrays in place.  A failed run raises pto2.Error with the runtime's message;
 the runtime stays usable.
 
-The library is found through $PTO2_LIBRARY (a path to libpto2.so), then
-pkg-config, then the dynamic linker's search path, then /usr/local/lib and
-/usr/lib.
+The library is found through $PTO2_LIBRARY (a path to libpto2.so), then the
+copy bundled by `pip install` (pto2/_lib), pkg-config, the dynamic linker's
+search path, /usr/local/lib and /usr/lib.
 """
 import ctypes
 import os
