@@ -487,7 +487,6 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
  *   PTO2_E_BUSY and pto2_runtime_destroy refuses and leaks it), and tasks may
  *   still be running on the executors.  To stop a run early, call
  *   pto2_abort_run() and return from `fn`. */
-
 PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
                       pto2_run_stats *stats);
 

@@ -173,14 +173,22 @@ def test_bench_main(capsys):
 
 
 @pytest.fixture(scope="module")
-def demo(rt):
-    return rt.load_plugin(pto2.plugin_path("pto2_demo"))
+def drt():
+    # Kernel ids are per runtime: the demo plugin gets its own (its ids
+    # 0..2 are the paged-attention plugin's too).
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT) as r:
+        yield r
 
 
-def test_demo_plugin(rt, demo):
+@pytest.fixture(scope="module")
+def demo(drt):
+    return drt.load_plugin(pto2.plugin_path("pto2_demo"))
+
+
+def test_demo_plugin(drt, demo):
     x = np.arange(40 * 8, dtype=np.float32).reshape(40, 8)
     y = np.zeros_like(x)
-    st = rt.run(demo, [x, y], scalars=[3.0])
+    st = drt.run(demo, [x, y], scalars=[3.0])
     np.testing.assert_array_equal(y, 4 * x)
     assert st.tasks == 6 and st.edges == 3  # 3 blocks of up to 16 rows: scale -> add
 
@@ -200,33 +208,33 @@ def python_orchestration(x, y, factor):
     return orch
 
 
-def test_python_orchestration(rt, demo):
+def test_python_orchestration(drt, demo):
     x = np.arange(40 * 8, dtype=np.float32).reshape(40, 8)
     y = np.zeros_like(x)
-    st = rt.run(python_orchestration(x, y, 2.0))
+    st = drt.run(python_orchestration(x, y, 2.0))
     np.testing.assert_array_equal(y, 3 * x)
     assert st.tasks == 6 and st.edges == 3  # the same graph as the plugin's
 
 
-def test_python_orchestration_exception_aborts_and_runtime_recovers(rt, demo):
+def test_python_orchestration_exception_aborts_and_runtime_recovers(drt, demo):
     def orch(o):
         o.submit_aiv(2, pto2.Args())
         raise KeyError("no such block")
     with pytest.raises(KeyError, match="no such block"):
-        rt.run(orch)
-    assert rt.error_code == pto2.E_ABORTED
-    assert "KeyError" in rt.error_message
+        drt.run(orch)
+    assert drt.error_code == pto2.E_ABORTED
+    assert "KeyError" in drt.error_message
     x = np.ones((16, 4), np.float32)
     y = np.zeros_like(x)
-    rt.run(python_orchestration(x, y, 1.0))
+    drt.run(python_orchestration(x, y, 1.0))
     np.testing.assert_array_equal(y, 2 * x)
 
 
-def test_python_orchestration_errors(rt, demo):
+def test_python_orchestration_errors(drt, demo):
     def unknown_kernel(o):
         o.submit_aiv(63, pto2.Args())
     with pytest.raises(pto2.Error) as e:
-        rt.run(unknown_kernel)
+        drt.run(unknown_kernel)
     assert e.value.code == pto2.E_UNKNOWN_KERNEL and "63" in e.value.message
 
     def bad_args(o):
@@ -235,11 +243,11 @@ def test_python_orchestration_errors(rt, demo):
         tid, _ = o.submit_aiv(2, a)
         assert not pto2.task_id_is_valid(tid)
     with pytest.raises(pto2.Error, match="after add_scalar"):
-        rt.run(bad_args)
+        drt.run(bad_args)
 
     def failing_kernel(o):  # the scale kernel rejects a missing scalar
         x = o.tensor(np.zeros((2, 2), np.float32))
         o.submit_aiv(0, pto2.Args().input(x).output([2, 2]))
     with pytest.raises(pto2.Error) as e:
-        rt.run(failing_kernel)
+        drt.run(failing_kernel)
     assert e.value.code == pto2.E_KERNEL_FAILED and "scale" in e.value.message
