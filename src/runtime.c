@@ -348,13 +348,16 @@ int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type typ
   if (!pto2__runtime_live(rt, "pto2_kernel_register")) return PTO2_E_INVALID_ARGS;
   const char *problem = 0;
   if (rt->in_run) problem = "not allowed during pto2_run";
-  else if (kernel_id < 0 || kernel_id >= PTO2_MAX_KERNELS) problem = "id out of range";
+  else if (kernel_id < 0 || kernel_id >= PTO2_MAX_KERNELS)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_kernel_register(%d): id out of range (ids 0..%d)",
+                           (int)kernel_id, PTO2_MAX_KERNELS - 1);
   else if (type != PTO2_CORE_AIC && type != PTO2_CORE_AIV) problem = "unknown core type";
   else if (!name) problem = "name is NULL";
   else if (!fn) problem = "function is NULL";
   if (problem)
-    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS, "pto2_kernel_register(%d): %s (ids 0..%d)",
-                           (int)kernel_id, problem, PTO2_MAX_KERNELS - 1);
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS, "pto2_kernel_register(%d): %s",
+                           (int)kernel_id, problem);
   pto2__kernel *k = &rt->kernels[kernel_id];
   if (k->fn)
     return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
