@@ -24,7 +24,8 @@
   XX(BUSY, -11, "runtime is busy or unusable")                                      \
   XX(UNKNOWN_KERNEL, -12, "kernel id not registered or of the wrong core type")     \
   XX(SYSTEM, -13, "operating-system call failed")                                   \
-  XX(INTERNAL, -14, "internal invariant violated (a pto2 bug)")
+  XX(INTERNAL, -14, "internal invariant violated (a pto2 bug)")                     \
+  XX(HAZARD, -15, "conflicting accesses not ordered by any dependency")
 
 typedef enum pto2_errno {
   PTO2_OK = 0,

@@ -78,6 +78,15 @@ static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_t
   }
 }
 
+/* Hazard checker (check/hazard.h): an access by the orchestrator. */
+static int check_access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write) {
+  uint32_t seqs[PTO2_MAX_SCOPE_DEPTH];
+  for (uint32_t d = 0; d < rt->orch.depth; d++) seqs[d] = rt->orch.scopes[d].seq;
+  if (pto2__hz_orch_access(rt->hz, t, idx, write, rt->orch.depth - 1, seqs))
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "hazard checker: out of memory recording an access");
+  return 0;
+}
+
 static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write,
                   char **elem, const char *api) {
   const pto2__mode_policy *pol = pto2__policy(rt->orch.mode);
@@ -99,6 +108,7 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
   }
   int rc = pto2__check_owner(rt, t, 0, api);
   if (rc) return rc;
+  if (PTO2_UNLIKELY(rt->hz) && (rc = check_access(rt, t, idx, write))) return rc;
   if (pto2_task_id_is_valid(t->owner) && (rc = wait_producer(rt, t->owner, write))) return rc;
   if ((rc = wait_writers(rt, t, write))) return rc;
   *elem = (char *)t->data + flat * pto2__dtype_size(t->dtype);

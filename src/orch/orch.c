@@ -519,6 +519,18 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
   return 0;
 }
 
+/* Hazard checker (check/hazard.h): the task's accesses and the edges found
+ * or given at submit.  Explicit edges made later are reported by
+ * pto2_add_dependency. */
+static __attribute__((noinline, cold)) int check_submit(pto2_runtime *rt, const pto2__payload *pl,
+                                                        const pto2_arg *a, const found *f) {
+  const pto2__orch *o = &rt->orch;
+  int rc = pto2__hz_task(rt->hz, pl->id, pl->kernel, o->mode, o->depth - 1,
+                         o->scopes[o->depth - 1].seq, a->kinds, pl->tensors, a->tensor_count);
+  for (uint32_t i = 0; i < f->count && !rc; i++) rc = pto2__hz_edge(rt->hz, f->ids[i], pl->id);
+  return rc ? pto2__fail(rt, rc, "hazard checker: out of memory recording a task") : 0;
+}
+
 static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
   if (PTO2_UNLIKELY(o->scope_task_count == o->scope_task_cap)) {
     uint32_t cap = o->scope_task_cap * 2;
@@ -610,6 +622,7 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   if (find_producers(rt, a, pl->id, &f, pol) || record_writes(rt, a, pl->id, m, pol))
     return PTO2_TASK_ID_INVALID;
   write_payload(pl, a, buf, pl->id);
+  if (PTO2_UNLIKELY(rt->hz) && check_submit(rt, pl, a, &f)) return PTO2_TASK_ID_INVALID;
   bool deferred = pto2__policy_defers(pol, a->explicit_deps);
   if (wire_and_publish(rt, r, s, m, &f, deferred)) return PTO2_TASK_ID_INVALID;
   o->tasks++;
