@@ -27,6 +27,7 @@ enum {
   MAX_TASK_WINDOW = 1u << 24,
   TMAP_BUCKETS = 4096,
   TMAP_INITIAL_ENTRIES = 16384,
+  TMAP_INITIAL_READERS = 1024, /* grows on demand: only strict AUTO records readers */
 };
 #define DEFAULT_HEAP_SIZE (UINT64_C(64) << 20)
 
@@ -220,7 +221,7 @@ static int create_structures(pto2_runtime *rt) {
     if (rc) return rc;
   }
   int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES);
-  if (rc) return rc;
+  if (rc || (rc = pto2__tmap_init(&rt->rmap, TMAP_BUCKETS, TMAP_INITIAL_READERS))) return rc;
   if ((rc = pto2__orch_init(rt))) return rc;
   if (rt->cfg.hazard_check != PTO2_HAZARD_CHECK_OFF &&
       !(rt->hz = pto2__hz_create(kernel_name, rt)))
@@ -236,6 +237,7 @@ static void free_structures(pto2_runtime *rt) {
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i]);
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i]);
   pto2__tmap_fini(&rt->tmap);
+  pto2__tmap_fini(&rt->rmap);
   pto2__orch_fini(rt);
   pto2__hz_destroy(rt->hz);
   free(rt->executors);
@@ -357,6 +359,7 @@ static void recover(pto2_runtime *rt) {
   pto2__orch_reset(rt);
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_reset(&rt->rings[i]);
   pto2__tmap_clear(&rt->tmap);
+  pto2__tmap_clear(&rt->rmap);
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_reset(&rt->queues[i]);
   rt->executors[0].next = 0;
   pto2__executors_resume(rt);

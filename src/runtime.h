@@ -43,6 +43,7 @@ struct pto2_runtime {
   pto2__ring rings[PTO2_RING_COUNT];
   pto2__ready_queue queues[PTO2__SHAPE_COUNT];
   pto2__tensormap tmap;
+  pto2__tensormap rmap;      /* readers, recorded in strict AUTO scopes only */
   pto2__orch orch;
   pto2__hz *hz;               /* the hazard checker; NULL when it is off */
   pto2__executor *executors; /* [0] is the caller of pto2_run() */

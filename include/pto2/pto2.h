@@ -446,6 +446,15 @@ typedef enum pto2_scope_mode {
    * producers, between any tasks of this or earlier scopes.  Tasks are
    * published when their scope ends. */
   PTO2_SCOPE_GRAPH = 2,
+  /* AUTO that also orders write-after-read and write-after-write: a task
+   * that writes (INOUT, OUTPUT_EXISTING) waits for earlier readers (INPUT)
+   * of overlapping regions recorded in strict scopes, and OUTPUT_EXISTING
+   * waits for earlier writers; so the scope's tasks have the result of
+   * sequential execution without explicit edges.  AUTO scopes nested in it
+   * are strict too; pto2_config.auto_strict makes every AUTO scope strict.
+   * Readers are recorded only here, so a writer in a plain AUTO scope does
+   * not wait for them. */
+  PTO2_SCOPE_AUTO_STRICT = 3,
 } pto2_scope_mode;
 
 /* Scopes own the lifetime of the tasks submitted in them: a task's output

@@ -223,7 +223,7 @@ int pto2__hz_edge(pto2__hz *h, pto2_task_id producer, pto2_task_id consumer) {
 }
 
 int pto2__hz_orch_access(pto2__hz *h, const pto2_tensor *t, const uint32_t *indices,
-                         bool write, unsigned depth, const uint32_t *scope_seqs) {
+                         bool write, unsigned mode, unsigned depth, const uint32_t *scope_seqs) {
   uint32_t ones[PTO2_MAX_DIMS] = {1, 1, 1, 1, 1};
   pto2_tensor elem = pto2_tensor_view(t, ones, indices);
   if (!pto2__tensor_valid(&elem)) return 0; /* validated by the caller */
@@ -231,7 +231,7 @@ int pto2__hz_orch_access(pto2__hz *h, const pto2_tensor *t, const uint32_t *indi
   uint32_t node;
   int rc = grow((void **)&h->open_seqs, &h->open_cap, (uint64_t)h->open_count + depth + 1,
                 sizeof *h->open_seqs);
-  if (rc || (rc = new_node(h, UINT64_MAX, write ? NODE_SET : NODE_GET, PTO2_SCOPE_AUTO, depth,
+  if (rc || (rc = new_node(h, UINT64_MAX, write ? NODE_SET : NODE_GET, mode, depth,
                            scope_seqs[depth], &node)))
     return rc;
   h->nodes[node].open_first = h->open_count;
@@ -504,17 +504,85 @@ static bool scope_open_at(const pto2__hz *h, uint32_t w, uint32_t o) {
  * the tensor's creator, and set for the consumers so far of the creator and
  * of each writer whose scope is still open (one that can have retired had
  * no consumer left running). */
-static int implied_preds(pto2__hz *h, pair_list *extra) {
-  uint32_t *live = 0, live_cap = 0;
+/* Strict AUTO: every overlapping entry of `live` becomes a predecessor of
+ * x; those x covers are removed (as the strict lookup removes them). */
+static int strict_lookup(pto2__hz *h, pair_list *extra, const hz_acc *x, uint32_t *live,
+                         uint32_t *nlive, bool remove) {
+  uint32_t kept = 0;
   int rc = 0;
+  for (uint32_t j = 0; j < *nlive && !rc; j++) {
+    const hz_acc *e = &h->accs[live[j]];
+    if (e->node != x->node && tmap_overlaps(&e->t, &x->t)) {
+      rc = push_pair(extra, x->node, e->node);
+      if (remove && covers(&x->t, &e->t, true)) continue;
+    }
+    live[kept++] = live[j];
+  }
+  if (!rc) *nlive = kept;
+  return rc;
+}
+
+static bool strict_node(const hz_node *n) { return n->mode == PTO2_SCOPE_AUTO_STRICT; }
+
+/* Strict AUTO lists the first HZ_LISTED readers of a creator's outputs
+ * with the creator (a later strict writer of any of its outputs waits for
+ * all of them, any region); the rest go to the reader map.  Marks the
+ * listed reads and collects each creator's list. */
+enum { HZ_LISTED = PTO2__HZ_LISTED_READERS };
+
+static bool strict_read(const pto2__hz *h, const hz_acc *a) {
+  const hz_node *n = &h->nodes[a->node];
+  return n->mode == PTO2_SCOPE_AUTO_STRICT && n->what == NODE_TASK &&
+         a->kind == PTO2_ARG_INPUT && !a->t.manual_dep;
+}
+
+static int list_readers(pto2__hz *h, uint8_t **listed_acc, uint32_t **lists, uint8_t **counts) {
+  *listed_acc = xcalloc(h, h->acc_count, 1);
+  *lists = xcalloc(h, (size_t)h->node_count * HZ_LISTED, sizeof **lists);
+  *counts = xcalloc(h, h->node_count, 1);
+  if (!*listed_acc || !*lists || !*counts) return PTO2_E_NO_MEMORY;
+  for (uint32_t i = 0; i < h->acc_count; i++) { /* program order */
+    const hz_acc *a = &h->accs[i];
+    if (!strict_read(h, a)) continue;
+    uint32_t c = node_of(h, a->t.owner.raw);
+    if (c == HZ_NONE || (*counts)[c] >= HZ_LISTED) continue;
+    (*lists)[(size_t)c * HZ_LISTED + (*counts)[c]++] = a->node;
+    (*listed_acc)[i] = 1;
+  }
+  return 0;
+}
+
+static int implied_preds(pto2__hz *h, pair_list *extra) {
+  uint32_t *live = 0, live_cap = 0, *rlive = 0, rlive_cap = 0;
+  uint8_t *listed_acc = 0, *counts = 0;
+  uint32_t *lists = 0;
+  int rc = list_readers(h, &listed_acc, &lists, &counts);
   for (uint32_t ai = 0; ai < h->alloc_count && !rc; ai++) {
     const hz_alloc *al = &h->allocs[ai];
-    uint32_t nlive = 0;
+    uint32_t nlive = 0, nrlive = 0;
     for (uint32_t k = 0; k < al->count && !rc; k++) {
       uint32_t xi = h->order[al->first + k];
       const hz_acc *x = &h->accs[xi];
       const hz_node *xn = &h->nodes[x->node];
-      if (looked_up(h, x)) {
+      if (strict_node(xn) && !x->t.manual_dep) {
+        bool task = xn->what == NODE_TASK;
+        bool writes = task && (x->kind == PTO2_ARG_INOUT || x->kind == PTO2_ARG_OUTPUT_EXISTING);
+        uint32_t c = node_of(h, al->owner);
+        if (writes && c != HZ_NONE)
+          for (unsigned j = 0; j < counts[c] && !rc; j++) {
+            uint32_t r = lists[(size_t)c * HZ_LISTED + j];
+            if (r < x->node) rc = push_pair(extra, x->node, r);
+          }
+        if (!rc && (writes || xn->what == NODE_SET))
+          rc = strict_lookup(h, extra, x, rlive, &nrlive, task);
+        if (!rc && task && x->kind == PTO2_ARG_OUTPUT_EXISTING)
+          rc = strict_lookup(h, extra, x, live, &nlive, true);
+        if (!rc && task && x->kind == PTO2_ARG_INPUT && !listed_acc[xi]) {
+          if ((rc = grow((void **)&rlive, &rlive_cap, (uint64_t)nrlive + 1, sizeof *rlive))) break;
+          rlive[nrlive++] = xi;
+        }
+      }
+      if (!rc && looked_up(h, x)) {
         uint32_t first_extra = extra->count, kept = 0;
         if (xn->what != NODE_TASK) {
           uint32_t creator = node_of(h, al->owner);
@@ -546,8 +614,12 @@ static int implied_preds(pto2__hz *h, pair_list *extra) {
       live[nlive++] = xi;
     }
   }
-  h->check_bytes += (uint64_t)live_cap * sizeof *live;
+  h->check_bytes += ((uint64_t)live_cap + rlive_cap) * sizeof *live;
   free(live);
+  free(rlive);
+  free(listed_acc);
+  free(lists);
+  free(counts);
   return rc;
 }
 
@@ -682,6 +754,9 @@ static const char *const CAUSE_UNRECORDED =
     "the earlier write was to a MANUAL scope's own tensor, which is not recorded for later "
     "lookups: add an explicit edge";
 static const char *const CAUSE_OTHER = "no dependency path orders these tasks";
+static const char *const CAUSE_WAR_PLAIN =
+    "the earlier read was outside strict AUTO scopes, where readers are not recorded, so the "
+    "writer does not wait for it";
 
 static const char *likely_cause(const pto2__hz *h, const hz_acc *e, const hz_acc *x,
                                 pto2_hazard_kind kind) {
@@ -693,7 +768,7 @@ static const char *likely_cause(const pto2__hz *h, const hz_acc *e, const hz_acc
       en->scope_seq == xn->scope_seq)
     return CAUSE_MANUAL;
   if (en->mode == PTO2_SCOPE_GRAPH || xn->mode == PTO2_SCOPE_GRAPH) return CAUSE_GRAPH;
-  if (kind == PTO2_HAZARD_WAR) return CAUSE_WAR;
+  if (kind == PTO2_HAZARD_WAR) return strict_node(xn) ? CAUSE_WAR_PLAIN : CAUSE_WAR;
   if (kind == PTO2_HAZARD_WAW && x->kind == PTO2_ARG_OUTPUT_EXISTING) return CAUSE_OE;
   if (acc_writes(e) && e->kind != PTO2_ARG_OUTPUT && !recorded_write(h, e)) return CAUSE_UNRECORDED;
   return CAUSE_OTHER;
@@ -860,7 +935,10 @@ uint64_t pto2__hz_bytes(const pto2__hz *h) {
 /* ------------------------------------------------------------------------ */
 
 static const char *mode_name(unsigned m) {
-  return m == PTO2_SCOPE_MANUAL ? "MANUAL" : m == PTO2_SCOPE_GRAPH ? "GRAPH" : "AUTO";
+  return m == PTO2_SCOPE_MANUAL           ? "MANUAL"
+         : m == PTO2_SCOPE_GRAPH          ? "GRAPH"
+         : m == PTO2_SCOPE_AUTO_STRICT    ? "AUTO_STRICT"
+                                          : "AUTO";
 }
 
 static const char *kind_name(unsigned k) {

@@ -27,10 +27,16 @@
  *        and a hazard found that way is reported as "possible".
  *   (H4) Ordering: a path of realized edges from one task to the other
  *        (either direction: a backward explicit edge orders too).  A
- *        lifetime hold is not an edge.  The orchestrator's access is
- *        ordered after the tasks it waited for (the tensor's creator and
- *        the writers the TensorMap held for the region; for set, also
- *        their consumers so far) and before every task submitted after it.
+ *        lifetime hold is not an edge.  Besides the edges made, the runtime
+ *        guarantees an order where a lookup finds a TensorMap entry or
+ *        finds its writer retired (finished, entry freed): those orders
+ *        are derived from the program by replaying the TensorMap (and the
+ *        reader map of strict AUTO scopes), never from what had retired.
+ *        The orchestrator's access is ordered after the tasks it waited
+ *        for (the tensor's creator and the writers the TensorMap held for
+ *        the region; for set, also the consumers so far of the creator and
+ *        of writers whose scope is open, and in a strict scope the recorded
+ *        readers) and before every task submitted after it.
  *   (H5) Conflicts are found per allocation in program order against the
  *        live earlier accesses: a write that covers (same layout) an
  *        earlier access and is ordered after it replaces it, since any
@@ -54,6 +60,10 @@
 
 typedef struct pto2__hz pto2__hz;
 
+/* Strict AUTO lists this many readers of a task's outputs with the task
+ * (orch/orch.c); the checker replays that rule. */
+#define PTO2__HZ_LISTED_READERS 4
+
 /* Names a kernel id for reports ("" if unknown). */
 typedef const char *(*pto2__hz_kernel_name_fn)(void *ctx, int32_t kernel_id);
 
@@ -73,9 +83,10 @@ int pto2__hz_task(pto2__hz *h, pto2_task_id id, const int8_t kernels[3], unsigne
  * earlier runs are ignored: those finished before this run began. */
 int pto2__hz_edge(pto2__hz *h, pto2_task_id producer, pto2_task_id consumer);
 /* A blocking element access by the orchestrator, after validation, in the
- * scope at `depth`; scope_seqs[0..depth] are the open scopes, root first. */
+ * scope at `depth` (mode AUTO or AUTO_STRICT); scope_seqs[0..depth] are the
+ * open scopes, root first. */
 int pto2__hz_orch_access(pto2__hz *h, const pto2_tensor *t, const uint32_t *indices,
-                         bool write, unsigned depth, const uint32_t *scope_seqs);
+                         bool write, unsigned mode, unsigned depth, const uint32_t *scope_seqs);
 
 /* Analyses the run.  Returns the number of hazards found (also kept for
  * pto2__hz_get), or a negative error code (PTO2_E_NO_MEMORY). */
