@@ -29,6 +29,7 @@ enum {
   MAX_TASK_WINDOW = 1u << 24,
   TMAP_BUCKETS = 4096,
   TMAP_INITIAL_ENTRIES = 16384,
+  TMAP_INITIAL_READERS = 1024, /* grows on demand: only strict AUTO records readers */
 };
 #define DEFAULT_HEAP_SIZE (UINT64_C(64) << 20)
 
@@ -195,6 +196,26 @@ static int apply_env(pto2_config *c) {
   if (rc) c->heap_size = v;
   if ((rc = env_u64("PTO2_RING_DEP_POOL", 4, false, &v)) < 0) return rc;
   if (rc) c->dep_pool = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+  const char *chk = getenv("PTO2_CHECK");
+  if (chk && *chk && c->hazard_check == PTO2_HAZARD_CHECK_DEFAULT) {
+    if (!strcmp(chk, "1") || !strcmp(chk, "fail")) c->hazard_check = PTO2_HAZARD_CHECK_FAIL;
+    else if (!strcmp(chk, "warn")) c->hazard_check = PTO2_HAZARD_CHECK_WARN;
+    else if (!strcmp(chk, "0") || !strcmp(chk, "off")) c->hazard_check = PTO2_HAZARD_CHECK_OFF;
+    else {
+      pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR,
+                "invalid PTO2_CHECK=\"%s\": expected 1 (fail on a hazard), warn or 0", chk);
+      return PTO2_E_INVALID_CONFIG;
+    }
+  }
+  const char *strict = getenv("PTO2_AUTO_STRICT");
+  if (strict && *strict && !c->auto_strict) {
+    if (!strcmp(strict, "1")) c->auto_strict = true;
+    else if (strcmp(strict, "0")) {
+      pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR, "invalid PTO2_AUTO_STRICT=\"%s\": expected 1 or 0",
+                strict);
+      return PTO2_E_INVALID_CONFIG;
+    }
+  }
   const char *lvl = getenv("PTO2_LOG_LEVEL");
   if (lvl && *lvl && c->log_level == PTO2_LOG_DEFAULT &&
       pto2__log_level_parse(lvl, &c->log_level) != 0) {
@@ -228,6 +249,8 @@ static int resolve_config(const pto2_config *in, pto2_config *c) {
   if (!c->stall_timeout_ms) c->stall_timeout_ms = DEFAULT_STALL_TIMEOUT_MS;
   if (!c->kernel_timeout_ms) c->kernel_timeout_ms = DEFAULT_KERNEL_TIMEOUT_MS;
   if (c->log_level == PTO2_LOG_DEFAULT) c->log_level = PTO2_LOG_INFO;
+  if (c->hazard_check == PTO2_HAZARD_CHECK_DEFAULT) c->hazard_check = PTO2_HAZARD_CHECK_OFF;
+  if (c->hazard_check > PTO2_HAZARD_CHECK_WARN) return config_error("hazard_check out of range");
   if (c->block_dim > MAX_BLOCK_DIM) return config_error("block_dim must be 1..1024");
   if (c->worker_threads > MAX_WORKERS) return config_error("worker_threads must be 0..256");
   if (c->task_window < 4 || c->task_window > MAX_TASK_WINDOW || !is_pow2(c->task_window))
@@ -269,6 +292,11 @@ static void assign_clusters(pto2_runtime *rt) {
   }
 }
 
+static const char *kernel_name(void *ctx, int32_t id) {
+  const pto2_runtime *rt = ctx;
+  return id >= 0 && id < PTO2_MAX_KERNELS ? rt->kernels[id].name : "";
+}
+
 static int create_structures(pto2_runtime *rt) {
   for (uint8_t i = 0; i < PTO2_RING_COUNT; i++) {
     int rc = pto2__ring_init(&rt->rings[i], i, &rt->cfg);
@@ -282,8 +310,11 @@ static int create_structures(pto2_runtime *rt) {
     if (rc) return rc;
   }
   int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES);
-  if (rc) return rc;
+  if (rc || (rc = pto2__tmap_init(&rt->rmap, TMAP_BUCKETS, TMAP_INITIAL_READERS))) return rc;
   if ((rc = pto2__orch_init(rt))) return rc;
+  if (rt->cfg.hazard_check != PTO2_HAZARD_CHECK_OFF &&
+      !(rt->hz = pto2__hz_create(kernel_name, rt)))
+    return PTO2_E_NO_MEMORY;
   rt->executor_count = rt->cfg.worker_threads + 1;
   rt->executors = alloc_zeroed(rt->executor_count * sizeof *rt->executors);
   if (!rt->executors) return PTO2_E_NO_MEMORY;
@@ -295,7 +326,9 @@ static void free_structures(pto2_runtime *rt) {
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i]);
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i]);
   pto2__tmap_fini(&rt->tmap);
+  pto2__tmap_fini(&rt->rmap);
   pto2__orch_fini(rt);
+  pto2__hz_destroy(rt->hz);
   free(rt->executors);
 }
 
@@ -381,11 +414,36 @@ static void fill_stats(pto2_runtime *rt, pto2_run_stats *st, uint64_t orch_ns, u
   st->edges = rt->orch.edges;
   st->orch_ns = orch_ns;
   st->elapsed_ns = elapsed;
+  st->hazard_check_bytes = rt->hz ? pto2__hz_bytes(rt->hz) : 0;
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
     st->ring_task_high_water[i] = (uint32_t)rt->rings[i].task_high_water;
     st->ring_heap_high_water[i] = rt->rings[i].heap.high_water;
     st->ring_dep_high_water[i] = (uint32_t)rt->rings[i].deps.high_water;
   }
+}
+
+/* The hazard check at the end of a run that succeeded (check/hazard.h). */
+static int check_hazards(pto2_runtime *rt) {
+  int n = pto2__hz_check(rt->hz);
+  if (n < 0) return pto2__fail(rt, n, "hazard checker: out of memory analysing the run");
+  if (n == 0) return 0;
+  char msg[900];
+  pto2_hazard_format(pto2__hz_get(rt->hz, 0), msg, sizeof msg);
+  if (rt->cfg.hazard_check == PTO2_HAZARD_CHECK_FAIL)
+    return pto2__fail(rt, PTO2_E_HAZARD, "%s%s", msg,
+                      n > 1 ? " (and more: pto2_hazard_count/pto2_hazard_get list them all)" : "");
+  uint32_t shown = pto2__hz_count(rt->hz) < 20 ? pto2__hz_count(rt->hz) : 20;
+  for (uint32_t i = 0; i < shown; i++) {
+    pto2_hazard_format(pto2__hz_get(rt->hz, i), msg, sizeof msg);
+    pto2__log(rt->cfg.log_level, PTO2_LOG_WARN, "hazard %u of %d: %s", i + 1, n, msg);
+  }
+  return 0;
+}
+
+uint32_t pto2_hazard_count(const pto2_runtime *rt) { return rt ? pto2__hz_count(rt->hz) : 0; }
+
+const pto2_hazard *pto2_hazard_get(const pto2_runtime *rt, uint32_t i) {
+  return rt ? pto2__hz_get(rt->hz, i) : 0;
 }
 
 /* After an error: stop the executors, drop every task, and make the
@@ -400,6 +458,7 @@ static void recover(pto2_runtime *rt) {
   pto2__orch_reset(rt);
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_reset(&rt->rings[i]);
   pto2__tmap_clear(&rt->tmap);
+  pto2__tmap_clear(&rt->rmap);
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_reset(&rt->queues[i]);
   rt->executors[0].next = 0;
   pto2__executors_resume(rt);
@@ -441,6 +500,7 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   atomic_store_explicit(&rt->error_msg_ready, 0, memory_order_relaxed);
   atomic_store_explicit(&rt->error, 0, memory_order_relaxed);
   rt->error_msg[0] = 0;
+  if (rt->hz) pto2__hz_run_begin(rt->hz);
   pto2__orch_run_begin(rt);
   uint64_t t0 = pto2__now_ns();
   pto2__trace_run_begin(rt, t0);
@@ -450,6 +510,7 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   uint64_t t1 = pto2__now_ns();
   pto2__trace_phase(rt, -1, "orchestration", t0, t1);
   int rc = pto2__orch_run_end(rt);
+  if (PTO2_UNLIKELY(rt->hz) && !rc) rc = check_hazards(rt);
   uint64_t t2 = pto2__now_ns();
   if (rc) recover(rt);
   if (stats) fill_stats(rt, stats, t1 - t0, t2 - t0);

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "check/hazard.h"
 #include "deps/tensormap.h"
 #include "orch/orch.h"
 #include "platform/futex.h"
@@ -42,7 +43,9 @@ struct pto2_runtime {
   pto2__ring rings[PTO2_RING_COUNT];
   pto2__ready_queue queues[PTO2__SHAPE_COUNT];
   pto2__tensormap tmap;
+  pto2__tensormap rmap;      /* readers, recorded in strict AUTO scopes only */
   pto2__orch orch;
+  pto2__hz *hz;               /* the hazard checker; NULL when it is off */
   pto2__executor *executors; /* [0] is the caller of pto2_run() */
   uint32_t executor_count;
   bool in_run;

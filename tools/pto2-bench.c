@@ -7,6 +7,7 @@
  *              [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]
  *              [--format table|csv|json] [--trace FILE]
  *              [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]
+ *              [--check-hazards] [--auto-strict]
  *
  * For each scene x case x lane it runs warm-up rounds, then measured rounds
  * on one runtime, each round on freshly zeroed output.  `elapsed` runs from
@@ -20,7 +21,10 @@
  * the lanes' outputs with each other, bit for bit).  --expect-counts fails
  * if the counts differ from pa_expected_tasks/edges().  --roofline measures
  * the machine's peaks first and prints per case the kernels alone and per
- * lane the elapsed time against the roofline bound (tools/roofline.h).  The
+ * lane the elapsed time against the roofline bound (tools/roofline.h).
+ * --check-hazards runs every round under the hazard checker (a hazard fails
+ * the run and is printed); --auto-strict makes every AUTO scope order
+ * write-after-read and write-after-write too (pto2_config.auto_strict).  The
  * exit status is non-zero when a run, a check or a count fails.
  */
 #include <errno.h>
@@ -45,6 +49,8 @@ typedef struct options {
   int rounds, warmup;
   bool check, expect_counts;
   bool roofline;    /* --roofline: peaks, kernels alone, ratio to the bound */
+  bool check_hazards, auto_strict;
+  uint64_t hazard_bytes; /* most memory the checker used in one run */
   enum { FMT_TABLE, FMT_CSV, FMT_JSON } format;
   const char *trace;
   uint32_t block_dim, threads;
@@ -82,7 +88,8 @@ static void usage(FILE *f) {
           "                  [--lane auto,manual,graph|all] [--kernels real|noop|busy]\n"
           "                  [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]\n"
           "                  [--format table|csv|json] [--trace FILE]\n"
-          "                  [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]\n");
+          "                  [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]\n"
+          "                  [--check-hazards] [--auto-strict]\n");
 }
 
 static int fail_arg(const char *what, const char *value) {
@@ -151,12 +158,15 @@ static int parse_options(int argc, char **argv, options *o) {
     uint64_t n;
     bool takes_value = strcmp(a, "--check") && strcmp(a, "--quick") &&
                        strcmp(a, "--expect-counts") && strcmp(a, "--help") &&
-                       strcmp(a, "--roofline");
+                       strcmp(a, "--roofline") && strcmp(a, "--check-hazards") &&
+                       strcmp(a, "--auto-strict");
     if (takes_value && !v) return fail_arg("option (missing value)", a);
     if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
     else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "--expect-counts")) o->expect_counts = true;
     else if (!strcmp(a, "--roofline")) o->roofline = true;
+    else if (!strcmp(a, "--check-hazards")) o->check_hazards = true;
+    else if (!strcmp(a, "--auto-strict")) o->auto_strict = true;
     else if (!strcmp(a, "--quick")) {
       cases = "Small1,Small2,VarSeq2,VarSeq4";
       scene = "all";
@@ -246,9 +256,9 @@ static double process_cpu_us(void) {
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
 }
 
-static void run_lane(const options *o, pto2_runtime *rt, pa_inputs *in, result *r) {
+static void run_lane(options *o, pto2_runtime *rt, pa_inputs *in, result *r) {
   double elapsed[MAX_ROUNDS], orch[MAX_ROUNDS], cpu = 0.0;
-  pa_job job = {in, r->scene, r->lane};
+  pa_job job = {in, r->scene, r->lane, 0};
   for (int i = 0; i < o->warmup + o->rounds; i++) {
     pa_inputs_clear_out(in);
     double cpu0 = process_cpu_us();
@@ -257,8 +267,14 @@ static void run_lane(const options *o, pto2_runtime *rt, pa_inputs *in, result *
     if (r->rc) {
       fprintf(stderr, "pto2-bench: %s %s %s: run failed: %s\n", pa_scene_name(r->scene),
               r->pcase->name, pa_lane_name(r->lane), pto2_error_message(rt));
+      for (uint32_t h = 1; h < pto2_hazard_count(rt) && h < 10; h++) {
+        char msg[1024];
+        pto2_hazard_format(pto2_hazard_get(rt, h), msg, sizeof msg);
+        fprintf(stderr, "pto2-bench: hazard %u: %s\n", h + 1, msg);
+      }
       return;
     }
+    if (st.hazard_check_bytes > o->hazard_bytes) o->hazard_bytes = st.hazard_check_bytes;
     r->tasks = st.tasks;
     r->edges = st.edges;
     if (i < o->warmup) continue;
@@ -401,7 +417,7 @@ static bool failed(const options *o, const result *r) {
 
 static roofline_peaks peaks; /* --roofline */
 
-static int run_case(const options *o, pto2_runtime *rt, const pa_case *c, bool *header,
+static int run_case(options *o, pto2_runtime *rt, const pa_case *c, bool *header,
                     int combos) {
   pa_inputs *in;
   int rc = pa_inputs_create(c, o->seed, &in);
@@ -470,6 +486,8 @@ int main(int argc, char **argv) {
   cfg.block_dim = o.block_dim;
   cfg.worker_threads = o.threads;
   cfg.log_level = PTO2_LOG_ERROR;
+  cfg.hazard_check = o.check_hazards ? PTO2_HAZARD_CHECK_FAIL : PTO2_HAZARD_CHECK_DEFAULT;
+  cfg.auto_strict = o.auto_strict;
   pto2_runtime *rt;
   if ((rc = pto2_runtime_create(&cfg, &rt)) != 0) {
     fprintf(stderr, "pto2-bench: cannot create the runtime: %s\n", pto2_strerror(rc));
@@ -500,6 +518,10 @@ int main(int argc, char **argv) {
   if (o.format == FMT_TABLE) {
     printf("\n%s: %d of %d runs failed a check%s\n", bad ? "FAILED" : "ok", bad, combos,
            o.check && !o.noop ? " (golden allclose; == / != lanes bit-identical)" : "");
+    if (eff.hazard_check != PTO2_HAZARD_CHECK_OFF)
+      printf("hazard checker: %s; at most %.1f MiB of checker records in one run\n",
+             bad ? "see the failures above" : "no hazard in any run",
+             (double)o.hazard_bytes / (1 << 20));
   }
   return bad ? 1 : 0;
 }

@@ -13,6 +13,7 @@ typedef struct pa_ctx {
   const pa_inputs *in;
   const pa_case *c;
   pa_lane lane;
+  uint32_t skip_edge, edges_made; /* see pa_job.skip_edge */
   uint32_t q_tile, width, bs, hd;
   pto2_tensor query2d, key2d, value2d, out2d, key_cache, value_cache;
   pto2_create_info tile2d, scalar, sij, pij;
@@ -122,12 +123,13 @@ static pto2_task_id submit_update(pto2_runtime *rt, pa_chain *ch, bool manual,
 
 static bool explicit_edges(const pa_ctx *x) { return x->lane != PA_LANE_AUTO; }
 
-static void edge(const pa_ctx *x, pto2_runtime *rt, pto2_task_id from, pto2_task_id to) {
-  if (explicit_edges(x)) pto2_add_dependency(rt, from, to);
+static void edge(pa_ctx *x, pto2_runtime *rt, pto2_task_id from, pto2_task_id to) {
+  if (!explicit_edges(x) || ++x->edges_made == x->skip_edge) return;
+  pto2_add_dependency(rt, from, to);
 }
 
 /* QK -> SF -> PV -> UP over key/value block n (variants A, B, E). */
-static void submit_block(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch, uint32_t n) {
+static void submit_block(pa_ctx *x, pto2_runtime *rt, pa_chain *ch, uint32_t n) {
   bool manual = x->lane == PA_LANE_MANUAL;
   int32_t blk = x->in->block_table[ch->b * x->width + n];
   uint32_t valid = (uint32_t)ch->ctx_len - n * x->bs;
@@ -170,7 +172,7 @@ static void submit_block(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch, uint32
 }
 
 /* QK -> SF -> PV -> UP over a group of up to PA_UNROLL blocks (C, D, F). */
-static void submit_group(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch, uint32_t bn) {
+static void submit_group(pa_ctx *x, pto2_runtime *rt, pa_chain *ch, uint32_t bn) {
   bool manual = x->lane == PA_LANE_MANUAL;
   uint32_t n_blocks = ch->blocks - bn < PA_UNROLL ? ch->blocks - bn : PA_UNROLL;
   uint32_t valid_last = (uint32_t)ch->ctx_len - (bn + n_blocks - 1) * x->bs;
@@ -220,7 +222,7 @@ static void submit_group(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch, uint32
 }
 
 /* A: a scope per (b, q) holding the hub, and a nested scope per block. */
-static void chain_auto(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
+static void chain_auto(pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
   PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
     submit_hub(x, rt, ch, false);
     for (uint32_t n = 0; n < ch->blocks; n++) {
@@ -229,14 +231,14 @@ static void chain_auto(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
   }
 }
 
-static void chain_body(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch, bool manual) {
+static void chain_body(pa_ctx *x, pto2_runtime *rt, pa_chain *ch, bool manual) {
   submit_hub(x, rt, ch, manual);
   for (uint32_t n = 0; n < ch->blocks; n++) submit_block(x, rt, ch, n);
 }
 
 /* B: an AUTO scope per (b, q) holding one MANUAL scope with the whole
  * chain; E: one GRAPH scope per (b, q). */
-static void chain_explicit(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
+static void chain_explicit(pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
   if (x->lane == PA_LANE_GRAPH) {
     PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) { chain_body(x, rt, ch, false); }
     return;
@@ -248,7 +250,7 @@ static void chain_explicit(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
 
 /* C: hub and groups in one AUTO scope; D: AUTO hub, a MANUAL scope per
  * group; F: everything in one GRAPH scope. */
-static void chain_unroll(const pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
+static void chain_unroll(pa_ctx *x, pto2_runtime *rt, pa_chain *ch) {
   pto2_scope_mode outer = x->lane == PA_LANE_GRAPH ? PTO2_SCOPE_GRAPH : PTO2_SCOPE_AUTO;
   PTO2_SCOPE(rt, outer) {
     submit_hub(x, rt, ch, false);
@@ -266,6 +268,8 @@ void pa_orchestrate(pto2_runtime *rt, void *arg) {
   const pa_job *job = arg;
   pa_ctx x;
   ctx_init(&x, job->in, job->lane);
+  x.skip_edge = job->skip_edge;
+  x.edges_made = 0;
   uint32_t q_loop = (x.c->num_heads + x.q_tile - 1) / x.q_tile;
   bool unroll = job->scene == PA_SCENE_UNROLL;
   for (uint32_t b = 0; b < x.c->batch && !pto2_is_fatal(rt); b++) {

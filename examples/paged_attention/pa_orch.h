@@ -26,6 +26,9 @@ typedef struct pa_job {
   const pa_inputs *in;
   pa_scene scene;
   pa_lane lane;
+  /* Tests of the hazard checker: 0, or n to leave out the n-th explicit edge
+   * (pto2_add_dependency) of the run, a deliberately wrong orchestration. */
+  uint32_t skip_edge;
 } pa_job;
 
 /* The orchestration function: pto2_run(rt, pa_orchestrate, &job, ...). */

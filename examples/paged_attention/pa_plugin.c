@@ -103,7 +103,7 @@ static void pa_plugin_orchestrate(pto2_runtime *rt, const pto2_plugin_args *a) {
   pa_inputs in = {&c, 0, total_blocks, 1.0f, q->data, k->data, v->data,
                   (int32_t *)bt->data, (int32_t *)cl->data, (float *)o->data};
   if (a->scalar_count > 2) in.scale = pto2_f32_from_u64(a->scalars[2]);
-  pa_job job = {&in, (pa_scene)scene, (pa_lane)lane};
+  pa_job job = {&in, (pa_scene)scene, (pa_lane)lane, 0};
   pa_orchestrate(rt, &job);
 }
 

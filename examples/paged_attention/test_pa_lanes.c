@@ -22,7 +22,7 @@ static void run_lanes(pto2_runtime *rt, const pa_case *c, pa_scene scene, const 
   ASSERT_TRUE(first != NULL);
   for (int lane = 0; lane < PA_LANE_COUNT; lane++) {
     pa_inputs_clear_out(in);
-    pa_job job = {in, scene, (pa_lane)lane};
+    pa_job job = {in, scene, (pa_lane)lane, 0};
     pto2_run_stats st;
     int rc = pto2_run(rt, pa_orchestrate, &job, &st);
     if (rc) TEST_FAIL("%s %s %s: %s", c->name, pa_scene_name(scene), pa_lane_name(lane), pto2_error_message(rt));

@@ -29,7 +29,8 @@ extern "C" {
   XX(UNKNOWN_KERNEL, -12, "kernel id not registered or of the wrong core type")     \
   XX(SYSTEM, -13, "operating-system call failed")                                   \
   XX(INTERNAL, -14, "internal invariant violated (a pto2 bug)")                     \
-  XX(ABORTED, -15, "the orchestration aborted the run (pto2_abort_run or an exception)")
+  XX(ABORTED, -15, "the orchestration aborted the run (pto2_abort_run or an exception)") \
+  XX(HAZARD, -16, "conflicting accesses not ordered by any dependency")
 
 typedef enum pto2_errno {
   PTO2_OK = 0,

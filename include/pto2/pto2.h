@@ -420,6 +420,14 @@ typedef enum pto2_log_level {
   PTO2_LOG_ALWAYS = 6 /* a message level only: never filtered */
 } pto2_log_level;
 
+/* The hazard checker (pto2_config.hazard_check; README "Hazard checker"). */
+typedef enum pto2_hazard_check {
+  PTO2_HAZARD_CHECK_DEFAULT = 0, /* PTO2_CHECK from the environment, else OFF */
+  PTO2_HAZARD_CHECK_OFF = 1,
+  PTO2_HAZARD_CHECK_FAIL = 2, /* a run with a hazard fails with PTO2_E_HAZARD */
+  PTO2_HAZARD_CHECK_WARN = 3, /* hazards are logged (warn) and listed; the run succeeds */
+} pto2_hazard_check;
+
 /* Zero in any field selects its default. */
 typedef struct pto2_config {
   uint32_t block_dim;         /* clusters of 1 AIC + 2 AIV; default 24 */
@@ -432,11 +440,16 @@ typedef struct pto2_config {
   uint32_t stall_timeout_ms;  /* no progress while work is pending; default 10000 */
   uint32_t kernel_timeout_ms; /* one kernel invocation; default 60000 */
   pto2_log_level log_level;
+  pto2_hazard_check hazard_check; /* default OFF (or PTO2_CHECK) */
+  /* true: every AUTO scope orders write-after-read and write-after-write
+   * too, like PTO2_SCOPE_AUTO_STRICT (PTO2_AUTO_STRICT=1) */
+  bool auto_strict;
 } pto2_config;
 
 /* Environment overrides, applied by pto2_runtime_create() over the config:
  * PTO2_RING_TASK_WINDOW, PTO2_RING_HEAP, PTO2_RING_DEP_POOL, PTO2_LOG_LEVEL
- * (silent|error|warn|info|debug).  An invalid value fails the create with
+ * (silent|error|warn|info|debug); where the field is left at its default,
+ * PTO2_CHECK (1|warn|0) and PTO2_AUTO_STRICT (1|0).  An invalid value fails the create with
  * PTO2_E_INVALID_CONFIG and a message on stderr. */
 PTO2_API int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) PTO2_WARN_UNUSED;
 /* Stops the executor threads and frees everything.  NULL is ignored.
@@ -465,6 +478,7 @@ typedef struct pto2_run_stats {
   uint32_t ring_task_high_water[PTO2_RING_COUNT]; /* most tasks in flight */
   uint64_t ring_heap_high_water[PTO2_RING_COUNT]; /* most output bytes live */
   uint32_t ring_dep_high_water[PTO2_RING_COUNT];  /* most dependency entries live */
+  uint64_t hazard_check_bytes; /* memory the hazard checker used (0 when it is off) */
 } pto2_run_stats;
 
 typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
@@ -531,6 +545,15 @@ typedef enum pto2_scope_mode {
    * producers, between any tasks of this or earlier scopes.  Tasks are
    * published when their scope ends. */
   PTO2_SCOPE_GRAPH = 2,
+  /* AUTO that also orders write-after-read and write-after-write: a task
+   * that writes (INOUT, OUTPUT_EXISTING) waits for earlier readers (INPUT)
+   * of overlapping regions recorded in strict scopes, and OUTPUT_EXISTING
+   * waits for earlier writers; so the scope's tasks have the result of
+   * sequential execution without explicit edges.  AUTO scopes nested in it
+   * are strict too; pto2_config.auto_strict makes every AUTO scope strict.
+   * Readers are recorded only here, so a writer in a plain AUTO scope does
+   * not wait for them. */
+  PTO2_SCOPE_AUTO_STRICT = 3,
 } pto2_scope_mode;
 
 /* Scopes own the lifetime of the tasks submitted in them: a task's output
@@ -578,6 +601,59 @@ PTO2_API int pto2_get_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
                                   const uint32_t *indices, uint64_t *bits);
 PTO2_API int pto2_set_tensor_data(pto2_runtime *rt, const pto2_tensor *t,
                                   const uint32_t *indices, uint64_t bits);
+
+/* ------------------------------------------------------------------------ */
+/* Hazard checker                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * With pto2_config.hazard_check (or PTO2_CHECK=1 / PTO2_CHECK=warn), each
+ * run records every task's accesses and the realized dependency graph, and
+ * at its end reports every pair of conflicting accesses (same elements, at
+ * least one a write) that no path of dependency edges orders.  The verdict
+ * depends only on the program and its edges, never on timing.  The hazards
+ * of the last run stay available until the next run starts.
+ */
+typedef enum pto2_hazard_kind {
+  PTO2_HAZARD_RAW = 0, /* the later access reads what the earlier one writes */
+  PTO2_HAZARD_WAR = 1, /* the later access overwrites what the earlier one reads */
+  PTO2_HAZARD_WAW = 2, /* both write */
+} pto2_hazard_kind;
+
+/* One side of a hazard: a task's tensor argument, or a blocking data access
+ * by the orchestrator (task invalid, kernel "orchestrator"). */
+typedef struct pto2_hazard_access {
+  pto2_task_id task;
+  char kernel[64];               /* kernel name(s), lanes joined by '+' */
+  pto2_scope_mode scope_mode;
+  uint32_t scope_depth;          /* 0: the run's root scope */
+  uint8_t arg_kind;              /* pto2_arg_kind (get: INPUT, set: OUTPUT_EXISTING) */
+  uint8_t arg_index;
+  bool manual_dep;
+  uint8_t ndims;
+  uint32_t offsets[PTO2_MAX_DIMS];    /* the view's origin in its raw layout */
+  uint32_t shapes[PTO2_MAX_DIMS];     /* the view's extent */
+  uint32_t raw_shapes[PTO2_MAX_DIMS]; /* the raw layout */
+} pto2_hazard_access;
+
+typedef struct pto2_hazard {
+  pto2_hazard_kind kind;
+  /* true: the views have different layouts and too many pieces to compare
+   * element by element; their byte ranges overlap, their elements may not. */
+  bool possible;
+  const void *addr;     /* the allocation */
+  uint64_t nbytes;
+  pto2_task_id owner;   /* its creator; invalid for caller memory */
+  pto2_hazard_access first, second; /* in program order */
+  const char *cause;    /* the likely cause, one sentence */
+} pto2_hazard;
+
+/* Hazards of the current (or last) checked run, in the order found. */
+PTO2_API uint32_t pto2_hazard_count(const pto2_runtime *rt);
+/* The i-th hazard, or NULL.  Valid until the next run starts. */
+PTO2_API const pto2_hazard *pto2_hazard_get(const pto2_runtime *rt, uint32_t i);
+/* One-line description, snprintf-style: returns the length it needed. */
+PTO2_API int pto2_hazard_format(const pto2_hazard *h, char *buf, size_t size);
 
 /* True once the run has failed (or rt is NULL); orchestration loops may
  * poll it to stop. */

@@ -44,12 +44,12 @@ static int wait_producer(pto2_runtime *rt, pto2_task_id id, bool consumers_too) 
   return pto2__orch_wait(rt, producer_done, &w, "a producer of a blocking data access");
 }
 
-/* The first overlapping writer that has not finished, or invalid, in *out.
- * The scan restarts after every wait (waiting may retire tasks and change
- * the map); a finished writer stays finished, so the loop ends. */
-static int next_writer(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too,
-                       pto2_task_id *out) {
-  pto2__tensormap *m = &rt->tmap;
+/* The first overlapping writer (or reader, from the reader map) that has
+ * not finished, or invalid.  The scan restarts after every wait (waiting
+ * may retire tasks and change the map); a finished writer stays finished,
+ * so the loop ends. */
+static int next_writer(pto2_runtime *rt, pto2__tensormap *m, const pto2_tensor *t,
+                       bool consumers_too, pto2_task_id *out) {
   *out = PTO2_TASK_ID_INVALID;
   pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
   if (!al) return 0;
@@ -71,10 +71,11 @@ static int next_writer(pto2_runtime *rt, const pto2_tensor *t, bool consumers_to
   return 0;
 }
 
-static int wait_writers(pto2_runtime *rt, const pto2_tensor *t, bool consumers_too) {
+static int wait_writers(pto2_runtime *rt, pto2__tensormap *m, const pto2_tensor *t,
+                        bool consumers_too) {
   for (;;) {
     pto2_task_id id;
-    int rc = next_writer(rt, t, consumers_too, &id);
+    int rc = next_writer(rt, m, t, consumers_too, &id);
     if (rc || !pto2_task_id_is_valid(id)) return rc;
     rc = wait_producer(rt, id, consumers_too);
     if (rc) return rc;
@@ -129,6 +130,15 @@ static int wait_accessors(pto2_runtime *rt, const pto2_tensor *t) {
   return 0;
 }
 
+/* Hazard checker (check/hazard.h): an access by the orchestrator. */
+static int check_access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write) {
+  uint32_t seqs[PTO2_MAX_SCOPE_DEPTH];
+  for (uint32_t d = 0; d < rt->orch.depth; d++) seqs[d] = rt->orch.scopes[d].seq;
+  if (pto2__hz_orch_access(rt->hz, t, idx, write, rt->orch.mode, rt->orch.depth - 1, seqs))
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "hazard checker: out of memory recording an access");
+  return 0;
+}
+
 static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, bool write,
                   char **elem, const char *api) {
   const pto2__mode_policy *pol = pto2__policy(rt->orch.mode);
@@ -151,8 +161,9 @@ static int access(pto2_runtime *rt, const pto2_tensor *t, const uint32_t *idx, b
   }
   int rc = pto2__check_owner(rt, t, 0, api);
   if (rc) return rc;
+  if (PTO2_UNLIKELY(rt->hz) && (rc = check_access(rt, t, idx, write))) return rc;
   if (pto2_task_id_is_valid(t->owner) && (rc = wait_producer(rt, t->owner, write))) return rc;
-  if ((rc = wait_writers(rt, t, write))) return rc;
+  if ((rc = wait_writers(rt, &rt->tmap, t, write))) return rc;
   if (write && (rc = wait_accessors(rt, t))) return rc;
   *elem = (char *)t->data + flat * pto2__dtype_size(t->dtype);
   return 0;

@@ -109,6 +109,8 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   uint64_t plocal = pto2_task_id_local(producer);
   rc = record_producer(rt, cr, consumer, producer);
   if (rc <= 0) return rc;
+  if (PTO2_UNLIKELY(rt->hz) && pto2__hz_edge(rt->hz, producer, consumer))
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "hazard checker: out of memory recording an edge");
   if (pto2__task_retired(pr, plocal)) return 0; /* finished long ago: nothing to wait for */
   if (pto2__debug_checks_enabled)
     note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));

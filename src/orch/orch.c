@@ -101,7 +101,8 @@ static void close_scope(pto2_runtime *rt, pto2__orch *o) {
 int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
   if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_scope_begin");
   pto2__orch *o = &rt->orch;
-  if (mode != PTO2_SCOPE_AUTO && mode != PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_GRAPH)
+  if (mode != PTO2_SCOPE_AUTO && mode != PTO2_SCOPE_MANUAL && mode != PTO2_SCOPE_GRAPH &&
+      mode != PTO2_SCOPE_AUTO_STRICT)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_scope_begin: unknown scope mode %d",
                       (int)mode);
   if (!pto2__policy(o->mode)->nests_other_modes && mode != (pto2_scope_mode)o->mode)
@@ -113,6 +114,9 @@ int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_begin: scopes nested deeper than PTO2_MAX_SCOPE_DEPTH (%d)",
                       PTO2_MAX_SCOPE_DEPTH);
+  /* AUTO is strict when configured so or inside a strict scope. */
+  if (mode == PTO2_SCOPE_AUTO && (rt->cfg.auto_strict || pto2__policy(o->mode)->strict))
+    mode = PTO2_SCOPE_AUTO_STRICT;
   open_scope(o, mode);
   return 0;
 }
@@ -155,6 +159,7 @@ typedef struct found {
   uint32_t count;                       /* distinct producers: the edges */
   uint32_t live;                        /* those that may not have finished */
   uint32_t holds;                       /* MANUAL/GRAPH: creators held, not waited for */
+  uint32_t lookup_limit;                /* strict AUTO: producers lookups may add */
   pto2_task_id ids[PTO2_MAX_FANIN];
   pto2__slot *slots[PTO2_MAX_FANIN];
   pto2__task_meta *metas[PTO2_MAX_FANIN]; /* of the live ones */
@@ -280,6 +285,66 @@ static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_i
   return 0;
 }
 
+static bool has_producer(const found *f, pto2_task_id id) {
+  for (uint32_t i = 0; i < f->count; i++)
+    if (f->ids[i].raw == id.raw) return true;
+  return false;
+}
+
+/* True once the task has finished (or retired). */
+static bool task_finished(pto2_runtime *rt, pto2_task_id id) {
+  pto2__ring *r = &rt->rings[pto2_task_id_ring(id)];
+  uint64_t local = pto2_task_id_local(id);
+  if (pto2__task_retired(r, local)) return true;
+  /* Acquire: pairs with the COMPLETED release of task completion, so the
+   * task's writes are visible to what runs after this wait. */
+  return atomic_load_explicit(&pto2__ring_slot(r, local)->state, memory_order_acquire) >=
+         PTO2__TASK_COMPLETED;
+}
+
+static bool finished_done(pto2_runtime *rt, void *ctx) {
+  return task_finished(rt, *(const pto2_task_id *)ctx);
+}
+
+/* Step 4, TensorMap part: every writer (or, from the reader map of strict
+ * AUTO scopes, reader) whose region overlaps `t` (T2).  A writing access
+ * removes the entries it covers (T4): later accesses find it instead.
+ * wait_if_full (strict AUTO): beyond f->lookup_limit producers, wait until
+ * the others have finished instead of failing. */
+static int lookup_map(pto2_runtime *rt, pto2__tensormap *m, found *f, const pto2_tensor *t,
+                      bool remove_covered, bool wait_if_full, unsigned kind, pto2_task_id self,
+                      unsigned argi) {
+  pto2__region g;
+  pto2__region_init(&g, t);
+restart:;
+  /* Found again after a wait: retirement may free records (T1, T3). */
+  pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
+  if (!al || !al->count) return 0;
+  int n = pto2__tmap_candidates(m, al, &g);
+  if (n < 0)
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory looking up the TensorMap (%llu entries)",
+                      (unsigned long long)m->live);
+  pto2__tmap_entry **hits = m->hits; /* removing one leaves the others valid */
+  for (int i = 0; i < n; i++) {
+    pto2__tmap_entry *e = hits[i];
+    pto2__overlap ov = pto2__tmap_overlap(e, &g);
+    if (ov == PTO2__NO_OVERLAP) continue;
+    if (wait_if_full && f->count >= f->lookup_limit && !has_producer(f, e->producer)) {
+      if (!task_finished(rt, e->producer)) {
+        pto2_task_id id = e->producer;
+        int rc = pto2__orch_wait(rt, finished_done, &id, "an earlier access (strict AUTO)");
+        if (rc) return rc;
+        goto restart;
+      }
+    } else {
+      int rc = add_producer(rt, f, e->producer, self, argi, kind, "overlap lookup");
+      if (rc) return rc;
+    }
+    if (remove_covered && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(m, e); /* (T4) */
+  }
+  return 0;
+}
+
 static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, found *f,
                                                               pto2__tmap_entry *e,
                                                               const pto2__region *g, bool inout,
@@ -293,7 +358,7 @@ static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, 
   return 0;
 }
 
-/* Step 4, TensorMap part: every writer whose region overlaps `t` (T2). */
+/* Plain scopes: every writer whose region overlaps `t` (T2). */
 static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
                           pto2_task_id self, unsigned argi) {
   pto2__tensormap *m = &rt->tmap;
@@ -320,6 +385,53 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
     if (rc) return rc;
   }
   return 0;
+}
+
+/* The reader list of the task `local` of ring r (empty if the slot's list
+ * belongs to an earlier task). */
+static pto2__reader_list *reader_list(pto2__ring *r, uint64_t local) {
+  pto2__reader_list *l = &r->readers[local & r->mask];
+  if (l->tag != local + 1) {
+    l->tag = local + 1;
+    l->count = 0;
+  }
+  return l;
+}
+
+_Static_assert(PTO2__LISTED_READERS == PTO2__HZ_LISTED_READERS,
+               "the hazard checker replays the reader lists of strict AUTO");
+
+/* Adds an earlier reader in a strict scope, or, beyond the lookup limit,
+ * waits until it has finished. */
+static int add_reader(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id self,
+                      unsigned argi, unsigned kind) {
+  if (id.raw == self.raw || has_producer(f, id)) return 0;
+  if (f->count < f->lookup_limit) return add_producer(rt, f, id, self, argi, kind, "reader list");
+  return task_finished(rt, id)
+             ? 0
+             : pto2__orch_wait(rt, finished_done, &id, "an earlier reader (strict AUTO)");
+}
+
+/* Strict AUTO, a writing access: it also waits for earlier readers (those
+ * listed with the buffer's creator, any region, and those in the reader
+ * map), and OUTPUT_EXISTING for earlier writers. */
+static int lookup_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, unsigned kind,
+                         pto2_task_id self, unsigned argi) {
+  bool in_map = true;
+  if (pto2_task_id_is_valid(t->owner)) {
+    pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
+    const pto2__reader_list *l = reader_list(r, pto2_task_id_local(t->owner));
+    unsigned n = l->count < PTO2__LISTED_READERS ? l->count : PTO2__LISTED_READERS;
+    for (unsigned i = 0; i < n; i++) {
+      int rc = add_reader(rt, f, l->ids[i], self, argi, kind);
+      if (rc) return rc;
+    }
+    in_map = l->count > PTO2__LISTED_READERS;
+  }
+  int rc = in_map ? lookup_map(rt, &rt->rmap, f, t, true, true, kind, self, argi) : 0;
+  if (!rc && kind == PTO2_ARG_OUTPUT_EXISTING)
+    rc = lookup_map(rt, &rt->tmap, f, t, true, true, kind, self, argi);
+  return rc;
 }
 
 /* True if the task keeps the tensor's creator alive (a lifetime hold)
@@ -380,6 +492,13 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
                                                                 pto2_task_id self, found *f,
                                                                 const pto2__mode_policy *pol) {
   f->count = f->live = f->holds = 0;
+  if (pol->strict) {
+    /* Room for every creator and explicit producer; lookups wait beyond. */
+    uint32_t reserve = a->dep_count;
+    for (unsigned i = 0; i < a->tensor_count; i++)
+      reserve += a->kinds[i] != PTO2_ARG_OUTPUT && pto2_task_id_is_valid(a->refs[i].tensor->owner);
+    f->lookup_limit = reserve < PTO2_MAX_FANIN ? PTO2_MAX_FANIN - reserve : 0;
+  }
   for (unsigned i = 0; i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
     if (kind == PTO2_ARG_OUTPUT) continue;
@@ -393,7 +512,15 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
       if (rc) return rc;
     }
     if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
-      int rc = lookup_writers(rt, f, t, kind == PTO2_ARG_INOUT, self, i);
+      bool inout = kind == PTO2_ARG_INOUT;
+      int rc = pol->strict ? lookup_map(rt, &rt->tmap, f, t, inout, true,
+                                        inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT, self, i)
+                           : lookup_writers(rt, f, t, inout, self, i);
+      if (rc) return rc;
+    }
+    if (pol->strict && (kind == PTO2_ARG_INOUT || kind == PTO2_ARG_OUTPUT_EXISTING) &&
+        !t->manual_dep) {
+      int rc = lookup_strict(rt, f, t, kind, self, i);
       if (rc) return rc;
     }
   }
@@ -402,9 +529,10 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
   return rc;
 }
 
-/* Step 5: the regions this task writes become visible to later lookups.
- * Entries on a created buffer are chained to its creator, others to this
- * task (T3). */
+/* Step 5: the regions this task writes (and, in strict AUTO, reads) become
+ * visible to later lookups.  Entries on a created buffer are chained to
+ * its creator, others to this task (T3).  Strict AUTO lists the first
+ * readers of a created buffer with its creator instead (lookup_strict). */
 static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
                                                                const pto2_arg *a,
                                                                pto2_task_id self,
@@ -412,22 +540,32 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
                                                                const pto2__mode_policy *pol) {
   for (unsigned i = 0; pol->tensormap && i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
-    if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING) continue;
+    bool reader = pol->strict && kind == PTO2_ARG_INPUT;
+    if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING && !reader) continue;
     const pto2_tensor *t = a->refs[i].tensor;
     if (t->manual_dep) continue;
     if (creator_held(rt, pol, t->owner)) continue;
-    void **chain = &self_meta->tmap_chain;
+    pto2__task_meta *chained = self_meta;
     if (pto2_task_id_is_valid(t->owner)) {
       pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
       /* (T3) the creator is alive (check_args), so its chain is its own. */
       PTO2_CHECK(rt, "T3", !pto2__task_retired(r, pto2_task_id_local(t->owner)));
-      chain = &pto2__ring_meta(r, pto2_task_id_local(t->owner))->tmap_chain;
+      chained = pto2__ring_meta(r, pto2_task_id_local(t->owner));
+      if (reader) {
+        pto2__reader_list *l = reader_list(r, pto2_task_id_local(t->owner));
+        if (l->count < PTO2__LISTED_READERS) {
+          l->ids[l->count++] = self; /* listed with its creator */
+          continue;
+        }
+        l->count = PTO2__LISTED_READERS + 1; /* the rest: the reader map */
+      }
     }
+    pto2__tensormap *map = reader ? &rt->rmap : &rt->tmap;
     pto2__region g;
     pto2__region_init(&g, t);
-    if (!pto2__tmap_insert(&rt->tmap, &g, self, chain))
+    if (!pto2__tmap_insert(map, &g, self, reader ? &chained->rmap_chain : &chained->tmap_chain))
       return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory growing the TensorMap (%llu entries)",
-                        (unsigned long long)rt->tmap.live);
+                        (unsigned long long)map->live);
   }
   return 0;
 }
@@ -531,6 +669,18 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
   return 0;
 }
 
+/* Hazard checker (check/hazard.h): the task's accesses and the edges found
+ * or given at submit.  Explicit edges made later are reported by
+ * pto2_add_dependency. */
+static __attribute__((noinline, cold)) int check_submit(pto2_runtime *rt, const pto2__payload *pl,
+                                                        const pto2_arg *a, const found *f) {
+  const pto2__orch *o = &rt->orch;
+  int rc = pto2__hz_task(rt->hz, pl->id, pl->kernel, o->mode, o->depth - 1,
+                         o->scopes[o->depth - 1].seq, a->kinds, pl->tensors, a->tensor_count);
+  for (uint32_t i = 0; i < f->count && !rc; i++) rc = pto2__hz_edge(rt->hz, f->ids[i], pl->id);
+  return rc ? pto2__fail(rt, rc, "hazard checker: out of memory recording a task") : 0;
+}
+
 static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
   if (PTO2_UNLIKELY(o->scope_task_count == o->scope_task_cap)) {
     uint32_t cap = o->scope_task_cap * 2;
@@ -555,6 +705,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   pto2__slot *s = pto2__ring_slot(r, local);
   pto2__task_meta *m = pto2__ring_meta(r, local);
   if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
+  if (m->rmap_chain) pto2__tmap_free_chain(&rt->rmap, &m->rmap_chain);
   m->local = local;
   if (pto2__debug_checks_enabled) m->seq = o->tasks; /* for the cycle check only */
   m->heap_end = r->heap.top;
@@ -622,6 +773,7 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   if (find_producers(rt, a, pl->id, &f, pol) || record_writes(rt, a, pl->id, m, pol))
     return PTO2_TASK_ID_INVALID;
   write_payload(pl, a, buf, pl->id);
+  if (PTO2_UNLIKELY(rt->hz) && check_submit(rt, pl, a, &f)) return PTO2_TASK_ID_INVALID;
   bool deferred = pto2__policy_defers(pol, a->explicit_deps);
   if (wire_and_publish(rt, r, s, m, &f, deferred)) return PTO2_TASK_ID_INVALID;
   o->tasks++;
@@ -635,10 +787,12 @@ static pto2_task_id refuse_submit(pto2_runtime *rt, const char *api) {
   return PTO2_TASK_ID_INVALID;
 }
 
-/* A plain submit outside an AUTO scope: GRAPH scopes take it, MANUAL
- * scopes require the manual submits. */
+/* A plain submit outside a plain AUTO scope: strict AUTO and GRAPH scopes
+ * take it, MANUAL scopes require the manual submits. */
 static pto2_task_id submit_not_auto(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
                                     const char *api) {
+  if (rt->orch.mode == PTO2_SCOPE_AUTO_STRICT)
+    return submit(rt, mk, a, api, PTO2_SCOPE_AUTO_STRICT);
   if (pto2__policy(rt->orch.mode)->plain_submit) return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH);
   pto2__fail(rt, PTO2_E_INVALID_ARGS,
              "%s: PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) requires pto2_submit_*_manual task APIs",
@@ -724,7 +878,7 @@ void pto2__orch_run_begin(pto2_runtime *rt) {
   o->depth = 0;
   o->scope_task_count = 0;
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_run_begin(&rt->rings[i]);
-  open_scope(o, PTO2_SCOPE_AUTO); /* the root scope */
+  open_scope(o, rt->cfg.auto_strict ? PTO2_SCOPE_AUTO_STRICT : PTO2_SCOPE_AUTO); /* the root */
   o->active = true;
 }
 

@@ -43,16 +43,22 @@ typedef struct pto2__mode_policy {
   bool manual_submit;      /* pto2_submit_*_manual accepted */
   bool nests_other_modes;  /* a scope of another mode may open inside */
   bool blocking_access;    /* pto2_get/set_tensor_data accepted */
-  const char *name;        /* for messages: "AUTO", "MANUAL", "GRAPH" */
+  const char *name;        /* for messages: "AUTO", "MANUAL", "GRAPH", "AUTO_STRICT" */
+  /* Readers are recorded (reader lists, reader map); a writing access also
+   * waits for earlier readers, OUTPUT_EXISTING for earlier writers; lookups
+   * beyond PTO2_MAX_FANIN producers wait instead of failing. */
+  bool strict;
 } pto2__mode_policy;
 
-static const pto2__mode_policy pto2__mode_policies[3] = {
+static const pto2__mode_policy pto2__mode_policies[4] = {
     [PTO2_SCOPE_AUTO] = {true, PTO2__HOLD_NONE, PTO2__PUBLISH_NOW, PTO2__EDGES_NONE, true, false,
-                         true, true, "AUTO"},
+                         true, true, "AUTO", false},
     [PTO2_SCOPE_MANUAL] = {true, PTO2__HOLD_LOCAL, PTO2__PUBLISH_AT_END_UNLESS_EXPLICIT,
-                           PTO2__EDGES_CURRENT_SCOPE, false, true, false, false, "MANUAL"},
+                           PTO2__EDGES_CURRENT_SCOPE, false, true, false, false, "MANUAL", false},
     [PTO2_SCOPE_GRAPH] = {false, PTO2__HOLD_ALL, PTO2__PUBLISH_AT_END, PTO2__EDGES_ANY, true,
-                          false, true, false, "GRAPH"},
+                          false, true, false, "GRAPH", false},
+    [PTO2_SCOPE_AUTO_STRICT] = {true, PTO2__HOLD_NONE, PTO2__PUBLISH_NOW, PTO2__EDGES_NONE, true,
+                                false, true, true, "AUTO_STRICT", true},
 };
 
 static inline const pto2__mode_policy *pto2__policy(unsigned mode) {

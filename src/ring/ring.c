@@ -34,12 +34,13 @@ int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   r->slots = alloc_zeroed(window * sizeof *r->slots);
   r->payloads = aligned_alloc(64, window * sizeof *r->payloads);
   r->meta = alloc_zeroed(window * sizeof *r->meta);
+  r->readers = alloc_zeroed(window * sizeof *r->readers);
   r->producer_ids = malloc(window * sizeof *r->producer_ids);
   r->heap.base = malloc(c->heap_size); /* untouched until kernels write */
   r->heap.size = c->heap_size;
   r->deps.entries = malloc((size_t)c->dep_pool * sizeof *r->deps.entries);
   r->deps.capacity = c->dep_pool;
-  if (!r->slots || !r->payloads || !r->meta || !r->producer_ids || !r->heap.base ||
+  if (!r->slots || !r->payloads || !r->meta || !r->readers || !r->producer_ids || !r->heap.base ||
       !r->deps.entries)
     return PTO2_E_NO_MEMORY;
   for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &r->payloads[i];
@@ -52,6 +53,7 @@ void pto2__ring_fini(pto2__ring *r) {
   free(r->slots);
   free(r->payloads);
   free(r->meta);
+  free(r->readers);
   free(r->producer_ids);
   free(r->heap.base);
   free(r->deps.entries);
@@ -65,7 +67,7 @@ void pto2__ring_run_begin(pto2__ring *r) {
 
 void pto2__ring_reset(pto2__ring *r) {
   for (uint64_t l = r->tmap_cleaned; l < r->next_local; l++)
-    pto2__ring_meta(r, l)->tmap_chain = 0;
+    pto2__ring_meta(r, l)->tmap_chain = pto2__ring_meta(r, l)->rmap_chain = 0;
   r->seen_alive = r->tmap_cleaned = r->head_seen = r->next_local;
   atomic_store_explicit(&r->last_alive, r->next_local, memory_order_relaxed);
   r->heap.tail = r->heap.top;
@@ -91,6 +93,7 @@ bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r) {
   for (uint64_t l = r->tmap_cleaned; l < alive; l++) {
     pto2__task_meta *m = pto2__ring_meta(r, l);
     if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
+    if (m->rmap_chain) pto2__tmap_free_chain(&rt->rmap, &m->rmap_chain);
   }
   r->tmap_cleaned = r->seen_alive = alive;
   return true;

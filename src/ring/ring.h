@@ -62,6 +62,7 @@ typedef struct pto2__ring {
   alignas(64) pto2__slot *slots;
   pto2__payload *payloads;
   pto2__task_meta *meta;
+  pto2__reader_list *readers; /* strict AUTO only (sched/slot.h) */
   /* Orchestrator-private: every producer id of a held-back task, finished
    * ones included, so explicit edges are deduplicated by id. */
   pto2_task_id (*producer_ids)[PTO2_MAX_FANIN];

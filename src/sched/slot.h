@@ -98,6 +98,9 @@ typedef struct pto2__slot {
 
 _Static_assert(sizeof(pto2__slot) <= 64, "slot state must fit one cache line");
 
+/* Readers of a task's outputs listed in its meta (strict AUTO). */
+#define PTO2__LISTED_READERS 4
+
 /* Orchestrator-private facts about the task in a slot. */
 typedef struct pto2__task_meta {
   uint64_t local;        /* local id of the task now in the slot */
@@ -112,6 +115,17 @@ typedef struct pto2__task_meta {
   uint32_t held_seq;
   uint8_t producer_count; /* held-back tasks: entries of ring->producer_ids */
   void *tmap_chain;      /* TensorMap entries to free when this task retires */
+  void *rmap_chain;      /* reader entries (strict AUTO) to free then */
 } pto2__task_meta;
+
+/* Strict AUTO: the first readers of a task's outputs, beside its meta (in
+ * a ring array of their own, touched only by strict scopes).  A list is
+ * the task's while `tag` is its local id + 1; count is then
+ * PTO2__LISTED_READERS + 1 once later readers went to the reader map. */
+typedef struct pto2__reader_list {
+  uint64_t tag;
+  uint8_t count;
+  pto2_task_id ids[PTO2__LISTED_READERS];
+} pto2__reader_list;
 
 #endif

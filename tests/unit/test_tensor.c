@@ -706,6 +706,7 @@ static void test_errors(void) {
       {PTO2_E_SYSTEM, "PTO2_E_SYSTEM"},
       {PTO2_E_INTERNAL, "PTO2_E_INTERNAL"},
       {PTO2_E_ABORTED, "PTO2_E_ABORTED"},
+      {PTO2_E_HAZARD, "PTO2_E_HAZARD"},
   };
   const unsigned n = sizeof fixed / sizeof fixed[0];
   for (unsigned i = 0; i < n; i++) {
@@ -728,7 +729,7 @@ static void test_errors(void) {
   ASSERT_EQ_U64(listed, n);
   ASSERT_TRUE(strcmp(pto2_strerror(PTO2_OK), "success") == 0);
   ASSERT_TRUE(strcmp(pto2_err_name(PTO2_OK), "PTO2_OK") == 0);
-  const int unknown[] = {1, -16, 12345, INT32_MIN};
+  const int unknown[] = {1, -17, 12345, INT32_MIN};
   for (unsigned i = 0; i < 4; i++) {
     ASSERT_TRUE(strcmp(pto2_strerror(unknown[i]), "unknown error") == 0);
     ASSERT_TRUE(strcmp(pto2_err_name(unknown[i]), "PTO2_E_UNKNOWN") == 0);
