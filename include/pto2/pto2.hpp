@@ -184,7 +184,7 @@ class runtime {
   void register_kernel(std::int32_t id, pto2_core_type type, const char *name,
                        pto2_kernel_fn fn, void *user = nullptr) {
     int rc = pto2_kernel_register(rt_, id, type, name, fn, user);
-    if (rc) throw error(rc, std::string("pto2_kernel_register(") + (name ? name : "") + ")");
+    if (rc) throw error(rc, error_message());
   }
 
   /* Runs `f` as the orchestration function; returns 0 or the run's error
@@ -212,12 +212,12 @@ class runtime {
   }
   void trace_enable(std::uint32_t max_events) {
     int rc = pto2_trace_enable(rt_, max_events);
-    if (rc) throw error(rc, "pto2_trace_enable failed");
+    if (rc) throw error(rc, error_message());
   }
   void trace_disable() { pto2_trace_disable(rt_); }
   void trace_write(const char *path) const {
     int rc = pto2_trace_write(rt_, path);
-    if (rc) throw error(rc, std::string("pto2_trace_write(") + path + ")");
+    if (rc) throw error(rc, error_message());
   }
 
  private:

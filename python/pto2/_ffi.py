@@ -73,6 +73,8 @@ class Config(ctypes.Structure):
         ("stall_timeout_ms", ctypes.c_uint32),
         ("kernel_timeout_ms", ctypes.c_uint32),
         ("log_level", ctypes.c_int),
+        ("hazard_check", ctypes.c_int),
+        ("auto_strict", ctypes.c_bool),
     ]
 
 
@@ -85,6 +87,7 @@ class RunStats(ctypes.Structure):
         ("ring_task_high_water", ctypes.c_uint32 * RING_COUNT),
         ("ring_heap_high_water", ctypes.c_uint64 * RING_COUNT),
         ("ring_dep_high_water", ctypes.c_uint32 * RING_COUNT),
+        ("hazard_check_bytes", ctypes.c_uint64),
     ]
 
 
