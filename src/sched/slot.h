@@ -90,8 +90,7 @@ typedef struct pto2__slot {
   uint8_t active_mask;         /* lanes with a kernel */
   atomic_int subtasks_done;    /* block_num > 1: lanes x blocks finished */
   atomic_int next_block;       /* block_num > 1: next block to claim */
-  int16_t block_num;
-  int16_t subtasks_total;
+  int16_t block_num;           /* 1..32767 */
   bool deferred;               /* orchestrator only: published at scope end */
   pto2__payload *payload;      /* fixed at ring init */
 } pto2__slot;
