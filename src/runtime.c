@@ -196,8 +196,9 @@ static int apply_env(pto2_config *c) {
   if ((rc = env_u64("PTO2_RING_DEP_POOL", 4, false, &v)) < 0) return rc;
   if (rc) c->dep_pool = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
   const char *lvl = getenv("PTO2_LOG_LEVEL");
-  if (lvl && *lvl && c->log_level == PTO2_LOG_DEFAULT &&
-      pto2__log_level_parse(lvl, &c->log_level) != 0) {
+  /* Like the other overrides, a valid value replaces the config's level and
+   * an invalid one fails the create, whatever the config says. */
+  if (lvl && *lvl && pto2__log_level_parse(lvl, &c->log_level) != 0) {
     pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR,
               "invalid PTO2_LOG_LEVEL=\"%s\": expected silent, error, warn, info or debug", lvl);
     return PTO2_E_INVALID_CONFIG;

@@ -597,6 +597,15 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
                a->error, api, a->tensor_count, a->scalar_count);
     return PTO2_TASK_ID_INVALID;
   }
+  /* 1..32767 (pto2_arg_set_block_num); 0 is a zeroed, uninitialised arg. */
+  if (PTO2_UNLIKELY((unsigned)a->block_num - 1u >= (unsigned)INT16_MAX)) {
+    pto2__fail(rt, PTO2_E_INVALID_ARGS,
+               "%s: block_num is %u, outside 1..32767: initialise the pto2_arg with "
+               "pto2_arg_init() (a zeroed pto2_arg has block_num 0) and set it with "
+               "pto2_arg_set_block_num()",
+               api, (unsigned)a->block_num);
+    return PTO2_TASK_ID_INVALID;
+  }
   lanes l = {{-1, -1, -1}, 0, 0};
   uint64_t bytes = 0;
   if (resolve_lanes(rt, mk, &l, api) || check_args(rt, a, api, &bytes))
