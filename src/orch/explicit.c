@@ -112,7 +112,10 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   if (pto2__task_retired(pr, plocal)) return 0; /* finished long ago: nothing to wait for */
   if (pto2__debug_checks_enabled)
     note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));
-  pto2__mark_held(&rt->orch, pto2__ring_meta(pr, plocal));
+  /* The pin lasts as long as the consumer is held back: until the end of
+   * the consumer's own scope, which may be an outer GRAPH scope. */
+  const pto2__task_meta *cm = pto2__ring_meta(cr, pto2_task_id_local(consumer));
+  pto2__mark_held_at(&rt->orch, pto2__ring_meta(pr, plocal), cm->scope_depth, cm->scope_seq);
   return wire(rt, pto2__ring_slot(pr, plocal), c, cr);
 }
 
