@@ -123,7 +123,7 @@ int pto2_scope_end(pto2_runtime *rt) {
   if (o->depth <= 1)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_end without a matching pto2_scope_begin");
-  if (pto2__debug_checks_enabled && o->scopes[o->depth - 1].backward_edge) {
+  if (o->scopes[o->depth - 1].backward_edge) {
     int rc = pto2__check_cycles(rt);
     if (rc) return rc;
   }
@@ -487,7 +487,10 @@ static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *p
   for (uint32_t i = 0; i < f->holds; i++) {
     pto2__ring *cr = &rt->rings[pto2_task_id_ring(f->held_ids[i])];
     uint64_t local = pto2_task_id_local(f->held_ids[i]);
-    if (pto2__slot_hold(pto2__ring_slot(cr, local))) pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    if (pto2__slot_hold(pto2__ring_slot(cr, local))) {
+      pl->hold_mask |= 1u << recorded;
+      pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    }
     if (deferred) pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
   }
   return recorded;
@@ -505,6 +508,7 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
   }
   pto2__payload *pl = s->payload;
   pto2__slot_arm(s, f->live);
+  pl->hold_mask = 0;
   uint32_t satisfied = 0; /* producers that had finished: they will not decrement */
   bool linked = false;
   unsigned recorded = 0;
@@ -556,7 +560,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   pto2__task_meta *m = pto2__ring_meta(r, local);
   if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
   m->local = local;
-  if (pto2__debug_checks_enabled) m->seq = o->tasks; /* for the cycle check only */
+  m->seq = o->tasks; /* backward edges trigger the cycle check */
   m->heap_end = r->heap.top;
   m->scope_depth = (uint16_t)(o->depth - 1);
   m->scope_seq = o->scopes[o->depth - 1].seq;

@@ -8,9 +8,12 @@
 #include "sched/slot_inl.h"
 #include "util/check.h"
 
-/* Fails the run if the explicit edges among the tasks of the innermost
- * scope form a cycle (they would never become ready). */
+/* Fails the run, naming the tasks, if a held-back task of the innermost
+ * scope waits on itself through explicit edges (it would never run). */
 int pto2__check_cycles(pto2_runtime *rt);
+/* Diagnostics: describes the held-back task that `s` waits for, if any
+ * (" it waits for task ... held back ..."); returns the length written. */
+size_t pto2__describe_held_back(pto2_runtime *rt, pto2__slot *s, char *buf, size_t len);
 
 /* A task the orchestrator found ready: batched (sched/sched.h). */
 static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {

@@ -69,7 +69,7 @@ static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
     return 0;
   }
   if (now - wd->last_progress_ns <= (uint64_t)rt->cfg.stall_timeout_ms * 1000000u) return 0;
-  char rings[512];
+  char rings[1024];
   pto2__rings_describe(rt, rings, sizeof rings);
   return pto2__fail(rt, PTO2_E_TIMEOUT,
                     "no progress for %u ms (stall_timeout_ms) while waiting for %s:%s",

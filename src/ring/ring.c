@@ -249,5 +249,6 @@ void pto2__rings_describe(pto2_runtime *rt, char *buf, size_t len) {
         buf + n, len - n,
         " ring %u: %llu tasks in flight, oldest %u:%llu in state %d waiting for %d producers;",
         i, (unsigned long long)in_flight, i, (unsigned long long)r->seen_alive, state, waiting);
+    if (n < len) n += pto2__describe_held_back(rt, pto2__ring_slot(r, r->seen_alive), buf + n, len - n);
   }
 }
