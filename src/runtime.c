@@ -53,7 +53,8 @@ int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...) {
     memcpy(rt->error_msg, msg, sizeof msg);
     atomic_store_explicit(&rt->error_msg_ready, 1, memory_order_release);
     pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "%s (%s)", msg, pto2_err_name(code));
-    atomic_store_explicit(&rt->abort, 1, memory_order_release);
+    /* Release: the message before the stop (bit 0; the generation stays). */
+    atomic_fetch_or_explicit(&rt->abort, 1u, memory_order_release);
     pto2__ec_wake(&rt->progress_ec);
   } else {
     pto2__log(rt->cfg.log_level, PTO2_LOG_DEBUG, "after the first error: %s", msg);
@@ -237,8 +238,11 @@ static int resolve_config(const pto2_config *in, pto2_config *c) {
     return config_error("heap_size must be a power of two >= 1024");
   if (c->dep_pool < 4) return config_error("dep_pool must be >= 4");
   if (c->log_level > PTO2_LOG_DEBUG) return config_error("log_level out of range");
-  /* Every executor needs a cluster of its own; the caller is executor 0. */
-  if (c->worker_threads > c->block_dim - 1) c->worker_threads = c->block_dim - 1;
+  /* Every executor needs a cluster of its own; the caller is executor 0
+   * (it has none if it never runs kernels). */
+  uint32_t max_workers = c->workers_only ? c->block_dim : c->block_dim - 1;
+  if (c->worker_threads > max_workers) c->worker_threads = max_workers;
+  /* (workers_only: block_dim >= 1 leaves at least one worker.) */
   return 0;
 }
 
@@ -259,13 +263,14 @@ static void *alloc_zeroed(size_t n) {
 
 /* Splits the clusters over the executors as evenly as possible. */
 static void assign_clusters(pto2_runtime *rt) {
-  uint32_t n = rt->executor_count, b = rt->cfg.block_dim, next = 0;
-  for (uint32_t i = 0; i < n; i++) {
+  uint32_t first = rt->cfg.workers_only ? 1 : 0; /* executors that run kernels */
+  uint32_t n = rt->executor_count - first, b = rt->cfg.block_dim, next = 0;
+  for (uint32_t i = 0; i < rt->executor_count; i++) {
     pto2__executor *ex = &rt->executors[i];
     ex->rt = rt;
     ex->index = i;
     ex->cluster_first = next;
-    ex->cluster_count = b / n + (i < b % n);
+    ex->cluster_count = i < first ? 0 : b / n + (i - first < b % n);
     next += ex->cluster_count;
   }
 }
@@ -309,6 +314,7 @@ int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) {
   if (rc) goto fail;
   if ((rc = create_structures(rt))) goto fail;
   if ((rc = pto2__executors_start(rt))) goto fail_threads;
+  if ((rc = pto2__watchdog_start(rt))) goto fail_threads;
   pto2__runtime_remember(rt);
   *out = rt;
   return 0;
@@ -329,14 +335,10 @@ void pto2_runtime_destroy(pto2_runtime *rt) {
     pto2__fail(rt, PTO2_E_BUSY, "pto2_runtime_destroy called during pto2_run; ignored");
     return;
   }
-  if (rt->broken && !pto2__executors_quiesce(rt)) {
-    /* A worker is still inside a kernel that never returned: its memory
-     * must stay valid, so the runtime is left allocated. */
-    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
-              "pto2_runtime_destroy: a kernel never returned; the runtime is leaked");
-    return;
-  }
   pto2__runtime_forget(rt);
+  /* Every worker is idle or was abandoned in a stuck kernel (recover());
+   * an abandoned one owns what it may still use and frees it itself. */
+  pto2__watchdog_stop(rt);
   pto2__executors_stop(rt);
   pto2__trace_free(rt);
   free_structures(rt);
@@ -392,8 +394,14 @@ static void fill_stats(pto2_runtime *rt, pto2_run_stats *st, uint64_t orch_ns, u
 /* After an error: stop the executors, drop every task, and make the
  * runtime ready for the next run. */
 static void recover(pto2_runtime *rt) {
-  if (!pto2__executors_quiesce(rt)) {
+  int rc = pto2__executors_quiesce(rt);
+  if (rc) {
+    /* A stuck worker could not be replaced: its memory stays where it is
+     * and the next run retries. */
     rt->broken = true;
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
+              "could not replace a worker stuck in a kernel (%s); the next run retries",
+              pto2_err_name(rc));
     return;
   }
   rt->broken = false;
@@ -431,11 +439,13 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
     return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
                            "pto2_run: the orchestration function is NULL");
   if (rt->broken) {
+    pto2__watchdog_run(rt, true);
     recover(rt);
+    pto2__watchdog_run(rt, false);
     if (rt->broken) {
       return pto2__host_fail(rt, PTO2_E_BUSY,
-                             "pto2_run: a kernel of an earlier run never returned; the "
-                             "runtime cannot run again");
+                             "pto2_run: a worker stuck in a kernel of an earlier run could not "
+                             "be replaced (out of memory or threads); try again");
     }
   }
   rt->in_run = true;
@@ -443,6 +453,7 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   atomic_store_explicit(&rt->error, 0, memory_order_relaxed);
   rt->error_msg[0] = 0;
   pto2__orch_run_begin(rt);
+  pto2__watchdog_run(rt, true);
   uint64_t t0 = pto2__now_ns();
   pto2__trace_run_begin(rt, t0);
   pto2_runtime *unwinding __attribute__((cleanup(run_unwound))) = rt;
@@ -452,7 +463,10 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   pto2__trace_phase(rt, -1, "orchestration", t0, t1);
   int rc = pto2__orch_run_end(rt);
   uint64_t t2 = pto2__now_ns();
-  if (rc) recover(rt);
+  if (rc) recover(rt); /* the watchdog still flags stuck kernels meanwhile */
+  pto2__watchdog_run(rt, false);
+  if (!rc && (rc = atomic_load_explicit(&rt->error, memory_order_acquire)))
+    recover(rt); /* a verdict that came as the last task finished */
   if (stats) fill_stats(rt, stats, t1 - t0, t2 - t0);
   rt->in_run = false;
   return rc;

@@ -432,6 +432,12 @@ typedef struct pto2_config {
   uint32_t stall_timeout_ms;  /* no progress while work is pending; default 10000 */
   uint32_t kernel_timeout_ms; /* one kernel invocation; default 60000 */
   pto2_log_level log_level;
+  /* false (default): while pto2_run() waits, the calling thread runs ready
+   * tasks itself, and a kernel it runs delays pto2_run()'s return until the
+   * kernel returns (a kernel over kernel_timeout_ms still fails the run).
+   * true: kernels run only on worker threads, so pto2_run() returns within
+   * kernel_timeout_ms (plus a small bound) of a kernel that never returns. */
+  bool workers_only;
 } pto2_config;
 
 /* Environment overrides, applied by pto2_runtime_create() over the config:
@@ -472,9 +478,14 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
 /* Runs `fn(rt, arg)` on the calling thread inside a root AUTO scope and
  * returns when every submitted task has finished.  Returns 0 or the run's
  * first error.  `stats` may be NULL.  While waiting, the calling thread runs
- * ready tasks itself.  A NULL `fn` is PTO2_E_INVALID_ARGS; PTO2_E_BUSY after
- * a kernel of an earlier run never returned; called from inside a run it
- * fails that run with PTO2_E_BUSY.  Each is recorded with a message.
+ * ready tasks itself unless the config sets workers_only.  A kernel that
+ * runs longer than kernel_timeout_ms fails the run with PTO2_E_TIMEOUT,
+ * whichever thread runs it; a worker stuck in such a kernel is replaced, so
+ * the next run proceeds at once.  A NULL `fn` is PTO2_E_INVALID_ARGS;
+ * PTO2_E_BUSY if a stuck worker of an earlier run could not be replaced
+ * (out of memory or threads; the next call retries); called from inside a
+ * run it fails that run with PTO2_E_BUSY.  Each is recorded with a
+ * message.
  *
  * Leaving `fn` other than by returning:
  * - A C++ exception thrown by `fn` fails the run with PTO2_E_ABORTED: the

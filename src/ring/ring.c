@@ -48,6 +48,23 @@ int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   return 0;
 }
 
+int pto2__ring_renew(pto2__ring *r, const pto2_config *c, void **old) {
+  uint64_t window = r->mask + 1;
+  pto2__payload *payloads = aligned_alloc(64, window * sizeof *payloads);
+  char *heap = malloc(c->heap_size);
+  if (!payloads || !heap) {
+    free(payloads);
+    free(heap);
+    return PTO2_E_NO_MEMORY;
+  }
+  old[0] = r->payloads;
+  old[1] = r->heap.base;
+  r->payloads = payloads;
+  r->heap.base = heap;
+  for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &payloads[i];
+  return 0;
+}
+
 void pto2__ring_fini(pto2__ring *r) {
   free(r->slots);
   free(r->payloads);
