@@ -44,6 +44,7 @@ struct pto2_runtime {
   pto2__ready_queue queues[PTO2__SHAPE_COUNT];
   pto2__tensormap tmap;
   pto2__orch orch;
+  pto2__ready_batch batch;   /* tasks the orchestrator found ready (sched/sched.h) */
   pto2__executor *executors; /* [0] is the caller of pto2_run() */
   uint32_t executor_count;
   bool in_run;

@@ -771,9 +771,18 @@ int pto2__orch_run_end(pto2_runtime *rt) {
 }
 
 void pto2__orch_reset(pto2_runtime *rt) {
-  pto2__ready_batch_clear(&rt->orch.ready);
+  pto2__ready_batch_clear(&rt->batch);
   rt->orch.depth = 0;
   rt->orch.scope_task_count = 0;
 }
 
-void pto2__orch_flush_ready(pto2_runtime *rt) { pto2__ready_batch_flush(rt, &rt->orch.ready); }
+void pto2__orch_flush_ready(pto2_runtime *rt) {
+  pto2__ready_batch_flush(rt, &rt->batch);
+  /* A successor lined up on this thread by its last completion would wait
+   * until the next wait: hand it to the executors. */
+  pto2__executor *self = &rt->executors[0];
+  if (self->next) {
+    pto2__push_ready(rt, self->next);
+    self->next = 0;
+  }
+}

@@ -32,7 +32,6 @@ typedef struct pto2__orch {
   uint32_t next_scope_seq;
   uint64_t tasks, edges;   /* tasks also numbers submissions: see task_meta.seq */
   uint32_t visit;          /* cycle check: number of the current search */
-  pto2__ready_batch ready; /* tasks found ready, not pushed yet (sched/sched.h) */
 } pto2__orch;
 
 /* orch/orch.c: run lifecycle */

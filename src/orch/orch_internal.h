@@ -17,7 +17,7 @@ size_t pto2__describe_held_back(pto2_runtime *rt, pto2__slot *s, char *buf, size
 
 /* A task the orchestrator found ready: batched (sched/sched.h). */
 static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {
-  pto2__ready_batch_add(rt, &rt->orch.ready, &rt->work_ec, s);
+  pto2__ready_batch_add(rt, &rt->batch, &rt->work_ec, s);
 }
 
 /* True while orchestration calls may act: inside pto2_run() and no error. */

@@ -75,10 +75,16 @@ static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
 static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what);
 
 int pto2__orch_wait(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what) {
-  if (PTO2_LIKELY(!rt->tracing)) return wait_loop(rt, done, ctx, what);
-  uint64_t start = pto2__now_ns();
+  uint64_t start = PTO2_UNLIKELY(rt->tracing) ? pto2__now_ns() : 0;
   int rc = wait_loop(rt, done, ctx, what);
-  pto2__trace_phase(rt, -2, what, start, pto2__now_ns());
+  /* A successor lined up on this thread by its last completion must not
+   * wait for the orchestrator's next wait. */
+  pto2__executor *self = &rt->executors[0];
+  if (PTO2_UNLIKELY(self->next != 0)) {
+    pto2__push_ready(rt, self->next);
+    self->next = 0;
+  }
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__trace_phase(rt, -2, what, start, pto2__now_ns());
   return rc;
 }
 

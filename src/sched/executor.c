@@ -43,6 +43,7 @@
 
 #define IDLE_SPIN_NS 100000u         /* poll this long before parking */
 #define PARK_TIMEOUT_NS 100000000u   /* re-check at least this often */
+#define TAKE_AFTER_NS 20000u         /* idle this long before taking the ready batch */
 
 static const uint8_t pop_order[2][PTO2__SHAPE_COUNT] = {
     {PTO2__SHAPE_MIX, PTO2__SHAPE_AIC, PTO2__SHAPE_AIV},
@@ -193,14 +194,26 @@ static void park(pto2_runtime *rt, bool (*wake)(pto2_runtime *)) {
 
 static bool work_or_stop(pto2_runtime *rt) { return stop_requested(rt) || any_ready(rt); }
 
+static bool work_stop_or_batch(pto2_runtime *rt) {
+  return work_or_stop(rt) || pto2__ready_batch_pending(&rt->batch);
+}
+
+/* Nothing to run: poll briefly (spinning, then yielding the CPU between
+ * polls), taking the orchestrator's ready batch after TAKE_AFTER_NS
+ * (sched/sched.h), then park.  A parked executor is seen by
+ * the orchestrator, which then pushes its batch at once. */
 static void idle(pto2_runtime *rt) {
   uint64_t start = pto2__now_ns();
   uint32_t polls = 0;
-  while (pto2__now_ns() - start < IDLE_SPIN_NS) {
+  for (;;) {
+    uint64_t spun = pto2__now_ns() - start;
+    if (spun >= IDLE_SPIN_NS) break;
     pto2__poll_pause(&polls, 64);
     if (work_or_stop(rt)) return;
+    if (spun >= TAKE_AFTER_NS && pto2__ready_batch_take(rt, &rt->batch)) return;
   }
-  park(rt, work_or_stop);
+  park(rt, work_stop_or_batch);
+  pto2__ready_batch_take(rt, &rt->batch);
 }
 
 /* The worker side of the abort handshake (see the top of this file). */
