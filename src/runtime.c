@@ -16,6 +16,7 @@
 #include "orch/orch_internal.h"
 #include "util/check.h"
 #include "platform/clock.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 enum {
@@ -217,9 +218,29 @@ static int config_error(const char *what) {
   return PTO2_E_INVALID_CONFIG;
 }
 
+static void *libc_malloc(size_t n, void *user) {
+  (void)user;
+  return malloc(n);
+}
+static void *libc_realloc(void *p, size_t n, void *user) {
+  (void)user;
+  return realloc(p, n);
+}
+static void libc_free(void *p, void *user) {
+  (void)user;
+  free(p);
+}
+
+const pto2_allocator pto2__libc_allocator = {libc_malloc, libc_realloc, libc_free, 0};
+
 static int resolve_config(const pto2_config *in, pto2_config *c) {
   if (in) *c = *in;
   else memset(c, 0, sizeof *c);
+  pto2_allocator *a = &c->allocator;
+  int hooks = !!a->malloc_fn + !!a->realloc_fn + !!a->free_fn;
+  if (hooks == 0) *a = pto2__libc_allocator;
+  else if (hooks != 3)
+    return config_error("allocator: set malloc_fn, realloc_fn and free_fn, or none of them");
   int rc = apply_env(c);
   if (rc) return rc;
   if (!c->block_dim) c->block_dim = DEFAULT_BLOCK_DIM;
@@ -255,12 +276,6 @@ void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out) {
 /* Create / destroy                                                          */
 /* ------------------------------------------------------------------------ */
 
-static void *alloc_zeroed(size_t n) {
-  void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-  if (p) memset(p, 0, n);
-  return p;
-}
-
 /* Splits the clusters over the executors as evenly as possible. */
 static void assign_clusters(pto2_runtime *rt) {
   uint32_t first = rt->cfg.workers_only ? 1 : 0; /* executors that run kernels */
@@ -284,34 +299,40 @@ static int create_structures(pto2_runtime *rt) {
   uint64_t cap = 1;
   while (cap < (uint64_t)PTO2_RING_COUNT * rt->cfg.task_window) cap <<= 1;
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) {
-    int rc = pto2__rq_init(&rt->queues[i], cap);
+    int rc = pto2__rq_init(&rt->queues[i], cap, &rt->cfg.allocator);
     if (rc) return rc;
   }
-  int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES);
+  int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES, &rt->cfg.allocator);
   if (rc) return rc;
   if ((rc = pto2__orch_init(rt))) return rc;
   rt->executor_count = rt->cfg.worker_threads + 1;
-  rt->executors = alloc_zeroed(rt->executor_count * sizeof *rt->executors);
+  rt->executors = pto2__zalloc64(&rt->cfg.allocator, rt->executor_count * sizeof *rt->executors);
   if (!rt->executors) return PTO2_E_NO_MEMORY;
   assign_clusters(rt);
   return 0;
 }
 
 static void free_structures(pto2_runtime *rt) {
-  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i]);
-  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i]);
+  const pto2_allocator *a = &rt->cfg.allocator;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i], a);
+  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i], a);
   pto2__tmap_fini(&rt->tmap);
   pto2__orch_fini(rt);
-  free(rt->executors);
+  pto2__free64(a, rt->executors);
 }
 
 int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) {
   if (!out) return PTO2_E_INVALID_ARGS;
   *out = 0;
-  pto2_runtime *rt = alloc_zeroed(sizeof *rt);
-  if (!rt) return PTO2_E_NO_MEMORY;
-  int rc = resolve_config(cfg, &rt->cfg);
-  if (rc) goto fail;
+  pto2_config c;
+  int rc = resolve_config(cfg, &c);
+  if (rc) return rc;
+  pto2_runtime *rt = pto2__zalloc64(&c.allocator, sizeof *rt);
+  if (!rt) {
+    pto2__log(c.log_level, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
+    return PTO2_E_NO_MEMORY;
+  }
+  rt->cfg = c;
   if ((rc = create_structures(rt))) goto fail;
   if ((rc = pto2__executors_start(rt))) goto fail_threads;
   if ((rc = pto2__watchdog_start(rt))) goto fail_threads;
@@ -322,9 +343,9 @@ fail_threads:
   pto2__executors_stop(rt);
 fail:
   if (rc == PTO2_E_NO_MEMORY)
-    pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
+    pto2__log(c.log_level, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
   free_structures(rt);
-  free(rt);
+  pto2__free64(&c.allocator, rt);
   return rc;
 }
 
@@ -342,7 +363,8 @@ void pto2_runtime_destroy(pto2_runtime *rt) {
   pto2__executors_stop(rt);
   pto2__trace_free(rt);
   free_structures(rt);
-  free(rt);
+  pto2_allocator a = rt->cfg.allocator;
+  pto2__free64(&a, rt);
 }
 
 int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type type,

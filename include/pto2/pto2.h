@@ -420,6 +420,18 @@ typedef enum pto2_log_level {
   PTO2_LOG_ALWAYS = 6 /* a message level only: never filtered */
 } pto2_log_level;
 
+/* Memory hooks: every allocation of the runtime goes through them.  Set all
+ * three or none (none: libc malloc, realloc and free).  `user` is passed
+ * back.  An allocation that fails makes the call that needed it fail with
+ * PTO2_E_NO_MEMORY (create, a run, tracing); nothing is leaked, and the
+ * runtime stays usable where it exists. */
+typedef struct pto2_allocator {
+  void *(*malloc_fn)(size_t size, void *user);
+  void *(*realloc_fn)(void *ptr, size_t size, void *user);
+  void (*free_fn)(void *ptr, void *user);
+  void *user;
+} pto2_allocator;
+
 /* Zero in any field selects its default. */
 typedef struct pto2_config {
   uint32_t block_dim;         /* clusters of 1 AIC + 2 AIV; default 24 */
@@ -438,6 +450,7 @@ typedef struct pto2_config {
    * true: kernels run only on worker threads, so pto2_run() returns within
    * kernel_timeout_ms (plus a small bound) of a kernel that never returns. */
   bool workers_only;
+  pto2_allocator allocator;   /* default: libc */
 } pto2_config;
 
 /* Environment overrides, applied by pto2_runtime_create() over the config:

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "orch/orch_internal.h"
+#include "util/alloc.h"
 
 static const char *const ADD_DEP_MODE_MSG =
     "pto2_add_dependency is only valid inside PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) or "
@@ -159,7 +160,7 @@ static walk_frame *walk_stack(pto2_runtime *rt, size_t *cap) {
   size_t n = 0;
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) n += rt->rings[i].next_local - rt->rings[i].seen_alive;
   *cap = n + 1;
-  return malloc(*cap * sizeof(walk_frame));
+  return pto2__alloc(&rt->cfg.allocator, *cap * sizeof(walk_frame));
 }
 
 /* Depth-first search over unfinished producers from the held-back tasks of
@@ -220,7 +221,7 @@ int pto2__check_cycles(pto2_runtime *rt) {
     /* Clear the path marks left by a failed search. */
     for (size_t k = 0; k < top; k++) meta_of(rt, st[k].s)->on_path = 0;
   }
-  free(st);
+  pto2__free(&rt->cfg.allocator, st);
   return rc;
 }
 
@@ -228,7 +229,7 @@ int pto2__check_cycles(pto2_runtime *rt) {
  * through unfinished producers (breadth first, bounded); NULL if none. */
 static pto2__slot *held_back_producer(pto2_runtime *rt, pto2__slot *s) {
   enum { LIMIT = 4096 };
-  pto2__slot **queue = malloc(LIMIT * sizeof *queue);
+  pto2__slot **queue = pto2__alloc(&rt->cfg.allocator, LIMIT * sizeof *queue);
   if (!queue) return 0;
   uint32_t visit = ++rt->orch.visit;
   size_t head = 0, tail = 0;
@@ -249,7 +250,7 @@ static pto2__slot *held_back_producer(pto2_runtime *rt, pto2__slot *s) {
       queue[tail++] = p;
     }
   }
-  free(queue);
+  pto2__free(&rt->cfg.allocator, queue);
   return found;
 }
 

@@ -22,6 +22,7 @@
 
 #include "orch/orch_internal.h"
 #include "platform/spin.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 #define OUTPUT_ALIGN 64u
@@ -538,7 +539,7 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
 static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
   if (PTO2_UNLIKELY(o->scope_task_count == o->scope_task_cap)) {
     uint32_t cap = o->scope_task_cap * 2;
-    pto2__slot **grown = realloc(o->scope_tasks, cap * sizeof *grown);
+    pto2__slot **grown = pto2__realloc(&rt->cfg.allocator, o->scope_tasks, cap * sizeof *grown);
     if (!grown)
       return pto2__fail(rt, PTO2_E_NO_MEMORY, "Failed to grow scope task buffer to %u entries",
                         cap);
@@ -725,11 +726,14 @@ bool pto2_is_fatal(const pto2_runtime *rt) {
 int pto2__orch_init(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;
   o->scope_task_cap = 1024;
-  o->scope_tasks = malloc(o->scope_task_cap * sizeof *o->scope_tasks);
+  o->scope_tasks = pto2__alloc(&rt->cfg.allocator, o->scope_task_cap * sizeof *o->scope_tasks);
   return o->scope_tasks ? 0 : PTO2_E_NO_MEMORY;
 }
 
-void pto2__orch_fini(pto2_runtime *rt) { free(rt->orch.scope_tasks); }
+void pto2__orch_fini(pto2_runtime *rt) {
+  pto2__free(&rt->cfg.allocator, rt->orch.scope_tasks);
+  rt->orch.scope_tasks = 0;
+}
 
 void pto2__orch_run_begin(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;

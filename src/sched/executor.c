@@ -35,6 +35,7 @@
 #include "platform/clock.h"
 #include "platform/spin.h"
 #include "ring/ring.h"
+#include "util/alloc.h"
 #include "util/log.h"
 #include "runtime.h"
 #include "sched/executor.h"
@@ -74,19 +75,28 @@ static int core_of(const pto2_runtime *rt, uint32_t cluster, unsigned lane) {
 /* Kernel watches and abandonment                                            */
 /* ------------------------------------------------------------------------ */
 
-static pto2__kernel_watch *watch_new(void) {
-  pto2__kernel_watch *w = aligned_alloc(64, sizeof *w);
-  if (!w) return 0;
-  memset(w, 0, sizeof *w);
+static pto2__kernel_watch *watch_new(pto2_runtime *rt) {
+  pto2__kernel_watch *w = pto2__zalloc64(&rt->cfg.allocator, sizeof *w);
+  if (w) w->mem = rt->cfg.allocator;
   return w;
+}
+
+static void watch_free(pto2__kernel_watch *w) {
+  if (!w) return;
+  pto2_allocator mem = w->mem;
+  pto2__free64(&mem, w);
 }
 
 static void kept_release(pto2__kept_mem *k) {
   if (!k) return;
   /* acq_rel: the last one to let go sees every user's accesses. */
   if (atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) != 1) return;
-  for (unsigned i = 0; i < 2 * PTO2_RING_COUNT; i++) free(k->blocks[i]);
-  free(k);
+  pto2_allocator mem = k->mem;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
+    pto2__free64(&mem, k->blocks[2 * i]);
+    pto2__free(&mem, k->blocks[2 * i + 1]);
+  }
+  pto2__free(&mem, k);
 }
 
 /* Drops one of the two references of an abandoned thread's watch (the
@@ -94,7 +104,7 @@ static void kept_release(pto2__kept_mem *k) {
 static void watch_release(pto2__kernel_watch *w) {
   if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1) return;
   kept_release(w->kept);
-  free(w);
+  watch_free(w);
 }
 
 /* The kernel of an abandoned thread returned: the runtime has moved on (it
@@ -252,7 +262,7 @@ static void *worker_main(void *arg) {
 
 int pto2__executors_start(pto2_runtime *rt) {
   for (uint32_t i = 0; i < rt->executor_count; i++)
-    if (!(rt->executors[i].watch = watch_new())) return PTO2_E_NO_MEMORY;
+    if (!(rt->executors[i].watch = watch_new(rt))) return PTO2_E_NO_MEMORY;
   for (uint32_t i = 1; i < rt->executor_count; i++) {
     pto2__executor *ex = &rt->executors[i];
     if (pthread_create(&ex->thread, 0, worker_main, ex) != 0) return PTO2_E_SYSTEM;
@@ -272,7 +282,7 @@ void pto2__executors_stop(pto2_runtime *rt) {
   }
   /* Abandoned threads own their watches; these are the joined ones'. */
   for (uint32_t i = 0; i < rt->executor_count; i++) {
-    free(rt->executors[i].watch);
+    watch_free(rt->executors[i].watch);
     rt->executors[i].watch = 0;
   }
 }
@@ -282,8 +292,9 @@ void pto2__executors_stop(pto2_runtime *rt) {
  * fresh memory. */
 static int hand_over_memory(pto2_runtime *rt, pto2__kept_mem **kept) {
   if (*kept) return 0;
-  pto2__kept_mem *k = calloc(1, sizeof *k);
+  pto2__kept_mem *k = pto2__zalloc(&rt->cfg.allocator, sizeof *k);
   if (!k) return PTO2_E_NO_MEMORY;
+  k->mem = rt->cfg.allocator;
   atomic_init(&k->refs, 1); /* the orchestrator's, until the reset ends */
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
     int rc = pto2__ring_renew(&rt->rings[i], &rt->cfg, &k->blocks[2 * i]);
@@ -302,11 +313,11 @@ static int abandon(pto2_runtime *rt, pto2__executor *ex, uint64_t seq, uint32_t 
                    pto2__kept_mem **kept, bool *abandoned) {
   *abandoned = false;
   pto2__kernel_watch *w = ex->watch;
-  pto2__kernel_watch *fresh = watch_new();
+  pto2__kernel_watch *fresh = watch_new(rt);
   if (!fresh) return PTO2_E_NO_MEMORY;
   int rc = hand_over_memory(rt, kept);
   if (rc) {
-    free(fresh);
+    watch_free(fresh);
     return rc;
   }
   atomic_store_explicit(&w->refs, 2, memory_order_relaxed); /* published by the CAS */
@@ -315,7 +326,7 @@ static int abandon(pto2_runtime *rt, pto2__executor *ex, uint64_t seq, uint32_t 
    * start.  Fails if the kernel returned (exec_seq moved on). */
   if (!atomic_compare_exchange_strong_explicit(&w->exec_seq, &seq, seq | PTO2__ABANDONED,
                                                memory_order_acq_rel, memory_order_acquire)) {
-    free(fresh);
+    watch_free(fresh);
     return 0;
   }
   *abandoned = true;

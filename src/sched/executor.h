@@ -17,7 +17,8 @@
  * threads (and the orchestrator) to let go of it. */
 typedef struct pto2__kept_mem {
   atomic_int refs;
-  void *blocks[2 * PTO2_RING_COUNT];
+  pto2_allocator mem;                /* a copy: the runtime may be gone */
+  void *blocks[2 * PTO2_RING_COUNT]; /* per ring: payloads (64-aligned), heap */
 } pto2__kept_mem;
 
 /* Set in exec_seq when the thread is abandoned inside a kernel. */
@@ -34,6 +35,7 @@ typedef struct pto2__kernel_watch {
   /* Abandonment. */
   atomic_int refs;
   pto2__kept_mem *kept;
+  pto2_allocator mem; /* a copy: the runtime may be gone */
 } pto2__kernel_watch;
 
 /* One thread that runs tasks: a worker thread, or the caller of pto2_run()
