@@ -125,18 +125,23 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
    * sampling period at most.  The thread is the only writer of exec_seq
    * except for the abandonment CAS, which the exchange below detects. */
   uint64_t seq = atomic_load_explicit(&w->exec_seq, memory_order_relaxed);
+  pto2_kernel_fn fn = k->fn; /* read before the release below, like all runtime state */
+  bool tracing = rt->tracing;
   atomic_store_explicit(&w->cur_kernel, pl->kernel[lane], memory_order_relaxed);
   atomic_store_explicit(&w->cur_task, pl->id.raw, memory_order_relaxed);
-  atomic_store_explicit(&w->exec_seq, seq + 1, memory_order_relaxed);
+  /* Release: if this thread is abandoned inside the kernel, its reads of
+   * the slot so far happen before the orchestrator (whose CAS acquires this
+   * value) renews the ring memory. */
+  atomic_store_explicit(&w->exec_seq, seq + 1, memory_order_release);
   int rc;
   uint64_t t0 = 0;
-  if (PTO2_UNLIKELY(rt->tracing)) t0 = pto2__now_ns();
-  rc = k->fn(ctx);
+  if (PTO2_UNLIKELY(tracing)) t0 = pto2__now_ns();
+  rc = fn(ctx);
   /* acq_rel: pairs with the abandonment CAS (release), so an abandoned
    * thread sees the hand-over state set before it. */
   uint64_t was = atomic_exchange_explicit(&w->exec_seq, seq + 2, memory_order_acq_rel);
   if (PTO2_UNLIKELY(was != seq + 1)) pto2__watch_abandoned_exit(w);
-  if (PTO2_UNLIKELY(rt->tracing)) {
+  if (PTO2_UNLIKELY(tracing)) {
     pto2__trace_event e = {t0, pto2__now_ns(), pl->id.raw, ctx->core_id, pl->kernel[lane],
                            (int16_t)ctx->block_idx, 0};
     pto2__trace_add(&ex->trace, &e);
