@@ -48,7 +48,7 @@ struct pto2_runtime {
   pto2__executor *executors; /* [0] is the caller of pto2_run() */
   uint32_t executor_count;
   bool in_run;
-  bool broken;               /* an executor never returned from a kernel */
+  bool broken;               /* a stuck worker could not be replaced (recover()) */
   bool tracing;              /* set between runs only */
   pto2__trace_buf orch_trace;  /* orchestrator phases */
   uint64_t trace_origin_ns;  /* start of the traced run */

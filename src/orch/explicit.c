@@ -148,7 +148,7 @@ static pto2__task_meta *meta_of(pto2_runtime *rt, pto2__slot *s) {
 
 static pto2_task_id id_of(pto2_runtime *rt, pto2__slot *s) {
   pto2__ring *r = &rt->rings[s->ring];
-  return (pto2_task_id){((uint64_t)r->id << 56) | meta_of(rt, s)->local};
+  return (pto2_task_id){((uint64_t)(r->id + 1) << 56) | meta_of(rt, s)->local};
 }
 
 typedef struct walk_frame {
