@@ -449,6 +449,7 @@ static void run_unwound(pto2_runtime **unwinding) {
              "the orchestration function exited by an exception; the run was abandoned");
   (void)pto2__orch_run_end(rt);
   recover(rt);
+  pto2__watchdog_run(rt, false);
   rt->in_run = false;
 }
 

@@ -63,6 +63,15 @@ class MixedKernels(ctypes.Structure):
     _fields_ = [("aic", ctypes.c_int32), ("aiv0", ctypes.c_int32), ("aiv1", ctypes.c_int32)]
 
 
+class Allocator(ctypes.Structure):
+    _fields_ = [
+        ("malloc_fn", ctypes.c_void_p),
+        ("realloc_fn", ctypes.c_void_p),
+        ("free_fn", ctypes.c_void_p),
+        ("user", ctypes.c_void_p),
+    ]
+
+
 class Config(ctypes.Structure):
     _fields_ = [
         ("block_dim", ctypes.c_uint32),
@@ -73,6 +82,8 @@ class Config(ctypes.Structure):
         ("stall_timeout_ms", ctypes.c_uint32),
         ("kernel_timeout_ms", ctypes.c_uint32),
         ("log_level", ctypes.c_int),
+        ("workers_only", ctypes.c_bool),
+        ("allocator", Allocator),
     ]
 
 
