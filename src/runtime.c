@@ -16,6 +16,7 @@
 #include "orch/orch_internal.h"
 #include "util/check.h"
 #include "platform/clock.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 enum {
@@ -54,7 +55,8 @@ int pto2__fail(pto2_runtime *rt, int code, const char *fmt, ...) {
     memcpy(rt->error_msg, msg, sizeof msg);
     atomic_store_explicit(&rt->error_msg_ready, 1, memory_order_release);
     pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR, "%s (%s)", msg, pto2_err_name(code));
-    atomic_store_explicit(&rt->abort, 1, memory_order_release);
+    /* Release: the message before the stop (bit 0; the generation stays). */
+    atomic_fetch_or_explicit(&rt->abort, 1u, memory_order_release);
     pto2__ec_wake(&rt->progress_ec);
   } else {
     pto2__log(rt->cfg.log_level, PTO2_LOG_DEBUG, "after the first error: %s", msg);
@@ -217,8 +219,9 @@ static int apply_env(pto2_config *c) {
     }
   }
   const char *lvl = getenv("PTO2_LOG_LEVEL");
-  if (lvl && *lvl && c->log_level == PTO2_LOG_DEFAULT &&
-      pto2__log_level_parse(lvl, &c->log_level) != 0) {
+  /* Like the other overrides, a valid value replaces the config's level and
+   * an invalid one fails the create, whatever the config says. */
+  if (lvl && *lvl && pto2__log_level_parse(lvl, &c->log_level) != 0) {
     pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR,
               "invalid PTO2_LOG_LEVEL=\"%s\": expected silent, error, warn, info or debug", lvl);
     return PTO2_E_INVALID_CONFIG;
@@ -236,9 +239,29 @@ static int config_error(const char *what) {
   return PTO2_E_INVALID_CONFIG;
 }
 
+static void *libc_malloc(size_t n, void *user) {
+  (void)user;
+  return malloc(n);
+}
+static void *libc_realloc(void *p, size_t n, void *user) {
+  (void)user;
+  return realloc(p, n);
+}
+static void libc_free(void *p, void *user) {
+  (void)user;
+  free(p);
+}
+
+const pto2_allocator pto2__libc_allocator = {libc_malloc, libc_realloc, libc_free, 0};
+
 static int resolve_config(const pto2_config *in, pto2_config *c) {
   if (in) *c = *in;
   else memset(c, 0, sizeof *c);
+  pto2_allocator *a = &c->allocator;
+  int hooks = !!a->malloc_fn + !!a->realloc_fn + !!a->free_fn;
+  if (hooks == 0) *a = pto2__libc_allocator;
+  else if (hooks != 3)
+    return config_error("allocator: set malloc_fn, realloc_fn and free_fn, or none of them");
   int rc = apply_env(c);
   if (rc) return rc;
   if (!c->block_dim) c->block_dim = DEFAULT_BLOCK_DIM;
@@ -259,8 +282,11 @@ static int resolve_config(const pto2_config *in, pto2_config *c) {
     return config_error("heap_size must be a power of two >= 1024");
   if (c->dep_pool < 4) return config_error("dep_pool must be >= 4");
   if (c->log_level > PTO2_LOG_DEBUG) return config_error("log_level out of range");
-  /* Every executor needs a cluster of its own; the caller is executor 0. */
-  if (c->worker_threads > c->block_dim - 1) c->worker_threads = c->block_dim - 1;
+  /* Every executor needs a cluster of its own; the caller is executor 0
+   * (it has none if it never runs kernels). */
+  uint32_t max_workers = c->workers_only ? c->block_dim : c->block_dim - 1;
+  if (c->worker_threads > max_workers) c->worker_threads = max_workers;
+  /* (workers_only: block_dim >= 1 leaves at least one worker.) */
   return 0;
 }
 
@@ -273,21 +299,16 @@ void pto2_runtime_get_config(const pto2_runtime *rt, pto2_config *out) {
 /* Create / destroy                                                          */
 /* ------------------------------------------------------------------------ */
 
-static void *alloc_zeroed(size_t n) {
-  void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-  if (p) memset(p, 0, n);
-  return p;
-}
-
 /* Splits the clusters over the executors as evenly as possible. */
 static void assign_clusters(pto2_runtime *rt) {
-  uint32_t n = rt->executor_count, b = rt->cfg.block_dim, next = 0;
-  for (uint32_t i = 0; i < n; i++) {
+  uint32_t first = rt->cfg.workers_only ? 1 : 0; /* executors that run kernels */
+  uint32_t n = rt->executor_count - first, b = rt->cfg.block_dim, next = 0;
+  for (uint32_t i = 0; i < rt->executor_count; i++) {
     pto2__executor *ex = &rt->executors[i];
     ex->rt = rt;
     ex->index = i;
     ex->cluster_first = next;
-    ex->cluster_count = b / n + (i < b % n);
+    ex->cluster_count = i < first ? 0 : b / n + (i - first < b % n);
     next += ex->cluster_count;
   }
 }
@@ -306,41 +327,50 @@ static int create_structures(pto2_runtime *rt) {
   uint64_t cap = 1;
   while (cap < (uint64_t)PTO2_RING_COUNT * rt->cfg.task_window) cap <<= 1;
   for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) {
-    int rc = pto2__rq_init(&rt->queues[i], cap);
+    int rc = pto2__rq_init(&rt->queues[i], cap, &rt->cfg.allocator);
     if (rc) return rc;
   }
-  int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES);
-  if (rc || (rc = pto2__tmap_init(&rt->rmap, TMAP_BUCKETS, TMAP_INITIAL_READERS))) return rc;
+  int rc = pto2__tmap_init(&rt->tmap, TMAP_BUCKETS, TMAP_INITIAL_ENTRIES, &rt->cfg.allocator);
+  if (rc || (rc = pto2__tmap_init(&rt->rmap, TMAP_BUCKETS, TMAP_INITIAL_READERS,
+                                  &rt->cfg.allocator)))
+    return rc;
   if ((rc = pto2__orch_init(rt))) return rc;
   if (rt->cfg.hazard_check != PTO2_HAZARD_CHECK_OFF &&
       !(rt->hz = pto2__hz_create(kernel_name, rt)))
     return PTO2_E_NO_MEMORY;
   rt->executor_count = rt->cfg.worker_threads + 1;
-  rt->executors = alloc_zeroed(rt->executor_count * sizeof *rt->executors);
+  rt->executors = pto2__zalloc64(&rt->cfg.allocator, rt->executor_count * sizeof *rt->executors);
   if (!rt->executors) return PTO2_E_NO_MEMORY;
   assign_clusters(rt);
   return 0;
 }
 
 static void free_structures(pto2_runtime *rt) {
-  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i]);
-  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i]);
+  const pto2_allocator *a = &rt->cfg.allocator;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_fini(&rt->rings[i], a);
+  for (unsigned i = 0; i < PTO2__SHAPE_COUNT; i++) pto2__rq_fini(&rt->queues[i], a);
   pto2__tmap_fini(&rt->tmap);
   pto2__tmap_fini(&rt->rmap);
   pto2__orch_fini(rt);
   pto2__hz_destroy(rt->hz);
-  free(rt->executors);
+  pto2__free64(a, rt->executors);
 }
 
 int pto2_runtime_create(const pto2_config *cfg, pto2_runtime **out) {
   if (!out) return PTO2_E_INVALID_ARGS;
   *out = 0;
-  pto2_runtime *rt = alloc_zeroed(sizeof *rt);
-  if (!rt) return PTO2_E_NO_MEMORY;
-  int rc = resolve_config(cfg, &rt->cfg);
-  if (rc) goto fail;
+  pto2_config c;
+  int rc = resolve_config(cfg, &c);
+  if (rc) return rc;
+  pto2_runtime *rt = pto2__zalloc64(&c.allocator, sizeof *rt);
+  if (!rt) {
+    pto2__log(c.log_level, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
+    return PTO2_E_NO_MEMORY;
+  }
+  rt->cfg = c;
   if ((rc = create_structures(rt))) goto fail;
   if ((rc = pto2__executors_start(rt))) goto fail_threads;
+  if ((rc = pto2__watchdog_start(rt))) goto fail_threads;
   pto2__runtime_remember(rt);
   *out = rt;
   return 0;
@@ -348,9 +378,9 @@ fail_threads:
   pto2__executors_stop(rt);
 fail:
   if (rc == PTO2_E_NO_MEMORY)
-    pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
+    pto2__log(c.log_level, PTO2_LOG_ERROR, "pto2_runtime_create: out of memory");
   free_structures(rt);
-  free(rt);
+  pto2__free64(&c.allocator, rt);
   return rc;
 }
 
@@ -361,18 +391,15 @@ void pto2_runtime_destroy(pto2_runtime *rt) {
     pto2__fail(rt, PTO2_E_BUSY, "pto2_runtime_destroy called during pto2_run; ignored");
     return;
   }
-  if (rt->broken && !pto2__executors_quiesce(rt)) {
-    /* A worker is still inside a kernel that never returned: its memory
-     * must stay valid, so the runtime is left allocated. */
-    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
-              "pto2_runtime_destroy: a kernel never returned; the runtime is leaked");
-    return;
-  }
   pto2__runtime_forget(rt);
+  /* Every worker is idle or was abandoned in a stuck kernel (recover());
+   * an abandoned one owns what it may still use and frees it itself. */
+  pto2__watchdog_stop(rt);
   pto2__executors_stop(rt);
   pto2__trace_free(rt);
   free_structures(rt);
-  free(rt);
+  pto2_allocator a = rt->cfg.allocator;
+  pto2__free64(&a, rt);
 }
 
 int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type type,
@@ -449,8 +476,14 @@ const pto2_hazard *pto2_hazard_get(const pto2_runtime *rt, uint32_t i) {
 /* After an error: stop the executors, drop every task, and make the
  * runtime ready for the next run. */
 static void recover(pto2_runtime *rt) {
-  if (!pto2__executors_quiesce(rt)) {
+  int rc = pto2__executors_quiesce(rt);
+  if (rc) {
+    /* A stuck worker could not be replaced: its memory stays where it is
+     * and the next run retries. */
     rt->broken = true;
+    pto2__log(rt->cfg.log_level, PTO2_LOG_ERROR,
+              "could not replace a worker stuck in a kernel (%s); the next run retries",
+              pto2_err_name(rc));
     return;
   }
   rt->broken = false;
@@ -477,6 +510,7 @@ static void run_unwound(pto2_runtime **unwinding) {
              "the orchestration function exited by an exception; the run was abandoned");
   (void)pto2__orch_run_end(rt);
   recover(rt);
+  pto2__watchdog_run(rt, false);
   rt->in_run = false;
 }
 
@@ -489,11 +523,13 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
     return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
                            "pto2_run: the orchestration function is NULL");
   if (rt->broken) {
+    pto2__watchdog_run(rt, true);
     recover(rt);
+    pto2__watchdog_run(rt, false);
     if (rt->broken) {
       return pto2__host_fail(rt, PTO2_E_BUSY,
-                             "pto2_run: a kernel of an earlier run never returned; the "
-                             "runtime cannot run again");
+                             "pto2_run: a worker stuck in a kernel of an earlier run could not "
+                             "be replaced (out of memory or threads); try again");
     }
   }
   rt->in_run = true;
@@ -502,6 +538,7 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   rt->error_msg[0] = 0;
   if (rt->hz) pto2__hz_run_begin(rt->hz);
   pto2__orch_run_begin(rt);
+  pto2__watchdog_run(rt, true);
   uint64_t t0 = pto2__now_ns();
   pto2__trace_run_begin(rt, t0);
   pto2_runtime *unwinding __attribute__((cleanup(run_unwound))) = rt;
@@ -512,7 +549,10 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   int rc = pto2__orch_run_end(rt);
   if (PTO2_UNLIKELY(rt->hz) && !rc) rc = check_hazards(rt);
   uint64_t t2 = pto2__now_ns();
-  if (rc) recover(rt);
+  if (rc) recover(rt); /* the watchdog still flags stuck kernels meanwhile */
+  pto2__watchdog_run(rt, false);
+  if (!rc && (rc = atomic_load_explicit(&rt->error, memory_order_acquire)))
+    recover(rt); /* a verdict that came as the last task finished */
   if (stats) fill_stats(rt, stats, t1 - t0, t2 - t0);
   rt->in_run = false;
   return rc;

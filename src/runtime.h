@@ -15,6 +15,7 @@
 
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "check/hazard.h"
@@ -46,10 +47,11 @@ struct pto2_runtime {
   pto2__tensormap rmap;      /* readers, recorded in strict AUTO scopes only */
   pto2__orch orch;
   pto2__hz *hz;               /* the hazard checker; NULL when it is off */
+  pto2__ready_batch batch;   /* tasks the orchestrator found ready (sched/sched.h) */
   pto2__executor *executors; /* [0] is the caller of pto2_run() */
   uint32_t executor_count;
   bool in_run;
-  bool broken;               /* an executor never returned from a kernel */
+  bool broken;               /* a stuck worker could not be replaced (recover()) */
   bool tracing;              /* set between runs only */
   pto2__trace_buf orch_trace;  /* orchestrator phases */
   uint64_t trace_origin_ns;  /* start of the traced run */
@@ -57,9 +59,17 @@ struct pto2_runtime {
   pto2__eventcount progress_ec;  /* the orchestrator parks here for retirement */
   /* Rarely written; read on every submit and every executor iteration. */
   alignas(64) atomic_int error;  /* the run's first error; 0 = none */
-  atomic_int abort;              /* executors stop and acknowledge */
+  /* Bit 0: executors stop and acknowledge; bits 1..: the generation of the
+   * orchestrator's last stop request (sched/executor.c). */
+  atomic_uint abort;
   atomic_int shutdown;
   atomic_int error_msg_ready;    /* error_msg is complete (release after the copy) */
+  uint32_t abort_gen;            /* orchestrator: last generation requested */
+  /* The kernel watchdog thread (sched/executor.c). */
+  pthread_t wd_thread;
+  bool wd_started, wd_stop, wd_running; /* wd_stop, wd_running under wd_lock */
+  pthread_mutex_t wd_lock;       /* also guards executors[].watch replacement */
+  pthread_cond_t wd_cond;
   char error_msg[1024];          /* written by whoever set `error` */
 };
 

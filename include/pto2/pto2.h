@@ -427,6 +427,17 @@ typedef enum pto2_hazard_check {
   PTO2_HAZARD_CHECK_FAIL = 2, /* a run with a hazard fails with PTO2_E_HAZARD */
   PTO2_HAZARD_CHECK_WARN = 3, /* hazards are logged (warn) and listed; the run succeeds */
 } pto2_hazard_check;
+/* Memory hooks: every allocation of the runtime goes through them.  Set all
+ * three or none (none: libc malloc, realloc and free).  `user` is passed
+ * back.  An allocation that fails makes the call that needed it fail with
+ * PTO2_E_NO_MEMORY (create, a run, tracing); nothing is leaked, and the
+ * runtime stays usable where it exists. */
+typedef struct pto2_allocator {
+  void *(*malloc_fn)(size_t size, void *user);
+  void *(*realloc_fn)(void *ptr, size_t size, void *user);
+  void (*free_fn)(void *ptr, void *user);
+  void *user;
+} pto2_allocator;
 
 /* Zero in any field selects its default. */
 typedef struct pto2_config {
@@ -444,6 +455,13 @@ typedef struct pto2_config {
   /* true: every AUTO scope orders write-after-read and write-after-write
    * too, like PTO2_SCOPE_AUTO_STRICT (PTO2_AUTO_STRICT=1) */
   bool auto_strict;
+  /* false (default): while pto2_run() waits, the calling thread runs ready
+   * tasks itself, and a kernel it runs delays pto2_run()'s return until the
+   * kernel returns (a kernel over kernel_timeout_ms still fails the run).
+   * true: kernels run only on worker threads, so pto2_run() returns within
+   * kernel_timeout_ms (plus a small bound) of a kernel that never returns. */
+  bool workers_only;
+  pto2_allocator allocator;   /* default: libc */
 } pto2_config;
 
 /* Environment overrides, applied by pto2_runtime_create() over the config:
@@ -486,9 +504,14 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
 /* Runs `fn(rt, arg)` on the calling thread inside a root AUTO scope and
  * returns when every submitted task has finished.  Returns 0 or the run's
  * first error.  `stats` may be NULL.  While waiting, the calling thread runs
- * ready tasks itself.  A NULL `fn` is PTO2_E_INVALID_ARGS; PTO2_E_BUSY after
- * a kernel of an earlier run never returned; called from inside a run it
- * fails that run with PTO2_E_BUSY.  Each is recorded with a message.
+ * ready tasks itself unless the config sets workers_only.  A kernel that
+ * runs longer than kernel_timeout_ms fails the run with PTO2_E_TIMEOUT,
+ * whichever thread runs it; a worker stuck in such a kernel is replaced, so
+ * the next run proceeds at once.  A NULL `fn` is PTO2_E_INVALID_ARGS;
+ * PTO2_E_BUSY if a stuck worker of an earlier run could not be replaced
+ * (out of memory or threads; the next call retries); called from inside a
+ * run it fails that run with PTO2_E_BUSY.  Each is recorded with a
+ * message.
  *
  * Leaving `fn` other than by returning:
  * - A C++ exception thrown by `fn` fails the run with PTO2_E_ABORTED: the

@@ -63,6 +63,15 @@ class MixedKernels(ctypes.Structure):
     _fields_ = [("aic", ctypes.c_int32), ("aiv0", ctypes.c_int32), ("aiv1", ctypes.c_int32)]
 
 
+class Allocator(ctypes.Structure):
+    _fields_ = [
+        ("malloc_fn", ctypes.c_void_p),
+        ("realloc_fn", ctypes.c_void_p),
+        ("free_fn", ctypes.c_void_p),
+        ("user", ctypes.c_void_p),
+    ]
+
+
 class Config(ctypes.Structure):
     _fields_ = [
         ("block_dim", ctypes.c_uint32),
@@ -75,6 +84,8 @@ class Config(ctypes.Structure):
         ("log_level", ctypes.c_int),
         ("hazard_check", ctypes.c_int),
         ("auto_strict", ctypes.c_bool),
+        ("workers_only", ctypes.c_bool),
+        ("allocator", Allocator),
     ]
 
 

@@ -51,8 +51,9 @@ pto2_tensor pto2_tensor_reshape(const pto2_tensor *t, const uint32_t *shapes, ui
     if (t->shapes[d] != t->raw_shapes[d]) return invalid_tensor(); /* not contiguous */
   uint64_t numel = 1;
   for (uint32_t d = 0; d < ndims; d++) {
-    if (shapes[d] == 0) return invalid_tensor();
-    numel *= shapes[d];
+    /* A product that wraps 2^64 could equal the element count: refuse it. */
+    if (shapes[d] == 0 || __builtin_mul_overflow(numel, (uint64_t)shapes[d], &numel))
+      return invalid_tensor();
   }
   if (numel != pto2_tensor_numel(t)) return invalid_tensor();
   pto2_tensor r = *t;

@@ -1,7 +1,8 @@
 #include "deps/tensormap.h"
 
-#include <stdlib.h>
 #include <string.h>
+
+#include "util/alloc.h"
 
 struct pto2__tmap_chunk {
   pto2__tmap_chunk *next;
@@ -17,7 +18,7 @@ struct pto2__tmap_alloc_chunk {
 };
 
 static int add_chunk(pto2__tensormap *m, uint32_t capacity) {
-  pto2__tmap_chunk *c = malloc(sizeof *c + (size_t)capacity * sizeof(pto2__tmap_entry));
+  pto2__tmap_chunk *c = pto2__alloc(m->mem, sizeof *c + (size_t)capacity * sizeof(pto2__tmap_entry));
   if (!c) return PTO2_E_NO_MEMORY;
   c->capacity = capacity;
   c->next = m->chunks;
@@ -26,13 +27,15 @@ static int add_chunk(pto2__tensormap *m, uint32_t capacity) {
   return 0;
 }
 
-int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_entries) {
+int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_entries,
+                    const pto2_allocator *a) {
   memset(m, 0, sizeof *m);
+  m->mem = a;
   m->bucket_count = bucket_count;
   m->bucket_shift = 64u - (uint32_t)__builtin_ctz(bucket_count);
   m->rng = 0x9E3779B9u;
-  m->buckets = calloc(bucket_count, sizeof *m->buckets);
-  m->hits = malloc(PTO2__TMAP_HITS_INITIAL * sizeof *m->hits);
+  m->buckets = pto2__zalloc(a, bucket_count * sizeof *m->buckets);
+  m->hits = pto2__alloc(a, PTO2__TMAP_HITS_INITIAL * sizeof *m->hits);
   if (!m->buckets || !m->hits) return PTO2_E_NO_MEMORY;
   m->hits_cap = PTO2__TMAP_HITS_INITIAL;
   return add_chunk(m, initial_entries);
@@ -41,7 +44,7 @@ int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_
 static void free_alloc_chunks(pto2__tensormap *m) {
   while (m->alloc_chunks) {
     pto2__tmap_alloc_chunk *next = m->alloc_chunks->next;
-    free(m->alloc_chunks);
+    pto2__free(m->mem, m->alloc_chunks);
     m->alloc_chunks = next;
   }
   m->alloc_free = 0;
@@ -50,12 +53,12 @@ static void free_alloc_chunks(pto2__tensormap *m) {
 void pto2__tmap_fini(pto2__tensormap *m) {
   while (m->chunks) {
     pto2__tmap_chunk *next = m->chunks->next;
-    free(m->chunks);
+    pto2__free(m->mem, m->chunks);
     m->chunks = next;
   }
   free_alloc_chunks(m);
-  free(m->buckets);
-  free(m->hits);
+  pto2__free(m->mem, m->buckets);
+  pto2__free(m->mem, m->hits);
   m->buckets = 0;
   m->hits = 0;
 }
@@ -64,7 +67,7 @@ void pto2__tmap_clear(pto2__tensormap *m) {
   /* Keep only the oldest (initial) chunk. */
   while (m->chunks && m->chunks->next) {
     pto2__tmap_chunk *next = m->chunks->next;
-    free(m->chunks);
+    pto2__free(m->mem, m->chunks);
     m->chunks = next;
   }
   free_alloc_chunks(m);
@@ -76,7 +79,7 @@ void pto2__tmap_clear(pto2__tensormap *m) {
 }
 
 int pto2__tmap_hits_grow(pto2__tensormap *m) {
-  pto2__tmap_entry **h = realloc(m->hits, 2 * (size_t)m->hits_cap * sizeof *h);
+  pto2__tmap_entry **h = pto2__realloc(m->mem, m->hits, 2 * (size_t)m->hits_cap * sizeof *h);
   if (!h) return PTO2_E_NO_MEMORY;
   m->hits = h;
   m->hits_cap *= 2;
@@ -121,7 +124,7 @@ static pto2__tmap_alloc *get_alloc(pto2__tensormap *m, void *addr) {
       return a;
     }
   if (!m->alloc_free) {
-    pto2__tmap_alloc_chunk *c = malloc(sizeof *c);
+    pto2__tmap_alloc_chunk *c = pto2__alloc(m->mem, sizeof *c);
     if (!c) return 0;
     c->next = m->alloc_chunks;
     m->alloc_chunks = c;

@@ -109,6 +109,7 @@ typedef struct pto2__tensormap {
   uint32_t bucket_count;
   pto2__tmap_entry *free_list;
   pto2__tmap_chunk *chunks; /* newest first */
+  const pto2_allocator *mem; /* the runtime's (pto2_config.allocator) */
   uint32_t chunk_used;      /* entries handed out from chunks->entries */
   pto2__tmap_alloc *alloc_free;
   uint32_t empty_count;      /* linked records without entries (T1) */
@@ -119,7 +120,8 @@ typedef struct pto2__tensormap {
   uint64_t live, high_water;
 } pto2__tensormap;
 
-int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_entries);
+int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_entries,
+                    const pto2_allocator *a);
 void pto2__tmap_fini(pto2__tensormap *m);
 /* Drops every entry; the caller clears the chain heads it holds. */
 void pto2__tmap_clear(pto2__tensormap *m);

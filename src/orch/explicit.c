@@ -1,6 +1,7 @@
 /*
- * Explicit edges: pto2_add_dependency() in MANUAL and GRAPH scopes, and
- * the debug-build cycle check at the end of such a scope.
+ * Explicit edges: pto2_add_dependency() in MANUAL and GRAPH scopes, the
+ * cycle check at the end of a scope that received a backward edge, and the
+ * search for the held-back task a stalled task waits for (diagnostics).
  *
  * The consumer must be unpublished (its publish share is still held, S1),
  * so counting one more producer cannot make it ready early.  The
@@ -13,9 +14,11 @@
  * mark only grows.  That task retires after the consumer, hence after the
  * producer has walked its list, so the pool tail never passes a live entry.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "orch/orch_internal.h"
+#include "util/alloc.h"
 
 static const char *const ADD_DEP_MODE_MSG =
     "pto2_add_dependency is only valid inside PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) or "
@@ -54,10 +57,15 @@ static int overflow(pto2_runtime *rt, pto2_task_id consumer) {
                     PTO2_MAX_FANIN);
 }
 
+/* Only an edge to an earlier-submitted consumer can close a cycle (edges
+ * to later tasks alone are acyclic).  The cycle cannot run before the
+ * consumer is published, at the end of the consumer's own scope: that scope
+ * end checks (the cost is paid only by programs with backward edges). */
 static void note_order(pto2_runtime *rt, pto2__ring *pr, uint64_t plocal, pto2__ring *cr,
                        uint64_t clocal) {
-  if (pto2__ring_meta(pr, plocal)->seq > pto2__ring_meta(cr, clocal)->seq)
-    rt->orch.scopes[rt->orch.depth - 1].backward_edge = true;
+  const pto2__task_meta *cm = pto2__ring_meta(cr, clocal);
+  if (pto2__ring_meta(pr, plocal)->seq > cm->seq)
+    rt->orch.scopes[cm->scope_depth].backward_edge = true;
 }
 
 /* Adds `producer` to the consumer's producer ids.  Returns 1 if it was
@@ -112,58 +120,159 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   if (PTO2_UNLIKELY(rt->hz) && pto2__hz_edge(rt->hz, producer, consumer))
     return pto2__fail(rt, PTO2_E_NO_MEMORY, "hazard checker: out of memory recording an edge");
   if (pto2__task_retired(pr, plocal)) return 0; /* finished long ago: nothing to wait for */
-  if (pto2__debug_checks_enabled)
-    note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));
-  pto2__mark_held(&rt->orch, pto2__ring_meta(pr, plocal));
+  note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));
+  /* The pin lasts as long as the consumer is held back: until the end of
+   * the consumer's own scope, which may be an outer GRAPH scope. */
+  const pto2__task_meta *cm = pto2__ring_meta(cr, pto2_task_id_local(consumer));
+  pto2__mark_held_at(&rt->orch, pto2__ring_meta(pr, plocal), cm->scope_depth, cm->scope_seq);
   return wire(rt, pto2__ring_slot(pr, plocal), c, cr);
 }
 
 /* ------------------------------------------------------------------------ */
-/* Cycle check (debug builds)                                                */
+/* Cycle check and held-back diagnostics                                     */
 /* ------------------------------------------------------------------------ */
 
-static int cmp_slot(const void *a, const void *b) {
-  const pto2__slot *x = *(pto2__slot *const *)a, *y = *(pto2__slot *const *)b;
-  return x < y ? -1 : x > y;
+/* Walking producers.  Only the orchestrator runs these, so no slot is
+ * reused meanwhile.  A task that has not completed keeps a reference on
+ * each producer in its fanin list (S2), so the walk from an unfinished task
+ * reaches its real producers; lifetime holds (hold_mask) are not waits.
+ * A producer seen COMPLETED (acquire) has finished and ends the path; an
+ * old PENDING value only lengthens the walk: the edges themselves decide
+ * whether there is a cycle. */
+static bool unfinished(pto2__slot *s) {
+  return atomic_load_explicit(&s->state, memory_order_acquire) == PTO2__TASK_PENDING;
 }
 
-static long index_of(pto2__slot **sorted, size_t n, pto2__slot *s) {
-  pto2__slot **hit = bsearch(&s, sorted, n, sizeof *sorted, cmp_slot);
-  return hit ? (long)(hit - sorted) : -1;
+static pto2__task_meta *meta_of(pto2_runtime *rt, pto2__slot *s) {
+  pto2__ring *r = &rt->rings[s->ring];
+  return &r->meta[(size_t)(s - r->slots)];
 }
 
-/* Kahn's algorithm over the scope's tasks and the edges among them. */
+static pto2_task_id id_of(pto2_runtime *rt, pto2__slot *s) {
+  pto2__ring *r = &rt->rings[s->ring];
+  return (pto2_task_id){((uint64_t)(r->id + 1) << 56) | meta_of(rt, s)->local};
+}
+
+typedef struct walk_frame {
+  pto2__slot *s;
+  unsigned next; /* next fanin entry to follow */
+} walk_frame;
+
+static walk_frame *walk_stack(pto2_runtime *rt, size_t *cap) {
+  size_t n = 0;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) n += rt->rings[i].next_local - rt->rings[i].seen_alive;
+  *cap = n + 1;
+  return pto2__alloc(&rt->cfg.allocator, *cap * sizeof(walk_frame));
+}
+
+/* Depth-first search over unfinished producers from the held-back tasks of
+ * the innermost scope; a producer already on the path closes a cycle. */
 int pto2__check_cycles(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;
-  size_t begin = o->scopes[o->depth - 1].begin, n = o->scope_task_count - begin;
-  pto2__slot **sorted = malloc(n * sizeof *sorted);
-  uint32_t *indeg = calloc(n, sizeof *indeg);
-  size_t *stack = malloc(n * sizeof *stack);
+  size_t cap;
+  walk_frame *st = walk_stack(rt, &cap);
+  if (!st)
+    return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory checking explicit edges for cycles");
+  uint32_t visit = ++o->visit;
   int rc = 0;
-  if (!sorted || !indeg || !stack) goto done;
-  for (size_t i = 0; i < n; i++) sorted[i] = o->scope_tasks[begin + i];
-  qsort(sorted, n, sizeof *sorted, cmp_slot);
-  for (size_t i = 0; i < n; i++)
-    for (unsigned j = 0; j < sorted[i]->payload->fanin_count; j++)
-      if (index_of(sorted, n, sorted[i]->payload->fanin[j]) >= 0) indeg[i]++;
-  size_t top = 0, seen = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!indeg[i]) stack[top++] = i;
-  while (top) {
-    pto2__slot *p = sorted[stack[--top]];
-    seen++;
-    for (size_t i = 0; i < n; i++)
-      for (unsigned j = 0; j < sorted[i]->payload->fanin_count; j++)
-        if (sorted[i]->payload->fanin[j] == p && --indeg[i] == 0) stack[top++] = i;
+  for (uint32_t i = o->scopes[o->depth - 1].begin; i < o->scope_task_count && !rc; i++) {
+    pto2__slot *root = o->scope_tasks[i];
+    pto2__task_meta *rm = meta_of(rt, root);
+    if (!pto2__slot_is_deferred(root) || rm->visit == visit) continue;
+    size_t top = 0;
+    st[top++] = (walk_frame){root, 0};
+    rm->visit = visit;
+    rm->on_path = 1;
+    while (top && !rc) {
+      walk_frame *f = &st[top - 1];
+      const pto2__payload *pl = f->s->payload;
+      if (f->next == pl->fanin_count) {
+        meta_of(rt, f->s)->on_path = 0;
+        top--;
+        continue;
+      }
+      unsigned j = f->next++;
+      pto2__slot *p = pl->fanin[j];
+      if ((pl->hold_mask >> j) & 1u || !unfinished(p)) continue;
+      pto2__task_meta *pm = meta_of(rt, p);
+      if (pm->on_path) {
+        /* The path from p to the top waits on itself: name its tasks. */
+        char msg[512];
+        size_t n = 0, from = 0;
+        while (st[from].s != p) from++;
+        for (size_t k = from; k < top && n < sizeof msg - 64; k++) {
+          pto2_task_id id = id_of(rt, st[k].s);
+          n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%u:%llu", k == from ? "" : " waits for ",
+                                pto2_task_id_ring(id), (unsigned long long)pto2_task_id_local(id));
+        }
+        pto2_task_id id = id_of(rt, p);
+        snprintf(msg + n, sizeof msg - n, " waits for %u:%llu", pto2_task_id_ring(id),
+                 (unsigned long long)pto2_task_id_local(id));
+        rc = pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                        "explicit dependencies form a cycle, so these tasks could never run: "
+                        "task %s; remove one of these "
+                        "pto2_add_dependency / pto2_arg_add_dep edges",
+                        msg);
+        break;
+      }
+      if (pm->visit == visit) continue; /* explored: no cycle through it */
+      pm->visit = visit;
+      pm->on_path = 1;
+      st[top++] = (walk_frame){p, 0};
+    }
+    /* Clear the path marks left by a failed search. */
+    for (size_t k = 0; k < top; k++) meta_of(rt, st[k].s)->on_path = 0;
   }
-  if (seen < n)
-    rc = pto2__fail(rt, PTO2_E_INVALID_ARGS,
-                    "explicit dependencies in the scope ending now form a cycle: %zu of its %zu "
-                    "tasks could never run",
-                    n - seen, n);
-done:
-  free(sorted);
-  free(indeg);
-  free(stack);
+  pto2__free(&rt->cfg.allocator, st);
   return rc;
+}
+
+/* Diagnostics: the first held-back task that `s` waits for, directly or
+ * through unfinished producers (breadth first, bounded); NULL if none. */
+static pto2__slot *held_back_producer(pto2_runtime *rt, pto2__slot *s) {
+  enum { LIMIT = 4096 };
+  pto2__slot **queue = pto2__alloc(&rt->cfg.allocator, LIMIT * sizeof *queue);
+  if (!queue) return 0;
+  uint32_t visit = ++rt->orch.visit;
+  size_t head = 0, tail = 0;
+  queue[tail++] = s;
+  meta_of(rt, s)->visit = visit;
+  pto2__slot *found = 0;
+  while (head < tail && !found) {
+    pto2__slot *t = queue[head++];
+    if (pto2__slot_is_deferred(t)) {
+      found = t;
+      break;
+    }
+    const pto2__payload *pl = t->payload;
+    for (unsigned j = 0; j < pl->fanin_count && tail < LIMIT; j++) {
+      pto2__slot *p = pl->fanin[j];
+      if ((pl->hold_mask >> j) & 1u || !unfinished(p) || meta_of(rt, p)->visit == visit) continue;
+      meta_of(rt, p)->visit = visit;
+      queue[tail++] = p;
+    }
+  }
+  pto2__free(&rt->cfg.allocator, queue);
+  return found;
+}
+
+size_t pto2__describe_held_back(pto2_runtime *rt, pto2__slot *s, char *buf, size_t len) {
+  if (!unfinished(s)) return 0;
+  pto2__slot *h = held_back_producer(rt, s);
+  if (!h) return 0;
+  const pto2__task_meta *m = meta_of(rt, h);
+  pto2_task_id id = id_of(rt, h);
+  unsigned mode = rt->orch.scopes[m->scope_depth].mode;
+  char who[64] = "it is";
+  if (h != s)
+    snprintf(who, sizeof who, "it waits for task %u:%llu, which is", pto2_task_id_ring(id),
+             (unsigned long long)pto2_task_id_local(id));
+  int n = snprintf(buf, len,
+                   " %s held back until its %s scope (depth %u) ends: end that scope before "
+                   "waiting for this ring%s;",
+                   who, pto2__policy(mode)->name, (unsigned)m->scope_depth,
+                   mode == PTO2_SCOPE_MANUAL ? " (or give the task its producers with "
+                                               "pto2_arg_add_dep so it is published at submit)"
+                                             : " (or raise the task window, heap or pool)");
+  return n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1;
 }

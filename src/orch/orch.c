@@ -22,6 +22,7 @@
 
 #include "orch/orch_internal.h"
 #include "platform/spin.h"
+#include "util/alloc.h"
 #include "util/log.h"
 
 #define OUTPUT_ALIGN 64u
@@ -127,7 +128,7 @@ int pto2_scope_end(pto2_runtime *rt) {
   if (o->depth <= 1)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_scope_end without a matching pto2_scope_begin");
-  if (pto2__debug_checks_enabled && o->scopes[o->depth - 1].backward_edge) {
+  if (o->scopes[o->depth - 1].backward_edge) {
     int rc = pto2__check_cycles(rt);
     if (rc) return rc;
   }
@@ -625,7 +626,10 @@ static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *p
   for (uint32_t i = 0; i < f->holds; i++) {
     pto2__ring *cr = &rt->rings[pto2_task_id_ring(f->held_ids[i])];
     uint64_t local = pto2_task_id_local(f->held_ids[i]);
-    if (pto2__slot_hold(pto2__ring_slot(cr, local))) pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    if (pto2__slot_hold(pto2__ring_slot(cr, local))) {
+      pl->hold_mask |= 1u << recorded;
+      pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    }
     if (deferred) pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
   }
   return recorded;
@@ -643,6 +647,7 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
   }
   pto2__payload *pl = s->payload;
   pto2__slot_arm(s, f->live);
+  pl->hold_mask = 0;
   uint32_t satisfied = 0; /* producers that had finished: they will not decrement */
   bool linked = false;
   unsigned recorded = 0;
@@ -684,7 +689,7 @@ static __attribute__((noinline, cold)) int check_submit(pto2_runtime *rt, const 
 static int push_scope_task(pto2_runtime *rt, pto2__orch *o, pto2__slot *s) {
   if (PTO2_UNLIKELY(o->scope_task_count == o->scope_task_cap)) {
     uint32_t cap = o->scope_task_cap * 2;
-    pto2__slot **grown = realloc(o->scope_tasks, cap * sizeof *grown);
+    pto2__slot **grown = pto2__realloc(&rt->cfg.allocator, o->scope_tasks, cap * sizeof *grown);
     if (!grown)
       return pto2__fail(rt, PTO2_E_NO_MEMORY, "Failed to grow scope task buffer to %u entries",
                         cap);
@@ -707,7 +712,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
   if (m->rmap_chain) pto2__tmap_free_chain(&rt->rmap, &m->rmap_chain);
   m->local = local;
-  if (pto2__debug_checks_enabled) m->seq = o->tasks; /* for the cycle check only */
+  m->seq = o->tasks; /* backward edges trigger the cycle check */
   m->heap_end = r->heap.top;
   m->scope_depth = (uint16_t)(o->depth - 1);
   m->scope_seq = o->scopes[o->depth - 1].seq;
@@ -746,6 +751,15 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
                "FATAL: Invalid Arg Detected! Error: %s (%s, %u tensors, %u scalars). This is a "
                "bug in the orchestration code.",
                a->error, api, a->tensor_count, a->scalar_count);
+    return PTO2_TASK_ID_INVALID;
+  }
+  /* 1..32767 (pto2_arg_set_block_num); 0 is a zeroed, uninitialised arg. */
+  if (PTO2_UNLIKELY((unsigned)a->block_num - 1u >= (unsigned)INT16_MAX)) {
+    pto2__fail(rt, PTO2_E_INVALID_ARGS,
+               "%s: block_num is %u, outside 1..32767: initialise the pto2_arg with "
+               "pto2_arg_init() (a zeroed pto2_arg has block_num 0) and set it with "
+               "pto2_arg_set_block_num()",
+               api, (unsigned)a->block_num);
     return PTO2_TASK_ID_INVALID;
   }
   lanes l = {{-1, -1, -1}, 0, 0};
@@ -866,11 +880,14 @@ bool pto2_is_fatal(const pto2_runtime *rt) {
 int pto2__orch_init(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;
   o->scope_task_cap = 1024;
-  o->scope_tasks = malloc(o->scope_task_cap * sizeof *o->scope_tasks);
+  o->scope_tasks = pto2__alloc(&rt->cfg.allocator, o->scope_task_cap * sizeof *o->scope_tasks);
   return o->scope_tasks ? 0 : PTO2_E_NO_MEMORY;
 }
 
-void pto2__orch_fini(pto2_runtime *rt) { free(rt->orch.scope_tasks); }
+void pto2__orch_fini(pto2_runtime *rt) {
+  pto2__free(&rt->cfg.allocator, rt->orch.scope_tasks);
+  rt->orch.scope_tasks = 0;
+}
 
 void pto2__orch_run_begin(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;
@@ -912,9 +929,18 @@ int pto2__orch_run_end(pto2_runtime *rt) {
 }
 
 void pto2__orch_reset(pto2_runtime *rt) {
-  pto2__ready_batch_clear(&rt->orch.ready);
+  pto2__ready_batch_clear(&rt->batch);
   rt->orch.depth = 0;
   rt->orch.scope_task_count = 0;
 }
 
-void pto2__orch_flush_ready(pto2_runtime *rt) { pto2__ready_batch_flush(rt, &rt->orch.ready); }
+void pto2__orch_flush_ready(pto2_runtime *rt) {
+  pto2__ready_batch_flush(rt, &rt->batch);
+  /* A successor lined up on this thread by its last completion would wait
+   * until the next wait: hand it to the executors. */
+  pto2__executor *self = &rt->executors[0];
+  if (self->next) {
+    pto2__push_ready(rt, self->next);
+    self->next = 0;
+  }
+}

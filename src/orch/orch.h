@@ -31,7 +31,7 @@ typedef struct pto2__orch {
   uint32_t scope_task_count, scope_task_cap;
   uint32_t next_scope_seq;
   uint64_t tasks, edges;   /* tasks also numbers submissions: see task_meta.seq */
-  pto2__ready_batch ready; /* tasks found ready, not pushed yet (sched/sched.h) */
+  uint32_t visit;          /* cycle check: number of the current search */
 } pto2__orch;
 
 /* orch/orch.c: run lifecycle */

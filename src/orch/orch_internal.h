@@ -8,13 +8,16 @@
 #include "sched/slot_inl.h"
 #include "util/check.h"
 
-/* Fails the run if the explicit edges among the tasks of the innermost
- * scope form a cycle (they would never become ready). */
+/* Fails the run, naming the tasks, if a held-back task of the innermost
+ * scope waits on itself through explicit edges (it would never run). */
 int pto2__check_cycles(pto2_runtime *rt);
+/* Diagnostics: describes the held-back task that `s` waits for, if any
+ * (" it waits for task ... held back ..."); returns the length written. */
+size_t pto2__describe_held_back(pto2_runtime *rt, pto2__slot *s, char *buf, size_t len);
 
 /* A task the orchestrator found ready: batched (sched/sched.h). */
 static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {
-  pto2__ready_batch_add(rt, &rt->orch.ready, &rt->work_ec, s);
+  pto2__ready_batch_add(rt, &rt->batch, &rt->work_ec, s);
 }
 
 /* True while orchestration calls may act: inside pto2_run() and no error. */
@@ -39,15 +42,22 @@ static inline bool pto2__pinned_by_open_scope(const pto2__orch *o, const pto2__t
          o->scopes[m->held_depth - 1].seq == m->held_seq;
 }
 
-/* Records that a consumer held back until the innermost scope's end
- * references the task in `m`.  An existing mark for a scope that is still
- * open is at the same or an outer depth, so it ends no earlier: keep it. */
-static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
-  if (m->held_depth && m->held_depth <= o->depth &&
+/* Records that a consumer held back until the end of the open scope at
+ * `depth` (0 = root) with sequence number `seq` references the task in `m`.
+ * The mark keeps the outermost such scope that is still open: it ends
+ * last, and every scope nested in it ends before it. */
+static inline void pto2__mark_held_at(const pto2__orch *o, pto2__task_meta *m, uint32_t depth,
+                                      uint32_t seq) {
+  if (m->held_depth && m->held_depth - 1u <= depth && m->held_depth - 1u < o->depth &&
       o->scopes[m->held_depth - 1].seq == m->held_seq)
     return;
-  m->held_depth = (uint16_t)o->depth;
-  m->held_seq = o->scopes[o->depth - 1].seq;
+  m->held_depth = (uint16_t)(depth + 1);
+  m->held_seq = seq;
+}
+
+/* A held-back consumer of the innermost scope (the task being submitted). */
+static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
+  pto2__mark_held_at(o, m, o->depth - 1, o->scopes[o->depth - 1].seq);
 }
 
 /* True if `id` is a task of the innermost scope.  Exact (it compares the

@@ -34,29 +34,21 @@ static uint64_t alive_sum(pto2_runtime *rt) {
   return sum;
 }
 
-/* Samples the executors; fails the run on a stuck kernel or a stall. */
+/* Samples the executors; fails the run on a stall.  A kernel over
+ * kernel_timeout_ms is reported by the watchdog thread (sched/executor.c),
+ * whichever thread runs it; one within its budget counts as progress. */
 static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
   uint64_t now = pto2__now_ns();
   bool progress = false;
   for (uint32_t i = 1; i < rt->executor_count; i++) {
     pto2__executor *ex = &rt->executors[i];
-    uint64_t seq = atomic_load_explicit(&ex->exec_seq, memory_order_relaxed);
+    uint64_t seq = atomic_load_explicit(&ex->watch->exec_seq, memory_order_relaxed);
     if (seq != ex->wd_seq) {
       ex->wd_seq = seq;
       ex->wd_since_ns = now;
       progress = true;
-    } else if (!(seq & 1)) {
-      continue;
-    } else if (now - ex->wd_since_ns <= (uint64_t)rt->cfg.kernel_timeout_ms * 1000000u) {
+    } else if ((seq & 1) && now - ex->wd_since_ns <= (uint64_t)rt->cfg.kernel_timeout_ms * 1000000u) {
       progress = true; /* a kernel still within its budget is not a stall */
-    } else {
-      int k = atomic_load_explicit(&ex->cur_kernel, memory_order_relaxed);
-      pto2_task_id id = {atomic_load_explicit(&ex->cur_task, memory_order_relaxed)};
-      return pto2__fail(rt, PTO2_E_TIMEOUT,
-                        "kernel '%s' (id %d) in task %u:%llu has run for more than %u ms "
-                        "(kernel_timeout_ms)",
-                        rt->kernels[k].name, k, pto2_task_id_ring(id),
-                        (unsigned long long)pto2_task_id_local(id), rt->cfg.kernel_timeout_ms);
     }
   }
   uint64_t sum = alive_sum(rt);
@@ -69,7 +61,7 @@ static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
     return 0;
   }
   if (now - wd->last_progress_ns <= (uint64_t)rt->cfg.stall_timeout_ms * 1000000u) return 0;
-  char rings[512];
+  char rings[1024];
   pto2__rings_describe(rt, rings, sizeof rings);
   return pto2__fail(rt, PTO2_E_TIMEOUT,
                     "no progress for %u ms (stall_timeout_ms) while waiting for %s:%s",
@@ -83,10 +75,16 @@ static int watchdog_check(pto2_runtime *rt, watchdog *wd, const char *what) {
 static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what);
 
 int pto2__orch_wait(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const char *what) {
-  if (PTO2_LIKELY(!rt->tracing)) return wait_loop(rt, done, ctx, what);
-  uint64_t start = pto2__now_ns();
+  uint64_t start = PTO2_UNLIKELY(rt->tracing) ? pto2__now_ns() : 0;
   int rc = wait_loop(rt, done, ctx, what);
-  pto2__trace_phase(rt, -2, what, start, pto2__now_ns());
+  /* A successor lined up on this thread by its last completion must not
+   * wait for the orchestrator's next wait. */
+  pto2__executor *self = &rt->executors[0];
+  if (PTO2_UNLIKELY(self->next != 0)) {
+    pto2__push_ready(rt, self->next);
+    self->next = 0;
+  }
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__trace_phase(rt, -2, what, start, pto2__now_ns());
   return rc;
 }
 
@@ -95,7 +93,8 @@ static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const
   pto2__orch_flush_ready(rt); /* what we wait for may depend on them */
   watchdog wd = {pto2__now_ns(), alive_sum(rt)};
   for (uint32_t i = 1; i < rt->executor_count; i++) {
-    rt->executors[i].wd_seq = atomic_load_explicit(&rt->executors[i].exec_seq, memory_order_relaxed);
+    rt->executors[i].wd_seq =
+        atomic_load_explicit(&rt->executors[i].watch->exec_seq, memory_order_relaxed);
     rt->executors[i].wd_since_ns = wd.last_progress_ns;
   }
   uint64_t idle_since = 0;
@@ -104,7 +103,7 @@ static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const
     if (done(rt, ctx)) return 0;
     int err = atomic_load_explicit(&rt->error, memory_order_relaxed);
     if (err) return err;
-    if (pto2__run_one(rt, self)) {
+    if (!rt->cfg.workers_only && pto2__run_one(rt, self)) {
       idle_since = 0;
       polls = 0;
       continue;

@@ -15,30 +15,26 @@
 
 #include "orch/orch_internal.h"
 #include "sched/slot_inl.h"
+#include "util/alloc.h"
 #include "util/check.h"
 
 /* ------------------------------------------------------------------------ */
 /* Create, reset, destroy                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void *alloc_zeroed(size_t n) {
-  void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
-  if (p) memset(p, 0, n);
-  return p;
-}
-
 int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   uint64_t window = c->task_window;
   r->id = id;
   r->mask = window - 1;
-  r->slots = alloc_zeroed(window * sizeof *r->slots);
-  r->payloads = aligned_alloc(64, window * sizeof *r->payloads);
-  r->meta = alloc_zeroed(window * sizeof *r->meta);
-  r->readers = alloc_zeroed(window * sizeof *r->readers);
-  r->producer_ids = malloc(window * sizeof *r->producer_ids);
-  r->heap.base = malloc(c->heap_size); /* untouched until kernels write */
+  const pto2_allocator *a = &c->allocator;
+  r->slots = pto2__zalloc64(a, window * sizeof *r->slots);
+  r->payloads = pto2__alloc64(a, window * sizeof *r->payloads);
+  r->meta = pto2__zalloc64(a, window * sizeof *r->meta);
+  r->readers = pto2__zalloc64(a, window * sizeof *r->readers);
+  r->producer_ids = pto2__alloc(a, window * sizeof *r->producer_ids);
+  r->heap.base = pto2__alloc(a, c->heap_size); /* untouched until kernels write */
   r->heap.size = c->heap_size;
-  r->deps.entries = malloc((size_t)c->dep_pool * sizeof *r->deps.entries);
+  r->deps.entries = pto2__alloc(a, (size_t)c->dep_pool * sizeof *r->deps.entries);
   r->deps.capacity = c->dep_pool;
   if (!r->slots || !r->payloads || !r->meta || !r->readers || !r->producer_ids || !r->heap.base ||
       !r->deps.entries)
@@ -49,14 +45,33 @@ int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   return 0;
 }
 
-void pto2__ring_fini(pto2__ring *r) {
-  free(r->slots);
-  free(r->payloads);
-  free(r->meta);
-  free(r->readers);
-  free(r->producer_ids);
-  free(r->heap.base);
-  free(r->deps.entries);
+int pto2__ring_renew(pto2__ring *r, const pto2_config *c, void **old) {
+  uint64_t window = r->mask + 1;
+  const pto2_allocator *a = &c->allocator;
+  pto2__payload *payloads = pto2__alloc64(a, window * sizeof *payloads);
+  char *heap = pto2__alloc(a, c->heap_size);
+  if (!payloads || !heap) {
+    pto2__free64(a, payloads);
+    pto2__free(a, heap);
+    return PTO2_E_NO_MEMORY;
+  }
+  old[0] = r->payloads;
+  old[1] = r->heap.base;
+  r->payloads = payloads;
+  r->heap.base = heap;
+  for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &payloads[i];
+  return 0;
+}
+
+void pto2__ring_fini(pto2__ring *r, const pto2_allocator *a) {
+  pto2__free64(a, r->slots);
+  pto2__free64(a, r->payloads);
+  pto2__free64(a, r->meta);
+  pto2__free64(a, r->readers);
+  pto2__free(a, r->producer_ids);
+  pto2__free(a, r->heap.base);
+  pto2__free(a, r->deps.entries);
+  memset(r, 0, sizeof *r);
 }
 
 void pto2__ring_run_begin(pto2__ring *r) {
@@ -252,5 +267,6 @@ void pto2__rings_describe(pto2_runtime *rt, char *buf, size_t len) {
         buf + n, len - n,
         " ring %u: %llu tasks in flight, oldest %u:%llu in state %d waiting for %d producers;",
         i, (unsigned long long)in_flight, i, (unsigned long long)r->seen_alive, state, waiting);
+    if (n < len) n += pto2__describe_held_back(rt, pto2__ring_slot(r, r->seen_alive), buf + n, len - n);
   }
 }

@@ -118,7 +118,11 @@ static inline pto2__dep_entry *pto2__dep_pool_take(pto2__dep_pool *p) {
 /* ---- lifecycle (ring/ring.c) ------------------------------------------- */
 
 int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c);
-void pto2__ring_fini(pto2__ring *r);
+void pto2__ring_fini(pto2__ring *r, const pto2_allocator *a);
+/* With no executor using the ring: gives it fresh payloads and heap and
+ * returns the old ones in old[0] (pto2__free64) and old[1] (pto2__free)
+ * (a stuck kernel may still use them).  PTO2_E_NO_MEMORY leaves the ring as it was. */
+int pto2__ring_renew(pto2__ring *r, const pto2_config *c, void **old);
 /* Start of a run: clears the high-water marks. */
 void pto2__ring_run_begin(pto2__ring *r);
 /* After an error, with no executor running: drops every task in flight

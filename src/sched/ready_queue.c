@@ -1,18 +1,18 @@
 #include "sched/ready_queue.h"
 
-#include <stdlib.h>
+#include "util/alloc.h"
 
-int pto2__rq_init(pto2__ready_queue *q, uint64_t capacity) {
+int pto2__rq_init(pto2__ready_queue *q, uint64_t capacity, const pto2_allocator *a) {
   if (capacity < 2 || (capacity & (capacity - 1))) return PTO2_E_INVALID_ARGS;
-  q->cells = aligned_alloc(64, ((capacity * sizeof *q->cells) + 63) & ~(size_t)63);
+  q->cells = pto2__alloc64(a, capacity * sizeof *q->cells);
   if (!q->cells) return PTO2_E_NO_MEMORY;
   q->mask = capacity - 1;
   pto2__rq_reset(q);
   return 0;
 }
 
-void pto2__rq_fini(pto2__ready_queue *q) {
-  free(q->cells);
+void pto2__rq_fini(pto2__ready_queue *q, const pto2_allocator *a) {
+  pto2__free64(a, q->cells);
   q->cells = 0;
 }
 

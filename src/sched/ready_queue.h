@@ -35,8 +35,8 @@ typedef struct pto2__ready_queue {
   uint64_t mask;
 } pto2__ready_queue;
 
-int pto2__rq_init(pto2__ready_queue *q, uint64_t capacity);
-void pto2__rq_fini(pto2__ready_queue *q);
+int pto2__rq_init(pto2__ready_queue *q, uint64_t capacity, const pto2_allocator *a);
+void pto2__rq_fini(pto2__ready_queue *q, const pto2_allocator *a);
 /* Empties the queue; no other thread may use it meanwhile. */
 void pto2__rq_reset(pto2__ready_queue *q);
 

@@ -73,6 +73,7 @@ typedef struct pto2__payload {
   uint8_t tensor_count;
   uint8_t scalar_count;
   uint8_t fanin_count;               /* entries of fanin[] */
+  uint32_t hold_mask;                /* fanin[i] is a lifetime hold, not a producer */
   struct pto2__slot *fanin[PTO2__MAX_RELEASES]; /* to release on completion */
   pto2_tensor tensors[PTO2_MAX_TENSOR_ARGS];
   uint64_t scalars[PTO2_MAX_SCALAR_ARGS];
@@ -90,8 +91,7 @@ typedef struct pto2__slot {
   uint8_t active_mask;         /* lanes with a kernel */
   atomic_int subtasks_done;    /* block_num > 1: lanes x blocks finished */
   atomic_int next_block;       /* block_num > 1: next block to claim */
-  int16_t block_num;
-  int16_t subtasks_total;
+  int16_t block_num;           /* 1..32767 */
   bool deferred;               /* orchestrator only: published at scope end */
   pto2__payload *payload;      /* fixed at ring init */
 } pto2__slot;
@@ -106,7 +106,7 @@ typedef struct pto2__task_meta {
   uint64_t local;        /* local id of the task now in the slot */
   uint64_t heap_end;     /* heap position after this task's outputs */
   uint64_t dep_mark;     /* dependency-pool top after this task's wiring */
-  uint64_t seq;          /* debug builds: submission number within the run */
+  uint64_t seq;          /* submission number within the run (backward edges) */
   uint32_t scope_seq;    /* the scope that owns the task */
   uint16_t scope_depth;
   /* A consumer held back until the end of this scope references the task,
@@ -114,6 +114,8 @@ typedef struct pto2__task_meta {
   uint16_t held_depth;   /* scope depth + 1 */
   uint32_t held_seq;
   uint8_t producer_count; /* held-back tasks: entries of ring->producer_ids */
+  uint8_t on_path;       /* cycle check: on the current search path */
+  uint32_t visit;        /* cycle check: number of the last search that reached it */
   void *tmap_chain;      /* TensorMap entries to free when this task retires */
   void *rmap_chain;      /* reader entries (strict AUTO) to free then */
 } pto2__task_meta;

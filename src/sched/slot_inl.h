@@ -57,7 +57,6 @@ static inline void pto2__slot_init(pto2__slot *s, uint8_t ring, uint8_t shape, u
   if (block_num > 1) {
     atomic_store_explicit(&s->next_block, 0, memory_order_relaxed);
     atomic_store_explicit(&s->subtasks_done, 0, memory_order_relaxed);
-    s->subtasks_total = (int16_t)(block_num * pto2__lane_count(mask));
   }
 }
 
@@ -168,7 +167,8 @@ static inline int pto2__slot_claim_block(pto2__slot *s) {
 static inline bool pto2__slot_block_done(pto2__slot *s) {
   /* Read before the increment: once the last block is counted, the task may
    * complete, retire and its slot be reused (S4). */
-  int lanes = pto2__lane_count(s->active_mask), total = s->subtasks_total;
+  /* int: up to 32767 blocks x 3 lanes, beyond 16 bits. */
+  int lanes = pto2__lane_count(s->active_mask), total = (int)s->block_num * lanes;
   /* acq_rel: the completing executor sees every block's kernel writes. */
   return atomic_fetch_add_explicit(&s->subtasks_done, lanes, memory_order_acq_rel) + lanes ==
          total;

@@ -10,23 +10,24 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "util/alloc.h"
 
-static int buf_alloc(pto2__trace_buf *b, uint32_t capacity) {
-  b->events = malloc((size_t)capacity * sizeof *b->events);
+static int buf_alloc(const pto2_allocator *a, pto2__trace_buf *b, uint32_t capacity) {
+  b->events = pto2__alloc(a, (size_t)capacity * sizeof *b->events);
   b->count = 0;
   b->capacity = b->events ? capacity : 0;
   return b->events ? 0 : PTO2_E_NO_MEMORY;
 }
 
-static void buf_free(pto2__trace_buf *b) {
-  free(b->events);
+static void buf_free(const pto2_allocator *a, pto2__trace_buf *b) {
+  pto2__free(a, b->events);
   b->events = 0;
   b->count = b->capacity = 0;
 }
 
 void pto2__trace_free(pto2_runtime *rt) {
-  for (uint32_t i = 0; i < rt->executor_count; i++) buf_free(&rt->executors[i].trace);
-  buf_free(&rt->orch_trace);
+  for (uint32_t i = 0; i < rt->executor_count; i++) buf_free(&rt->cfg.allocator, &rt->executors[i].trace);
+  buf_free(&rt->cfg.allocator, &rt->orch_trace);
   rt->tracing = false;
 }
 
@@ -37,9 +38,9 @@ int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) {
   if (max_events == 0)
     return pto2__host_fail(rt, PTO2_E_INVALID_ARGS, "pto2_trace_enable: max_events must be >= 1");
   pto2__trace_free(rt);
-  int rc = buf_alloc(&rt->orch_trace, max_events);
+  int rc = buf_alloc(&rt->cfg.allocator, &rt->orch_trace, max_events);
   for (uint32_t i = 0; !rc && i < rt->executor_count; i++)
-    rc = buf_alloc(&rt->executors[i].trace, max_events);
+    rc = buf_alloc(&rt->cfg.allocator, &rt->executors[i].trace, max_events);
   if (rc) {
     pto2__trace_free(rt);
     return pto2__host_fail(rt, rc, "pto2_trace_enable: out of memory for %u events per thread",

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "sched/ready_queue.h"
+#include "util/alloc.h"
 #include "test.h"
 
 enum { MAX_THREADS = 64, STALL_SECONDS = 20 };
@@ -285,7 +286,7 @@ int main(int argc, char **argv) {
   tokens = calloc((size_t)threads * iters, sizeof *tokens);
   seen = calloc((size_t)threads * iters, sizeof *seen);
   if (!tokens || !seen) TEST_FAIL("out of memory");
-  ASSERT_EQ_INT(pto2__rq_init(&q, capacity), 0);
+  ASSERT_EQ_INT(pto2__rq_init(&q, capacity, &pto2__libc_allocator), 0);
 
   unsigned t = (unsigned)threads;
   run_phase("one producer", 1, t - 1, false);
@@ -293,7 +294,7 @@ int main(int argc, char **argv) {
   run_phase("split", t / 2, t - t / 2, false);
   run_phase("mixed", t, t, true);
 
-  pto2__rq_fini(&q);
+  pto2__rq_fini(&q, &pto2__libc_allocator);
   free(tokens);
   free((void *)seen);
   TEST_PASS("stress_ready_queue");

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "deps/tensormap.h"
+#include "util/alloc.h"
 #include "test.h"
 
 static pto2__tensormap map;
@@ -243,7 +244,7 @@ static void test_aliases(void) {
 }
 
 int main(void) {
-  ASSERT_EQ_INT(pto2__tmap_init(&map, 64, 8), 0);
+  ASSERT_EQ_INT(pto2__tmap_init(&map, 64, 8, &pto2__libc_allocator), 0);
   test_1d();
   test_2d();
   test_3d();

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "sched/ready_queue.h"
+#include "util/alloc.h"
 #include "test.h"
 
 enum { CAP = 8, N = 64 };
@@ -20,7 +21,7 @@ static void expect_pop(pto2__ready_queue *q, unsigned i) {
 
 int main(void) {
   pto2__ready_queue q;
-  ASSERT_EQ_INT(pto2__rq_init(&q, CAP), 0);
+  ASSERT_EQ_INT(pto2__rq_init(&q, CAP, &pto2__libc_allocator), 0);
 
   /* Empty. */
   ASSERT_TRUE(pto2__rq_pop_mc(&q) == NULL);
@@ -72,10 +73,10 @@ int main(void) {
   ASSERT_TRUE(pto2__rq_pop_mc(&q) == NULL);
   ASSERT_TRUE(!pto2__rq_nonempty(&q));
   ASSERT_TRUE(in > 100 * CAP);
-  pto2__rq_fini(&q);
+  pto2__rq_fini(&q, &pto2__libc_allocator);
 
   /* Capacity 2, the smallest a Vyukov queue supports. */
-  ASSERT_EQ_INT(pto2__rq_init(&q, 2), 0);
+  ASSERT_EQ_INT(pto2__rq_init(&q, 2, &pto2__libc_allocator), 0);
   for (unsigned i = 0; i < 100; i++) {
     ASSERT_TRUE(pto2__rq_push_mp(&q, &slots[i % N]));
     ASSERT_TRUE(pto2__rq_push_mp(&q, &slots[(i + 1) % N]));
@@ -84,6 +85,6 @@ int main(void) {
     expect_pop(&q, (i + 1) % N);
     ASSERT_TRUE(pto2__rq_pop_mc(&q) == NULL);
   }
-  pto2__rq_fini(&q);
+  pto2__rq_fini(&q, &pto2__libc_allocator);
   TEST_PASS("test_ready_queue");
 }

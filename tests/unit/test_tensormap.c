@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "deps/tensormap.h"
+#include "util/alloc.h"
 #include "test.h"
 
 enum { ROWS = 64, COLS = 8, MAX_FOUND = 256 };
@@ -92,7 +93,7 @@ int main(void) {
   const uint32_t shp[2] = {ROWS, COLS};
   ta = pto2_tensor_external(buf_a, shp, 2, PTO2_FLOAT32);
   tb = pto2_tensor_external(buf_b, shp, 2, PTO2_FLOAT32);
-  ASSERT_EQ_INT(pto2__tmap_init(&map, 16, 4), 0);
+  ASSERT_EQ_INT(pto2__tmap_init(&map, 16, 4, &pto2__libc_allocator), 0);
   ASSERT_EQ_U64(map.live, 0);
 
   /* 40 single-row writers of A (producer i+1 wrote row i), alternating

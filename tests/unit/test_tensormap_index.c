@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "deps/tensormap.h"
+#include "util/alloc.h"
 #include "test.h"
 
 enum { ROWS = 256, COLS = 16, MAX_LIVE = 4096 };
@@ -146,7 +147,7 @@ int main(void) {
     whole[a] = pto2_tensor_external(buf[a], shp, 2, PTO2_FLOAT32);
     reshaped[a] = pto2_tensor_reshape(&whole[a], flat, 2);
   }
-  ASSERT_EQ_INT(pto2__tmap_init(&map, 16, 8), 0);
+  ASSERT_EQ_INT(pto2__tmap_init(&map, 16, 8, &pto2__libc_allocator), 0);
 
   /* Grow allocation 0 far past the tree threshold, a few entries on 1. */
   for (unsigned i = 0; i < 1500; i++) {

@@ -1,0 +1,145 @@
+/*
+ * Out of memory, everywhere: with an allocator (pto2_config.allocator) that
+ * fails the n-th allocation, for every n until a whole create / trace /
+ * run / destroy sequence meets no failure.  Every failure is a clean
+ * PTO2_E_NO_MEMORY from the call that needed the memory; the runtime, where
+ * it exists, then runs the program correctly; and after destroy no block is
+ * left (counted here, and by LeakSanitizer in the ASan build).
+ *
+ * The program makes a run allocate too: 1100 tasks in one scope (the scope's
+ * task list grows), and a GRAPH scope with a backward edge (the cycle check
+ * allocates its search stack).
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pto2/pto2.h"
+#include "test.h"
+
+static atomic_long calls, live, fail_at;
+static atomic_int failed;
+
+static bool should_fail(void) {
+  long n = atomic_fetch_add(&calls, 1) + 1;
+  if (n == atomic_load(&fail_at)) {
+    atomic_store(&failed, 1);
+    return true;
+  }
+  return false;
+}
+
+static void *t_malloc(size_t n, void *user) {
+  ASSERT_TRUE(user == &calls);
+  if (should_fail()) return NULL;
+  void *p = malloc(n);
+  if (p) atomic_fetch_add(&live, 1);
+  return p;
+}
+
+static void *t_realloc(void *p, size_t n, void *user) {
+  ASSERT_TRUE(user == &calls);
+  if (should_fail()) return NULL;
+  void *q = realloc(p, n);
+  if (q && !p) atomic_fetch_add(&live, 1);
+  return q;
+}
+
+static void t_free(void *p, void *user) {
+  ASSERT_TRUE(user == &calls);
+  if (p) atomic_fetch_sub(&live, 1);
+  free(p);
+}
+
+static int add1(const pto2_kernel_ctx *k) {
+  float *x = k->tensors[0].data;
+  x[0] += 1.0f;
+  return 0;
+}
+
+#define TASKS 1100
+static float data[2];
+
+static void program(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  uint32_t shape[1] = {1};
+  pto2_tensor x = pto2_tensor_external(&data[0], shape, 1, PTO2_FLOAT32);
+  pto2_tensor y = pto2_tensor_external(&data[1], shape, 1, PTO2_FLOAT32);
+  for (int i = 0; i < TASKS && !pto2_is_fatal(rt); i++) {
+    pto2_arg a;
+    pto2_arg_init(&a);
+    pto2_arg_add_inout(&a, &x);
+    pto2_submit_aiv(rt, 0, &a);
+  }
+  PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {
+    pto2_task_id t[2];
+    for (int i = 0; i < 2; i++) {
+      pto2_arg a;
+      pto2_arg_init(&a);
+      pto2_arg_add_inout(&a, &y);
+      t[i] = pto2_submit_aiv(rt, 0, &a);
+    }
+    pto2_add_dependency(rt, t[1], t[0]); /* backward: the cycle check runs */
+  }
+}
+
+static int run_checked(pto2_runtime *rt) {
+  memset(data, 0, sizeof data);
+  int rc = pto2_run(rt, program, 0, 0);
+  if (!rc && (data[0] != (float)TASKS || data[1] != 2.0f))
+    TEST_FAIL("wrong result: %f %f", (double)data[0], (double)data[1]);
+  return rc;
+}
+
+int main(void) {
+  pto2_config c = {0};
+  c.block_dim = 4;
+  c.worker_threads = 1;
+  c.task_window = 2048;
+  c.heap_size = 4096;
+  c.dep_pool = 4096;
+  c.log_level = PTO2_LOG_SILENT;
+  c.allocator = (pto2_allocator){t_malloc, t_realloc, t_free, &calls};
+  long n;
+  unsigned create_fails = 0, trace_fails = 0, run_fails = 0;
+  for (n = 1; n < 100000; n++) {
+    atomic_store(&calls, 0);
+    atomic_store(&failed, 0);
+    atomic_store(&fail_at, n);
+    pto2_runtime *rt = 0;
+    int rc = pto2_runtime_create(&c, &rt);
+    if (rc) {
+      if (rc != PTO2_E_NO_MEMORY) TEST_FAIL("n=%ld: create returned %d", n, rc);
+      ASSERT_TRUE(atomic_load(&failed));
+      ASSERT_TRUE(rt == NULL);
+      if (atomic_load(&live) != 0) TEST_FAIL("n=%ld: %ld blocks leaked by a failed create", n, atomic_load(&live));
+      create_fails++;
+      continue;
+    }
+    rc = pto2_kernel_register(rt, 0, PTO2_CORE_AIV, "add1", add1, 0);
+    ASSERT_EQ_INT(rc, 0);
+    rc = pto2_trace_enable(rt, 16);
+    if (rc) {
+      if (rc != PTO2_E_NO_MEMORY) TEST_FAIL("n=%ld: trace_enable returned %d", n, rc);
+      trace_fails++;
+    }
+    rc = run_checked(rt);
+    if (rc) {
+      if (rc != PTO2_E_NO_MEMORY)
+        TEST_FAIL("n=%ld: run returned %d (%s)", n, rc, pto2_error_message(rt));
+      run_fails++;
+    }
+    bool any = atomic_load(&failed);
+    atomic_store(&fail_at, 0);
+    rc = run_checked(rt); /* the runtime still works */
+    if (rc) TEST_FAIL("n=%ld: run after the failure returned %d (%s)", n, rc, pto2_error_message(rt));
+    pto2_runtime_destroy(rt);
+    if (atomic_load(&live) != 0) TEST_FAIL("n=%ld: %ld blocks left after destroy", n, atomic_load(&live));
+    if (!any) break; /* every allocation of the sequence has been failed once */
+  }
+  printf("failed each of %ld allocations once: %u in create, %u in trace_enable, %u in a run\n",
+         n - 1, create_fails, trace_fails, run_fails);
+  ASSERT_TRUE(create_fails > 10 && run_fails >= 2);
+  TEST_PASS("test_out_of_memory");
+}
