@@ -465,6 +465,18 @@ typedef struct pto2_run_stats {
   uint32_t ring_task_high_water[PTO2_RING_COUNT]; /* most tasks in flight */
   uint64_t ring_heap_high_water[PTO2_RING_COUNT]; /* most output bytes live */
   uint32_t ring_dep_high_water[PTO2_RING_COUNT];  /* most dependency entries live */
+  /* Time the orchestrator waited for room in each ring: [ring][0] a task
+   * slot, [1] heap bytes, [2] dependency entries. */
+  uint64_t orch_blocked_ns[PTO2_RING_COUNT][3];
+  /* Filled only when the run was recorded (pto2_trace_enable), else 0: */
+  uint64_t edges_by_reason[4];  /* by pto2_edge_reason bit, in bit order; an edge with
+                                   several reasons counts under each */
+  uint64_t tmap_lookups;        /* TensorMap lookups (INPUT / INOUT arguments) */
+  uint64_t tmap_overlap_checks; /* entries compared with a looked-up region */
+  uint64_t tmap_chain_max;      /* longest bucket chain walked by one lookup */
+  uint64_t busy_ns;             /* kernel time summed over every core */
+  uint64_t critical_path_ns;    /* longest dependency chain of kernel time */
+  uint64_t trace_dropped;       /* records that did not fit: see pto2_trace_dropped() */
 } pto2_run_stats;
 
 typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
@@ -502,6 +514,7 @@ PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
 PTO2_API int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) PTO2_WARN_UNUSED;
 PTO2_API void pto2_trace_disable(pto2_runtime *rt);
 PTO2_API int pto2_trace_write(const pto2_runtime *rt, const char *path) PTO2_WARN_UNUSED;
+/* More: include/pto2/observe.h (trace options, dependency graph, summary). */
 
 /* Error code of the current run, or between runs of the last failing call
  * or run; 0 if none.  PTO2_E_INVALID_ARGS for a NULL runtime. */
@@ -666,5 +679,7 @@ PTO2_API const char *pto2_arg_error(const pto2_arg *a);
 #ifdef __cplusplus
 }
 #endif
+
+#include "pto2/observe.h"
 
 #endif /* PTO2_H */

@@ -31,6 +31,7 @@ typedef struct pto2__orch {
   uint32_t scope_task_count, scope_task_cap;
   uint32_t next_scope_seq;
   uint64_t tasks, edges;   /* tasks also numbers submissions: see task_meta.seq */
+  uint64_t blocked_ns[PTO2_RING_COUNT][3]; /* waits for a slot, heap, dep entries */
   pto2__ready_batch ready; /* tasks found ready, not pushed yet (sched/sched.h) */
 } pto2__orch;
 

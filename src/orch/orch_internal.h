@@ -14,6 +14,7 @@ int pto2__check_cycles(pto2_runtime *rt);
 
 /* A task the orchestrator found ready: batched (sched/sched.h). */
 static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_ready(rt, s->rec);
   pto2__ready_batch_add(rt, &rt->orch.ready, &rt->work_ec, s);
 }
 

@@ -54,7 +54,8 @@ static int core_of(const pto2_runtime *rt, uint32_t cluster, unsigned lane) {
 }
 
 static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
-                     const pto2__payload *pl, uint32_t cluster, unsigned lane) {
+                     const pto2__slot *s, uint32_t cluster, unsigned lane) {
+  const pto2__payload *pl = s->payload;
   const pto2__kernel *k = &rt->kernels[pl->kernel[lane]];
   ctx->sub_block_id = lane == PTO2__LANE_AIV1 ? 1 : 0;
   ctx->core_id = core_of(rt, cluster, lane);
@@ -70,7 +71,7 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
     rc = k->fn(ctx);
   } else {
     pto2__trace_event e = {pto2__now_ns(), 0, pl->id.raw, ctx->core_id, pl->kernel[lane],
-                           (int16_t)ctx->block_idx, 0};
+                           (int16_t)ctx->block_idx, s->rec, 0};
     rc = k->fn(ctx);
     e.end_ns = pto2__now_ns();
     pto2__trace_add(&ex->trace, &e);
@@ -97,7 +98,7 @@ static void run_block(pto2_runtime *rt, pto2__executor *ex, const pto2__slot *s,
       .task_id = pl->id,
   };
   for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++)
-    if (s->active_mask & (1u << lane)) run_lane(rt, ex, &ctx, pl, cluster, lane);
+    if (s->active_mask & (1u << lane)) run_lane(rt, ex, &ctx, s, cluster, lane);
 }
 
 static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {

@@ -93,6 +93,8 @@ typedef struct pto2__slot {
   int16_t block_num;
   int16_t subtasks_total;
   bool deferred;               /* orchestrator only: published at scope end */
+  uint32_t rec;                /* while tracing: the task's record (util/record.h), set
+                                  before the publish */
   pto2__payload *payload;      /* fixed at ring init */
 } pto2__slot;
 
