@@ -99,21 +99,25 @@ int report_write(FILE *out, const char *trace_path, const char *graph_path, cons
     rc = -1;
   }
   if (!rc) {
-    /* The template holds two markers: the title and the data. */
+    /* The template holds markers: @TITLE@ (any number) and the data. */
     const char *t = report_template;
-    const char *title_at = strstr(t, "@TITLE@");
     const char *data_at = strstr(t, "<!--@DATA@-->");
-    if (!title_at || !data_at || data_at < title_at) {
-      snprintf(err, errlen, "internal error: report template without markers");
+    if (!data_at) {
+      snprintf(err, errlen, "internal error: report template without a data marker");
       rc = -1;
     } else {
-      fwrite(t, 1, (size_t)(title_at - t), out);
-      write_escaped(out, title);
-      const char *after_title = title_at + strlen("@TITLE@");
-      fwrite(after_title, 1, (size_t)(data_at - after_title), out);
-      write_json_block(out, "pto2-trace", trace, tl);
-      write_json_block(out, "pto2-graph", graph, gl);
-      fputs(data_at + strlen("<!--@DATA@-->"), out);
+      for (const char *p = t; *p;) {
+        if (p == data_at) {
+          write_json_block(out, "pto2-trace", trace, tl);
+          write_json_block(out, "pto2-graph", graph, gl);
+          p += strlen("<!--@DATA@-->");
+        } else if (!strncmp(p, "@TITLE@", 7)) {
+          write_escaped(out, title);
+          p += 7;
+        } else {
+          fputc(*p++, out);
+        }
+      }
       if (ferror(out)) {
         snprintf(err, errlen, "write error");
         rc = -1;
