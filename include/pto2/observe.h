@@ -33,7 +33,10 @@
 extern "C" {
 #endif
 
-/* Capacities of a recording; zero in any field selects its default. */
+/* Capacities of a recording; zero in any field selects its default, and
+ * `opts` may be NULL for all defaults.  Each capacity is at most 1 << 28.
+ * TensorMap overlap details (the regions behind an edge) are kept up to
+ * max_tasks. */
 typedef struct pto2_trace_options {
   uint32_t max_events; /* kernel invocations per executor thread, and orchestrator spans;
                           default 1 << 20 */

@@ -21,7 +21,7 @@ int pto2__rec_create(const pto2_trace_options *opt, pto2__recorder **out) {
   r->tasks = malloc((size_t)opt->max_tasks * sizeof *r->tasks);
   r->edges = malloc((size_t)opt->max_edges * sizeof *r->edges);
   r->holds = malloc((size_t)opt->max_edges * sizeof *r->holds);
-  r->overlaps = malloc((size_t)opt->max_edges * sizeof *r->overlaps);
+  r->overlaps = malloc((size_t)opt->max_tasks * sizeof *r->overlaps);
   r->samples = malloc((size_t)opt->max_events * sizeof *r->samples);
   r->scope_cap = 256;
   r->scopes = malloc(r->scope_cap * sizeof *r->scopes);
@@ -128,7 +128,7 @@ static void region_of_tensor(pto2__rec_region *g, const pto2_tensor *t) {
 
 void pto2__rec_overlap_add(pto2_runtime *rt, const pto2__tmap_entry *e, const pto2_tensor *read) {
   pto2__recorder *r = rt->rec;
-  if (r->noverlaps == r->opt.max_edges) {
+  if (r->noverlaps == r->opt.max_tasks) {
     r->dropped_overlaps++;
     return;
   }

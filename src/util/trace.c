@@ -21,7 +21,7 @@
 #include "util/json.h"
 #include "util/record.h"
 
-enum { DEFAULT_MAX_EVENTS = 1u << 20, DEFAULT_MAX_FLOWS = 100000 };
+enum { DEFAULT_MAX_EVENTS = 1u << 20, DEFAULT_MAX_FLOWS = 100000, MAX_RECORDS = 1u << 28 };
 
 static int buf_alloc(pto2__trace_buf *b, uint32_t capacity) {
   b->events = malloc((size_t)capacity * sizeof *b->events);
@@ -53,8 +53,11 @@ int pto2_trace_enable_opts(pto2_runtime *rt, const pto2_trace_options *opts) {
   pto2_trace_options o = opts ? *opts : (pto2_trace_options){0};
   if (!o.max_events) o.max_events = DEFAULT_MAX_EVENTS;
   if (!o.max_tasks) o.max_tasks = o.max_events;
-  if (!o.max_edges) o.max_edges = o.max_tasks > UINT32_MAX / 4 ? UINT32_MAX : 4 * o.max_tasks;
+  if (!o.max_edges) o.max_edges = o.max_tasks > MAX_RECORDS / 4 ? MAX_RECORDS : 4 * o.max_tasks;
   if (!o.max_flows) o.max_flows = DEFAULT_MAX_FLOWS;
+  if (o.max_events > MAX_RECORDS || o.max_tasks > MAX_RECORDS || o.max_edges > MAX_RECORDS)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_trace_enable: a capacity above %u records", MAX_RECORDS);
   uint32_t max_events = o.max_events;
   pto2__trace_free(rt);
   int rc = buf_alloc(&rt->orch_trace, o.max_events);
