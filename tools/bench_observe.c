@@ -76,7 +76,12 @@ int bench_observe_write(const bench_observe *o, pto2_runtime *rt, const char *ta
   }
   if (o->graph) {
     const char *p = tagged(o->graph, tag, single, ".json", buf, sizeof buf);
-    if ((rc = pto2_graph_write(rt, p)) != 0) bad |= fail("graph", p, rc);
+    size_t n = strlen(p);
+    bool dot = n > 4 && !strcmp(p + n - 4, ".dot");
+    rc = dot ? pto2_graph_write_dot(rt, p, 0) : pto2_graph_write(rt, p);
+    if (rc == PTO2_E_INVALID_ARGS && dot)
+      fprintf(stderr, "pto2-bench: %s: more than 2000 tasks; DOT is for small graphs, use .json\n", p);
+    if (rc) bad |= fail("graph", p, rc);
   }
   if (o->report) bad |= write_report(o, rt, tag, single);
   if (o->summary) {

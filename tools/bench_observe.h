@@ -1,5 +1,5 @@
 /*
- * pto2-bench's observability options: --graph FILE.json, --summary,
+ * pto2-bench's observability options: --graph FILE.json (FILE.dot: Graphviz), --summary,
  * --report FILE.html (with --trace FILE, all record the last round of each
  * scene x case x lane), and the progress line on a terminal.
  */

@@ -35,4 +35,9 @@ if command -v script > /dev/null 2>&1; then
 else
   echo "test_bench_observe: no 'script' command; the terminal case is not checked"
 fi
+# A .dot graph is Graphviz, one arrow per edge and hold.
+"$BENCH" $ARGS --graph "$DIR/g.dot" > /dev/null || fail "bench --graph FILE.dot"
+head -1 "$DIR/g.dot" | grep -q '^digraph pto2 {' || fail "no DOT header"
+HOLDS=$(sed -n 's/.*"recorded_edges":[0-9]*,"holds":\([0-9]*\),.*/\1/p' "$DIR/g.json")
+[ "$(grep -c ' -> ' "$DIR/g.dot")" -eq $((EDGES + HOLDS)) ] || fail "DOT arrows != edges + holds"
 echo "test_bench_observe: ok"
