@@ -63,7 +63,7 @@ void pto2__rec_run_begin(pto2_runtime *rt, uint64_t now) {
   r->dropped_samples = 0;
   r->depth = 0;
   r->pending_first = r->pending_count = 0;
-  r->tmap_lookups = r->tmap_checks = r->tmap_chain_max = 0;
+  r->tmap_lookups = r->tmap_checks = r->tmap_chain_max = r->tmap_chain_total = 0;
   memset(r->blocked_ns, 0, sizeof r->blocked_ns);
   r->dropped_total = r->elapsed_ns = r->crit_ns = 0;
   r->crit_last = PTO2__REC_NONE;
@@ -150,6 +150,7 @@ void pto2__rec_lookup(pto2_runtime *rt, uint32_t chain, uint32_t checks) {
   pto2__recorder *r = rt->rec;
   r->tmap_lookups++;
   r->tmap_checks += checks;
+  r->tmap_chain_total += chain;
   if (chain > r->tmap_chain_max) r->tmap_chain_max = chain;
 }
 

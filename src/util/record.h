@@ -113,7 +113,7 @@ typedef struct pto2__recorder {
   /* The overlaps found for the task being submitted. */
   uint32_t pending_first, pending_count;
   /* Counters of the run. */
-  uint64_t tmap_lookups, tmap_checks, tmap_chain_max;
+  uint64_t tmap_lookups, tmap_checks, tmap_chain_max, tmap_chain_total;
   uint64_t blocked_ns[PTO2_RING_COUNT][3];
   /* Derived at run end (pto2__rec_run_end). */
   pto2__rec_derived *derived;

@@ -165,8 +165,10 @@ int pto2_summary_print(const pto2_runtime *rt, FILE *f) {
             b + 1 < PTO2_EDGE_REASON_COUNT ? "," : "");
   }
   fprintf(f, "; lifetime holds %u\n", r->nholds);
-  fprintf(f, "TensorMap: %llu lookups, %llu overlap checks, longest chain %llu\n",
+  fprintf(f, "TensorMap: %llu lookups, %llu overlap checks, bucket chain walked %.2f on average, "
+             "%llu at most\n",
           (unsigned long long)r->tmap_lookups, (unsigned long long)r->tmap_checks,
+          r->tmap_lookups ? (double)r->tmap_chain_total / (double)r->tmap_lookups : 0.0,
           (unsigned long long)r->tmap_chain_max);
   fprintf(f, "orchestrator blocked:");
   bool any = false;
@@ -232,9 +234,9 @@ void pto2__summary_json(FILE *f, const pto2_runtime *rt, const pto2__summary *s)
     fprintf(f, "%s\"%s\":%llu", b ? "," : "", REASONS[b], (unsigned long long)c);
   }
   fprintf(f, "},\"holds\":%u,\"tensormap\":{\"lookups\":%llu,\"overlap_checks\":%llu,"
-             "\"chain_max\":%llu},\n\"orch_blocked_ns\":[",
+             "\"chain_total\":%llu,\"chain_max\":%llu},\n\"orch_blocked_ns\":[",
           r->nholds, (unsigned long long)r->tmap_lookups, (unsigned long long)r->tmap_checks,
-          (unsigned long long)r->tmap_chain_max);
+          (unsigned long long)r->tmap_chain_total, (unsigned long long)r->tmap_chain_max);
   for (unsigned g = 0; g < PTO2_RING_COUNT; g++)
     fprintf(f, "%s[%llu,%llu,%llu]", g ? "," : "", (unsigned long long)r->blocked_ns[g][0],
             (unsigned long long)r->blocked_ns[g][1], (unsigned long long)r->blocked_ns[g][2]);
