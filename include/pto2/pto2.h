@@ -502,19 +502,23 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
 PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
                       pto2_run_stats *stats);
 
-/* Tracing.  While enabled, each run records every kernel invocation (core,
- * kernel, task, block, start and end) and the orchestrator's phases (the
- * orchestration function, waits, the final drain), keeping the first
- * `max_events` per thread.  pto2_trace_write() writes the last run's trace
- * as Chrome / Perfetto JSON (chrome://tracing, ui.perfetto.dev).  Tracing
- * adds two clock reads per kernel; it is off by default.  Failures
- * (max_events 0, NULL path, tracing not enabled, the file cannot be
- * written: PTO2_E_SYSTEM) are recorded with a message; inside a run these
- * calls fail the run (pto2_trace_disable does nothing there). */
+/* Tracing (recording).  While enabled, each run records every kernel
+ * invocation, every task, edge (with its reasons) and lifetime hold, the
+ * orchestrator's scopes, submits and waits, and counter samples, in
+ * buffers sized from `max_events` (pto2_trace_enable_opts() in
+ * pto2/observe.h sizes them one by one; what does not fit is counted:
+ * pto2_trace_dropped()).
+ * pto2_trace_write() writes the last run's trace as Chrome / Perfetto JSON
+ * (chrome://tracing, ui.perfetto.dev); include/pto2/observe.h has the
+ * dependency graph and the statistics.  Off by default; when off, the
+ * runtime pays one predictable branch per submit, kernel invocation and
+ * task made ready.  max_events must be 1 .. 1 << 28.  Failures (max_events
+ * out of range, NULL path, tracing not enabled, the file cannot be written:
+ * PTO2_E_SYSTEM) are recorded with a message; inside a run these calls fail
+ * the run (pto2_trace_disable does nothing there). */
 PTO2_API int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) PTO2_WARN_UNUSED;
 PTO2_API void pto2_trace_disable(pto2_runtime *rt);
 PTO2_API int pto2_trace_write(const pto2_runtime *rt, const char *path) PTO2_WARN_UNUSED;
-/* More: include/pto2/observe.h (trace options, dependency graph, summary). */
 
 /* Error code of the current run, or between runs of the last failing call
  * or run; 0 if none.  PTO2_E_INVALID_ARGS for a NULL runtime. */
