@@ -262,6 +262,9 @@ void pto2__rec_edge_add(pto2_runtime *rt, uint64_t producer, uint64_t consumer, 
   add_edge(rt->rec, producer, consumer, why, PTO2__REC_NONE);
 }
 
+/* A plain store: exactly one thread makes a task ready (S1), and the
+ * orchestrator reads the field only after the run, through the retirement
+ * chain (util/record.h). */
 void pto2__rec_ready(pto2_runtime *rt, uint32_t rec) {
   if (rec != PTO2__REC_NONE) rt->rec->tasks[rec].ready_ns = pto2__now_ns();
 }
