@@ -473,7 +473,7 @@ typedef struct pto2_run_stats {
                                    several reasons counts under each */
   uint64_t tmap_lookups;        /* TensorMap lookups (INPUT / INOUT arguments) */
   uint64_t tmap_overlap_checks; /* entries compared with a looked-up region */
-  uint64_t tmap_chain_max;      /* longest bucket chain walked by one lookup */
+  uint64_t tmap_chain_max;      /* most entries one lookup examined */
   uint64_t busy_ns;             /* kernel time summed over every core */
   uint64_t critical_path_ns;    /* longest dependency chain of kernel time */
   uint64_t trace_dropped;       /* records that did not fit: see pto2_trace_dropped() */

@@ -152,8 +152,8 @@ void pto2__rec_submit_end(pto2_runtime *rt, uint32_t rec, uint64_t now);
 /* A TensorMap entry of `producer` overlapped the region `read` accesses. */
 void pto2__rec_overlap_add(pto2_runtime *rt, const struct pto2__tmap_entry *e,
                        const pto2_tensor *read);
-/* One TensorMap lookup walked `chain` entries of a bucket and compared
- * `checks` of them with the accessed region. */
+/* One TensorMap lookup examined `chain` entries (the allocation's list or
+ * its tree's candidates) and compared `checks` of them with the region. */
 void pto2__rec_lookup(pto2_runtime *rt, uint32_t chain, uint32_t checks);
 /* An edge added after submit (pto2_add_dependency). */
 void pto2__rec_edge_add(pto2_runtime *rt, uint64_t producer, uint64_t consumer, uint32_t why);

@@ -165,8 +165,8 @@ int pto2_summary_print(const pto2_runtime *rt, FILE *f) {
             b + 1 < PTO2_EDGE_REASON_COUNT ? "," : "");
   }
   fprintf(f, "; lifetime holds %u\n", r->nholds);
-  fprintf(f, "TensorMap: %llu lookups, %llu overlap checks, bucket chain walked %.2f on average, "
-             "%llu at most\n",
+  fprintf(f, "TensorMap: %llu lookups, %llu overlap checks, entries examined per lookup %.2f on "
+             "average, %llu at most\n",
           (unsigned long long)r->tmap_lookups, (unsigned long long)r->tmap_checks,
           r->tmap_lookups ? (double)r->tmap_chain_total / (double)r->tmap_lookups : 0.0,
           (unsigned long long)r->tmap_chain_max);
