@@ -20,7 +20,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADERS = ["include/pto2/pto2.h", "include/pto2/errors.h", "include/pto2/version.h.in",
+HEADERS = ["include/pto2/pto2.h", "include/pto2/observe.h", "include/pto2/errors.h", "include/pto2/version.h.in",
            "include/pto2/plugin.h", "include/pto2/pto2.hpp"]
 OUT = os.path.join(ROOT, "docs", "api.md")
 SKIP_CODE = re.compile(r"^\s*(#\s*(ifndef PTO2(_[A-Z]+)*_H(PP)?$|define PTO2(_[A-Z]+)*_H(PP)?$|endif|"

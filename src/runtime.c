@@ -447,6 +447,7 @@ static void fill_stats(pto2_runtime *rt, pto2_run_stats *st, uint64_t orch_ns, u
     st->ring_heap_high_water[i] = rt->rings[i].heap.high_water;
     st->ring_dep_high_water[i] = (uint32_t)rt->rings[i].deps.high_water;
   }
+  memcpy(st->orch_blocked_ns, rt->orch.blocked_ns, sizeof st->orch_blocked_ns);
 }
 
 /* The hazard check at the end of a run that succeeded (check/hazard.h). */
@@ -537,10 +538,10 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   atomic_store_explicit(&rt->error, 0, memory_order_relaxed);
   rt->error_msg[0] = 0;
   if (rt->hz) pto2__hz_run_begin(rt->hz);
-  pto2__orch_run_begin(rt);
   pto2__watchdog_run(rt, true);
   uint64_t t0 = pto2__now_ns();
   pto2__trace_run_begin(rt, t0);
+  pto2__orch_run_begin(rt);
   pto2_runtime *unwinding __attribute__((cleanup(run_unwound))) = rt;
   fn(rt, arg);
   unwinding = 0;
@@ -554,6 +555,7 @@ int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg, pto2_run_sta
   if (!rc && (rc = atomic_load_explicit(&rt->error, memory_order_acquire)))
     recover(rt); /* a verdict that came as the last task finished */
   if (stats) fill_stats(rt, stats, t1 - t0, t2 - t0);
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_run_end(rt, t2, stats);
   rt->in_run = false;
   return rc;
 }

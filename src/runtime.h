@@ -29,6 +29,7 @@
 #include "sched/sched.h"
 #include "sched/slot.h"
 #include "util/compiler.h"
+#include "util/record.h"
 #include "util/trace.h"
 
 typedef struct pto2__kernel {
@@ -54,6 +55,7 @@ struct pto2_runtime {
   bool broken;               /* a stuck worker could not be replaced (recover()) */
   bool tracing;              /* set between runs only */
   pto2__trace_buf orch_trace;  /* orchestrator phases */
+  pto2__recorder *rec;       /* while tracing: tasks, edges, scopes (util/record.h) */
   uint64_t trace_origin_ns;  /* start of the traced run */
   pto2__eventcount work_ec;      /* executors park here for ready work */
   pto2__eventcount progress_ec;  /* the orchestrator parks here for retirement */

@@ -5,7 +5,8 @@
  *              [--case Case1,Case2,Case3,Small1,Small2,VarSeq2,VarSeq4|all]
  *              [--lane auto,manual,graph|all] [--kernels real|noop|busy]
  *              [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]
- *              [--format table|csv|json] [--trace FILE]
+ *              [--format table|csv|json] [--trace FILE] [--graph FILE]
+ *              [--summary] [--report FILE.html]
  *              [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]
  *              [--check-hazards] [--auto-strict]
  *
@@ -26,6 +27,12 @@
  * the run and is printed); --auto-strict makes every AUTO scope order
  * write-after-read and write-after-write too (pto2_config.auto_strict).  The
  * exit status is non-zero when a run, a check or a count fails.
+ *
+ * --trace, --graph, --summary and --report record the last round of each
+ * scene x case x lane and write its Chrome trace, dependency graph JSON,
+ * statistics (stdout) and HTML report (bench_observe.c); with several
+ * combinations the scene, case and lane go into each file name.  On a
+ * terminal a progress line on stderr shows the scene, case, lane and round.
  */
 #include <errno.h>
 #include <math.h>
@@ -33,7 +40,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "bench_observe.h"
 #include "pa_orch.h"
 #include "roofline.h"
 
@@ -52,7 +61,7 @@ typedef struct options {
   bool check_hazards, auto_strict;
   uint64_t hazard_bytes; /* most memory the checker used in one run */
   enum { FMT_TABLE, FMT_CSV, FMT_JSON } format;
-  const char *trace;
+  bench_observe obs; /* --trace, --graph, --summary, --report, progress */
   uint32_t block_dim, threads;
   uint64_t seed;
   uint32_t executors; /* worker threads + the caller, once the runtime exists */
@@ -87,7 +96,8 @@ static void usage(FILE *f) {
           "                  [--case Case1,Case2,Case3,Small1,Small2,VarSeq2,VarSeq4|all]\n"
           "                  [--lane auto,manual,graph|all] [--kernels real|noop|busy]\n"
           "                  [--busy-us N] [--rounds N] [--warmup N] [--check] [--expect-counts]\n"
-          "                  [--format table|csv|json] [--trace FILE]\n"
+          "                  [--format table|csv|json] [--trace FILE] [--graph FILE]\n"
+          "                  [--summary] [--report FILE.html]\n"
           "                  [--block-dim N] [--threads N] [--seed N] [--quick] [--roofline]\n"
           "                  [--check-hazards] [--auto-strict]\n");
 }
@@ -156,10 +166,11 @@ static int parse_options(int argc, char **argv, options *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     uint64_t n;
+    int took;
     bool takes_value = strcmp(a, "--check") && strcmp(a, "--quick") &&
                        strcmp(a, "--expect-counts") && strcmp(a, "--help") &&
                        strcmp(a, "--roofline") && strcmp(a, "--check-hazards") &&
-                       strcmp(a, "--auto-strict");
+                       strcmp(a, "--auto-strict") && strcmp(a, "--summary");
     if (takes_value && !v) return fail_arg("option (missing value)", a);
     if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
     else if (!strcmp(a, "--check")) o->check = true;
@@ -197,7 +208,7 @@ static int parse_options(int argc, char **argv, options *o) {
       else if (!strcmp(v, "json")) o->format = FMT_JSON;
       else return fail_arg("format", v);
       i++;
-    } else if (!strcmp(a, "--trace")) o->trace = v, i++;
+    } else if ((took = bench_observe_parse(&o->obs, a, v)) > 0) i += took - 1;
     else if (!strcmp(a, "--block-dim")) {
       if (!parse_uint(v, 1024, &n) || n == 0) return fail_arg("block-dim", v);
       o->block_dim = (uint32_t)n, i++;
@@ -240,16 +251,6 @@ static summary summarize(double *v, int n) {
 /* Running                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static char *trace_path(const options *o, const result *r, bool single) {
-  static char path[1024];
-  if (single) return (char *)o->trace;
-  const char *dot = strrchr(o->trace, '.');
-  int stem = dot ? (int)(dot - o->trace) : (int)strlen(o->trace);
-  snprintf(path, sizeof path, "%.*s-%s-%s-%s%s", stem, o->trace, pa_scene_name(r->scene),
-           r->pcase->name, pa_lane_name(r->lane), dot ? dot : ".json");
-  return path;
-}
-
 static double process_cpu_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -260,6 +261,8 @@ static void run_lane(options *o, pto2_runtime *rt, pa_inputs *in, result *r) {
   double elapsed[MAX_ROUNDS], orch[MAX_ROUNDS], cpu = 0.0;
   pa_job job = {in, r->scene, r->lane, 0};
   for (int i = 0; i < o->warmup + o->rounds; i++) {
+    bench_progress(&o->obs, pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane), i + 1,
+                   o->warmup + o->rounds);
     pa_inputs_clear_out(in);
     double cpu0 = process_cpu_us();
     pto2_run_stats st;
@@ -450,8 +453,12 @@ static int run_case(options *o, pto2_runtime *rt, const pa_case *c, bool *header
       run_lane(o, rt, in, r);
       check_output(o, in, golden, nr > 1 ? first : 0, r);
       if (golden && nr == 1) memcpy(first, in->out, n * sizeof *first);
-      if (o->trace && !r->rc && pto2_trace_write(rt, trace_path(o, r, combos == 1)) != 0)
-        fprintf(stderr, "pto2-bench: cannot write trace %s\n", trace_path(o, r, combos == 1));
+      bench_progress_done(&o->obs);
+      if (bench_observe_wanted(&o->obs) && !r->rc) {
+        char tag[128];
+        snprintf(tag, sizeof tag, "%s-%s-%s", pa_scene_name(r->scene), c->name, pa_lane_name(r->lane));
+        bad += bench_observe_write(&o->obs, rt, tag, combos == 1, o->format == FMT_TABLE);
+      }
       bad += failed(o, r);
       if (o->format == FMT_JSON) print_json(o, r);
       else if (o->format == FMT_CSV) print_csv(o, r, !*header), *header = true;
@@ -496,8 +503,9 @@ int main(int argc, char **argv) {
   pto2_config eff;
   pto2_runtime_get_config(rt, &eff);
   o.executors = eff.worker_threads + 1;
+  o.obs.progress = isatty(2);
   if ((rc = o.busy_us ? register_busy(rt, o.busy_us) : pa_kernels_register(rt, o.noop)) != 0 ||
-      (o.trace && (rc = pto2_trace_enable(rt, 1u << 20)) != 0)) {
+      (bench_observe_wanted(&o.obs) && (rc = pto2_trace_enable_opts(rt, 0)) != 0)) {
     fprintf(stderr, "pto2-bench: setup failed: %s\n", pto2_strerror(rc));
     return 1;
   }

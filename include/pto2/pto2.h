@@ -497,6 +497,18 @@ typedef struct pto2_run_stats {
   uint64_t ring_heap_high_water[PTO2_RING_COUNT]; /* most output bytes live */
   uint32_t ring_dep_high_water[PTO2_RING_COUNT];  /* most dependency entries live */
   uint64_t hazard_check_bytes; /* memory the hazard checker used (0 when it is off) */
+  /* Time the orchestrator waited for room in each ring: [ring][0] a task
+   * slot, [1] heap bytes, [2] dependency entries. */
+  uint64_t orch_blocked_ns[PTO2_RING_COUNT][3];
+  /* Filled only when the run was recorded (pto2_trace_enable), else 0: */
+  uint64_t edges_by_reason[4];  /* by pto2_edge_reason bit, in bit order; an edge with
+                                   several reasons counts under each */
+  uint64_t tmap_lookups;        /* TensorMap lookups (INPUT / INOUT arguments) */
+  uint64_t tmap_overlap_checks; /* entries compared with a looked-up region */
+  uint64_t tmap_chain_max;      /* most entries one lookup examined */
+  uint64_t busy_ns;             /* kernel time summed over every core */
+  uint64_t critical_path_ns;    /* longest dependency chain of kernel time */
+  uint64_t trace_dropped;       /* records that did not fit: see pto2_trace_dropped() */
 } pto2_run_stats;
 
 typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
@@ -527,15 +539,20 @@ typedef void (*pto2_orchestration_fn)(pto2_runtime *rt, void *arg);
 PTO2_API int pto2_run(pto2_runtime *rt, pto2_orchestration_fn fn, void *arg,
                       pto2_run_stats *stats);
 
-/* Tracing.  While enabled, each run records every kernel invocation (core,
- * kernel, task, block, start and end) and the orchestrator's phases (the
- * orchestration function, waits, the final drain), keeping the first
- * `max_events` per thread.  pto2_trace_write() writes the last run's trace
- * as Chrome / Perfetto JSON (chrome://tracing, ui.perfetto.dev).  Tracing
- * adds two clock reads per kernel; it is off by default.  Failures
- * (max_events 0, NULL path, tracing not enabled, the file cannot be
- * written: PTO2_E_SYSTEM) are recorded with a message; inside a run these
- * calls fail the run (pto2_trace_disable does nothing there). */
+/* Tracing (recording).  While enabled, each run records every kernel
+ * invocation, every task, edge (with its reasons) and lifetime hold, the
+ * orchestrator's scopes, submits and waits, and counter samples, in
+ * buffers sized from `max_events` (pto2_trace_enable_opts() in
+ * pto2/observe.h sizes them one by one; what does not fit is counted:
+ * pto2_trace_dropped()).
+ * pto2_trace_write() writes the last run's trace as Chrome / Perfetto JSON
+ * (chrome://tracing, ui.perfetto.dev); include/pto2/observe.h has the
+ * dependency graph and the statistics.  Off by default; when off, the
+ * runtime pays one predictable branch per submit, kernel invocation and
+ * task made ready.  max_events must be 1 .. 1 << 28.  Failures (max_events
+ * out of range, NULL path, tracing not enabled, the file cannot be written:
+ * PTO2_E_SYSTEM) are recorded with a message; inside a run these calls fail
+ * the run (pto2_trace_disable does nothing there). */
 PTO2_API int pto2_trace_enable(pto2_runtime *rt, uint32_t max_events) PTO2_WARN_UNUSED;
 PTO2_API void pto2_trace_disable(pto2_runtime *rt);
 PTO2_API int pto2_trace_write(const pto2_runtime *rt, const char *path) PTO2_WARN_UNUSED;
@@ -765,5 +782,7 @@ PTO2_API const char *pto2_arg_error(const pto2_arg *a);
 #ifdef __cplusplus
 }
 #endif
+
+#include "pto2/observe.h"
 
 #endif /* PTO2_H */

@@ -99,6 +99,14 @@ class RunStats(ctypes.Structure):
         ("ring_heap_high_water", ctypes.c_uint64 * RING_COUNT),
         ("ring_dep_high_water", ctypes.c_uint32 * RING_COUNT),
         ("hazard_check_bytes", ctypes.c_uint64),
+        ("orch_blocked_ns", (ctypes.c_uint64 * 3) * RING_COUNT),
+        ("edges_by_reason", ctypes.c_uint64 * 4),
+        ("tmap_lookups", ctypes.c_uint64),
+        ("tmap_overlap_checks", ctypes.c_uint64),
+        ("tmap_chain_max", ctypes.c_uint64),
+        ("busy_ns", ctypes.c_uint64),
+        ("critical_path_ns", ctypes.c_uint64),
+        ("trace_dropped", ctypes.c_uint64),
     ]
 
 

@@ -80,6 +80,8 @@ static int record_producer(pto2_runtime *rt, pto2__ring *cr, pto2_task_id consum
   if (m->producer_count == PTO2_MAX_FANIN) return overflow(rt, consumer);
   ids[m->producer_count++] = producer;
   rt->orch.edges++;
+  if (PTO2_UNLIKELY(rt->tracing))
+    pto2__rec_edge_add(rt, producer.raw, consumer.raw, PTO2_EDGE_ADD_DEPENDENCY);
   return 1;
 }
 

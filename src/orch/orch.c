@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "orch/orch_internal.h"
+#include "platform/clock.h"
 #include "platform/spin.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -93,6 +94,7 @@ static void close_scope(pto2_runtime *rt, pto2__orch *o) {
     pto2__slot_release(rt, o->scope_tasks[i]);
   o->scope_task_count = sc->begin;
   o->depth--;
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_scope_close(rt);
   if (o->depth) {
     o->ring = ring_of_depth(o->depth);
     o->mode = o->scopes[o->depth - 1].mode;
@@ -119,6 +121,7 @@ int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
   if (mode == PTO2_SCOPE_AUTO && (rt->cfg.auto_strict || pto2__policy(o->mode)->strict))
     mode = PTO2_SCOPE_AUTO_STRICT;
   open_scope(o, mode);
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_scope_open(rt, (uint8_t)mode, o->ring, o->depth);
   return 0;
 }
 
@@ -162,6 +165,7 @@ typedef struct found {
   uint32_t holds;                       /* MANUAL/GRAPH: creators held, not waited for */
   uint32_t lookup_limit;                /* strict AUTO: producers lookups may add */
   pto2_task_id ids[PTO2_MAX_FANIN];
+  uint8_t why[PTO2_MAX_FANIN];          /* pto2_edge_reason bits of each */
   pto2__slot *slots[PTO2_MAX_FANIN];
   pto2__task_meta *metas[PTO2_MAX_FANIN]; /* of the live ones */
   pto2_task_id held_ids[PTO2_MAX_TENSOR_ARGS];
@@ -270,10 +274,14 @@ static int overflow(pto2_runtime *rt, pto2_task_id self, unsigned argi, unsigned
 /* Adds a producer once.  Retired producers count as edges but need no
  * wiring: their slot may already hold another task. */
 static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id self,
-                        unsigned argi, unsigned kind, const char *reason) {
+                        unsigned argi, unsigned kind, uint8_t why, const char *reason) {
   for (uint32_t i = 0; i < f->count; i++)
-    if (f->ids[i].raw == id.raw) return 0;
+    if (f->ids[i].raw == id.raw) {
+      f->why[i] |= why;
+      return 0;
+    }
   if (f->count == PTO2_MAX_FANIN) return overflow(rt, self, argi, kind, reason);
+  f->why[f->count] = why;
   f->ids[f->count++] = id;
   pto2__ring *r = &rt->rings[pto2_task_id_ring(id)];
   uint64_t local = pto2_task_id_local(id);
@@ -338,7 +346,7 @@ restart:;
         goto restart;
       }
     } else {
-      int rc = add_producer(rt, f, e->producer, self, argi, kind, "overlap lookup");
+      int rc = add_producer(rt, f, e->producer, self, argi, kind, PTO2_EDGE_TENSORMAP, "overlap lookup");
       if (rc) return rc;
     }
     if (remove_covered && ov == PTO2__OVERLAP_COVERED) pto2__tmap_remove(m, e); /* (T4) */
@@ -350,10 +358,12 @@ static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, 
                                                               pto2__tmap_entry *e,
                                                               const pto2__region *g, bool inout,
                                                               pto2_task_id self, unsigned argi,
-                                                              unsigned kind) {
+                                                              unsigned kind, bool traced) {
   pto2__overlap ov = pto2__tmap_overlap(e, g);
   if (ov == PTO2__NO_OVERLAP) return 0;
-  int rc = add_producer(rt, f, e->producer, self, argi, kind, "overlap lookup");
+  if (traced) pto2__rec_overlap_add(rt, e, g->t);
+  int rc = add_producer(rt, f, e->producer, self, argi, kind, PTO2_EDGE_TENSORMAP,
+                        "overlap lookup");
   if (rc) return rc;
   if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_supersede(&rt->tmap, e, g); /* (T4) */
   return 0;
@@ -361,19 +371,25 @@ static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, 
 
 /* Plain scopes: every writer whose region overlaps `t` (T2). */
 static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
-                          pto2_task_id self, unsigned argi) {
+                          pto2_task_id self, unsigned argi, bool traced) {
   pto2__tensormap *m = &rt->tmap;
   pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
-  if (!al || !al->count) return 0;
+  if (!al || !al->count) {
+    if (traced) pto2__rec_lookup(rt, 0, 0);
+    return 0;
+  }
   pto2__region g;
   pto2__region_init(&g, t);
   unsigned kind = inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT;
   if (!al->root) { /* a short list: walk it (removing e keeps `next` valid) */
+    uint32_t walked = 0; /* for the recorder */
     for (pto2__tmap_entry *e = al->entries, *next; e; e = next) {
       next = e->next;
-      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind);
+      walked++;
+      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind, traced);
       if (rc) return rc;
     }
+    if (traced) pto2__rec_lookup(rt, walked, walked);
     return 0;
   }
   int n = pto2__tmap_candidates(m, al, &g);
@@ -382,9 +398,10 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
                       (unsigned long long)m->live);
   pto2__tmap_entry **hits = m->hits; /* removing one leaves the others valid */
   for (int i = 0; i < n; i++) {
-    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind);
+    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind, traced);
     if (rc) return rc;
   }
+  if (traced) pto2__rec_lookup(rt, (uint32_t)n, (uint32_t)n);
   return 0;
 }
 
@@ -407,7 +424,7 @@ _Static_assert(PTO2__LISTED_READERS == PTO2__HZ_LISTED_READERS,
 static int add_reader(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id self,
                       unsigned argi, unsigned kind) {
   if (id.raw == self.raw || has_producer(f, id)) return 0;
-  if (f->count < f->lookup_limit) return add_producer(rt, f, id, self, argi, kind, "reader list");
+  if (f->count < f->lookup_limit) return add_producer(rt, f, id, self, argi, kind, PTO2_EDGE_TENSORMAP, "reader list");
   return task_finished(rt, id)
              ? 0
              : pto2__orch_wait(rt, finished_done, &id, "an earlier reader (strict AUTO)");
@@ -458,7 +475,8 @@ static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, 
                         "explicit producer %u of task %u:%llu is the task itself: a task cannot "
                         "depend on itself",
                         i, pto2_task_id_ring(self), (unsigned long long)pto2_task_id_local(self));
-    int rc = add_producer(rt, f, a->deps[i], self, i, PTO2_ARG_INPUT, "explicit dependency");
+    int rc = add_producer(rt, f, a->deps[i], self, i, PTO2_ARG_INPUT, PTO2_EDGE_SUBMIT_DEP,
+                          "explicit dependency");
     if (rc) return rc;
   }
   return 0;
@@ -491,7 +509,8 @@ static void drop_held_producers(found *f) {
 static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt,
                                                                 const pto2_arg *a,
                                                                 pto2_task_id self, found *f,
-                                                                const pto2__mode_policy *pol) {
+                                                                const pto2__mode_policy *pol,
+                                                                bool traced) {
   f->count = f->live = f->holds = 0;
   if (pol->strict) {
     /* Room for every creator and explicit producer; lookups wait beyond. */
@@ -509,14 +528,15 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
       continue;
     }
     if (pto2_task_id_is_valid(t->owner)) {
-      int rc = add_producer(rt, f, t->owner, self, i, kind, "creator retention");
+      int rc = add_producer(rt, f, t->owner, self, i, kind, PTO2_EDGE_CREATOR,
+                            "creator retention");
       if (rc) return rc;
     }
     if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
       bool inout = kind == PTO2_ARG_INOUT;
       int rc = pol->strict ? lookup_map(rt, &rt->tmap, f, t, inout, true,
                                         inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT, self, i)
-                           : lookup_writers(rt, f, t, inout, self, i);
+                           : lookup_writers(rt, f, t, inout, self, i, traced);
       if (rc) return rc;
     }
     if (pol->strict && (kind == PTO2_ARG_INOUT || kind == PTO2_ARG_OUTPUT_EXISTING) &&
@@ -738,14 +758,16 @@ static void prefetch_next_slot(pto2__ring *r) {
   for (unsigned off = 0; off < 1024; off += 64) __builtin_prefetch(pl + off, 1);
 }
 
-/* The submit path, specialised per scope mode: `mode` is a constant in
- * every caller, so its policy (orch/policy.h) folds at compile time and
- * the AUTO path carries no manual or graph work. */
+/* The submit path, specialised per scope mode and recording: `mode` and
+ * `traced` are constants in every caller, so its policy (orch/policy.h)
+ * folds at compile time, the AUTO path carries no manual or graph work and
+ * the unrecorded path no recording. */
 static inline __attribute__((always_inline)) pto2_task_id
 submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
-       pto2_scope_mode mode) {
+       pto2_scope_mode mode, bool traced) {
   pto2__orch *o = &rt->orch;
   const pto2__mode_policy *pol = pto2__policy(mode);
+  uint64_t t0 = traced ? pto2__now_ns() : 0;
   if (PTO2_UNLIKELY(a->error)) {
     pto2__fail(rt, PTO2_E_INVALID_ARGS,
                "FATAL: Invalid Arg Detected! Error: %s (%s, %u tensors, %u scalars). This is a "
@@ -784,16 +806,34 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   pto2__payload *pl = s->payload;
   pto2__task_meta *m = pto2__ring_meta(r, pto2_task_id_local(pl->id));
   found f;
-  if (find_producers(rt, a, pl->id, &f, pol) || record_writes(rt, a, pl->id, m, pol))
+  if (find_producers(rt, a, pl->id, &f, pol, traced) || record_writes(rt, a, pl->id, m, pol))
     return PTO2_TASK_ID_INVALID;
+  if (traced)
+    s->rec = pto2__rec_task_add(rt, pl->id.raw, l.kernel, a->block_num, r->id, (uint8_t)mode,
+                                 t0, f.ids, f.why, f.count, f.held_ids, f.holds);
   write_payload(pl, a, buf, pl->id);
   if (PTO2_UNLIKELY(rt->hz) && check_submit(rt, pl, a, &f)) return PTO2_TASK_ID_INVALID;
   bool deferred = pto2__policy_defers(pol, a->explicit_deps);
+  /* Read before the publish below: after it the task may run and retire. */
+  uint32_t rec = traced ? s->rec : 0;
   if (wire_and_publish(rt, r, s, m, &f, deferred)) return PTO2_TASK_ID_INVALID;
   o->tasks++;
   o->edges += f.count;
+  if (traced) pto2__rec_submit_end(rt, rec, pto2__now_ns());
   prefetch_next_slot(r);
   return pl->id;
+}
+
+/* The recorded submit, kept out of line so that the unrecorded callers
+ * stay as they were. */
+static __attribute__((noinline)) pto2_task_id submit_traced(pto2_runtime *rt,
+                                                            pto2_mixed_kernels mk, pto2_arg *a,
+                                                            const char *api,
+                                                            pto2_scope_mode mode) {
+  if (mode == PTO2_SCOPE_AUTO) return submit(rt, mk, a, api, PTO2_SCOPE_AUTO, true);
+  if (mode == PTO2_SCOPE_AUTO_STRICT) return submit(rt, mk, a, api, PTO2_SCOPE_AUTO_STRICT, true);
+  if (mode == PTO2_SCOPE_MANUAL) return submit(rt, mk, a, api, PTO2_SCOPE_MANUAL, true);
+  return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH, true);
 }
 
 static pto2_task_id refuse_submit(pto2_runtime *rt, const char *api) {
@@ -805,9 +845,14 @@ static pto2_task_id refuse_submit(pto2_runtime *rt, const char *api) {
  * take it, MANUAL scopes require the manual submits. */
 static pto2_task_id submit_not_auto(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
                                     const char *api) {
-  if (rt->orch.mode == PTO2_SCOPE_AUTO_STRICT)
-    return submit(rt, mk, a, api, PTO2_SCOPE_AUTO_STRICT);
-  if (pto2__policy(rt->orch.mode)->plain_submit) return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH);
+  if (rt->orch.mode == PTO2_SCOPE_AUTO_STRICT) {
+    if (PTO2_UNLIKELY(rt->tracing)) return submit_traced(rt, mk, a, api, PTO2_SCOPE_AUTO_STRICT);
+    return submit(rt, mk, a, api, PTO2_SCOPE_AUTO_STRICT, false);
+  }
+  if (pto2__policy(rt->orch.mode)->plain_submit) {
+    if (PTO2_UNLIKELY(rt->tracing)) return submit_traced(rt, mk, a, api, PTO2_SCOPE_GRAPH);
+    return submit(rt, mk, a, api, PTO2_SCOPE_GRAPH, false);
+  }
   pto2__fail(rt, PTO2_E_INVALID_ARGS,
              "%s: PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) requires pto2_submit_*_manual task APIs",
              api);
@@ -825,7 +870,8 @@ static pto2_task_id submit_plain(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_a
   if (PTO2_UNLIKELY(!rt || !pto2__orch_ok(rt))) return refuse_submit(rt, api);
   if (PTO2_UNLIKELY(!a)) return null_args(rt, api);
   if (PTO2_UNLIKELY(rt->orch.mode != PTO2_SCOPE_AUTO)) return submit_not_auto(rt, mk, a, api);
-  return submit(rt, mk, a, api, PTO2_SCOPE_AUTO);
+  if (PTO2_UNLIKELY(rt->tracing)) return submit_traced(rt, mk, a, api, PTO2_SCOPE_AUTO);
+  return submit(rt, mk, a, api, PTO2_SCOPE_AUTO, false);
 }
 
 static pto2_task_id submit_manual(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a,
@@ -837,7 +883,8 @@ static pto2_task_id submit_manual(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_
                "%s: manual submit APIs require PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL)", api);
     return PTO2_TASK_ID_INVALID;
   }
-  return submit(rt, mk, a, api, PTO2_SCOPE_MANUAL);
+  if (PTO2_UNLIKELY(rt->tracing)) return submit_traced(rt, mk, a, api, PTO2_SCOPE_MANUAL);
+  return submit(rt, mk, a, api, PTO2_SCOPE_MANUAL, false);
 }
 
 pto2_task_id pto2_submit_task(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a) {
@@ -892,10 +939,13 @@ void pto2__orch_fini(pto2_runtime *rt) {
 void pto2__orch_run_begin(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;
   o->tasks = o->edges = 0;
+  memset(o->blocked_ns, 0, sizeof o->blocked_ns);
   o->depth = 0;
   o->scope_task_count = 0;
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_run_begin(&rt->rings[i]);
-  open_scope(o, rt->cfg.auto_strict ? PTO2_SCOPE_AUTO_STRICT : PTO2_SCOPE_AUTO); /* the root */
+  pto2_scope_mode root = rt->cfg.auto_strict ? PTO2_SCOPE_AUTO_STRICT : PTO2_SCOPE_AUTO;
+  open_scope(o, root); /* the root scope */
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_scope_open(rt, root, o->ring, o->depth);
   o->active = true;
 }
 

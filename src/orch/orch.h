@@ -32,6 +32,7 @@ typedef struct pto2__orch {
   uint32_t next_scope_seq;
   uint64_t tasks, edges;   /* tasks also numbers submissions: see task_meta.seq */
   uint32_t visit;          /* cycle check: number of the current search */
+  uint64_t blocked_ns[PTO2_RING_COUNT][3]; /* waits for a slot, heap, dep entries */
 } pto2__orch;
 
 /* orch/orch.c: run lifecycle */

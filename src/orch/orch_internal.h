@@ -17,6 +17,7 @@ size_t pto2__describe_held_back(pto2_runtime *rt, pto2__slot *s, char *buf, size
 
 /* A task the orchestrator found ready: batched (sched/sched.h). */
 static inline void pto2__orch_ready(pto2_runtime *rt, pto2__slot *s) {
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_ready(rt, s->rec);
   pto2__ready_batch_add(rt, &rt->batch, &rt->work_ec, s);
 }
 

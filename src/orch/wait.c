@@ -106,6 +106,7 @@ static int wait_loop(pto2_runtime *rt, pto2__wait_done_fn done, void *ctx, const
     if (!rt->cfg.workers_only && pto2__run_one(rt, self)) {
       idle_since = 0;
       polls = 0;
+      if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_sample_maybe(rt, pto2__now_ns());
       continue;
     }
     uint64_t now = pto2__now_ns();

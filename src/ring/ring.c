@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "orch/orch_internal.h"
+#include "platform/clock.h"
 #include "sched/slot_inl.h"
 #include "util/alloc.h"
 #include "util/check.h"
@@ -206,7 +207,11 @@ static int wait_space(pto2_runtime *rt, pto2__ring *r, enum space_kind kind, uin
   space_wait w = {r, kind, need, 0};
   static const char *what[] = {"a free task slot", "ring heap space",
                                "free dependency entries"};
+  uint64_t start = pto2__now_ns();
   int rc = pto2__orch_wait(rt, space_ready, &w, what[kind]);
+  uint64_t ns = pto2__now_ns() - start;
+  rt->orch.blocked_ns[r->id][kind] += ns;
+  if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_blocked(rt, r->id, (unsigned)kind, ns);
   return rc ? rc : w.result;
 }
 

@@ -115,7 +115,8 @@ static __attribute__((noreturn)) void pto2__watch_abandoned_exit(pto2__kernel_wa
 }
 
 static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
-                     const pto2__payload *pl, uint32_t cluster, unsigned lane) {
+                     const pto2__slot *s, uint32_t cluster, unsigned lane) {
+  const pto2__payload *pl = s->payload;
   const pto2__kernel *k = &rt->kernels[pl->kernel[lane]];
   ctx->sub_block_id = lane == PTO2__LANE_AIV1 ? 1 : 0;
   ctx->core_id = core_of(rt, cluster, lane);
@@ -135,6 +136,7 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
   atomic_store_explicit(&w->exec_seq, seq + 1, memory_order_release);
   int rc;
   uint64_t t0 = 0;
+  uint32_t rec = s->rec; /* the slot may be reused once the kernel returns */
   if (PTO2_UNLIKELY(tracing)) t0 = pto2__now_ns();
   rc = fn(ctx);
   /* acq_rel: pairs with the abandonment CAS (release), so an abandoned
@@ -143,7 +145,7 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
   if (PTO2_UNLIKELY(was != seq + 1)) pto2__watch_abandoned_exit(w);
   if (PTO2_UNLIKELY(tracing)) {
     pto2__trace_event e = {t0, pto2__now_ns(), pl->id.raw, ctx->core_id, pl->kernel[lane],
-                           (int16_t)ctx->block_idx, 0};
+                           (int16_t)ctx->block_idx, rec, 0};
     pto2__trace_add(&ex->trace, &e);
   }
   if (PTO2_UNLIKELY(rc != 0))
@@ -167,7 +169,7 @@ static void run_block(pto2_runtime *rt, pto2__executor *ex, const pto2__slot *s,
       .task_id = pl->id,
   };
   for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++)
-    if (s->active_mask & (1u << lane)) run_lane(rt, ex, &ctx, pl, cluster, lane);
+    if (s->active_mask & (1u << lane)) run_lane(rt, ex, &ctx, s, cluster, lane);
 }
 
 static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {

@@ -115,7 +115,10 @@ void pto2__slot_complete(pto2_runtime *rt, struct pto2__executor *ex, pto2__slot
      * must see the payload, released by the orchestrator's publish. */
     int before = atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_acq_rel);
     PTO2_CHECK(rt, "S1", before >= 1);
-    if (before == 1) pto2__make_ready_local(rt, ex, c);
+    if (before == 1) {
+      if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_ready(rt, c->rec);
+      pto2__make_ready_local(rt, ex, c);
+    }
     e = next;
   }
   for (unsigned i = 0; i < nprod; i++) pto2__slot_release(rt, producers[i]);

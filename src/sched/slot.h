@@ -93,6 +93,8 @@ typedef struct pto2__slot {
   atomic_int next_block;       /* block_num > 1: next block to claim */
   int16_t block_num;           /* 1..32767 */
   bool deferred;               /* orchestrator only: published at scope end */
+  uint32_t rec;                /* while tracing: the task's record (util/record.h), set
+                                  before the publish */
   pto2__payload *payload;      /* fixed at ring init */
 } pto2__slot;
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pto2/pto2.h"
+#include "util/compiler.h"
 
 /* One span of a trace: a kernel invocation, or an orchestrator phase
  * (kernel < 0: -1 orchestration, -2 wait, -3 drain). */
@@ -15,16 +16,19 @@ typedef struct pto2__trace_event {
   int32_t core;   /* simulated core id, -1 for the orchestrator */
   int16_t kernel;
   int16_t block;
+  uint32_t rec;     /* kernels: the task's record (util/record.h) */
   const char *what; /* phases: a static description */
 } pto2__trace_event;
 
 typedef struct pto2__trace_buf {
   pto2__trace_event *events;
   uint32_t count, capacity;
+  uint64_t dropped; /* events that did not fit */
 } pto2__trace_buf;
 
 static inline void pto2__trace_add(pto2__trace_buf *b, const pto2__trace_event *e) {
-  if (b->count < b->capacity) b->events[b->count++] = *e;
+  if (PTO2_LIKELY(b->count < b->capacity)) b->events[b->count++] = *e;
+  else b->dropped++;
 }
 void pto2__trace_run_begin(pto2_runtime *rt, uint64_t now);
 void pto2__trace_free(pto2_runtime *rt);
