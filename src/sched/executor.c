@@ -128,6 +128,7 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
   uint64_t seq = atomic_load_explicit(&w->exec_seq, memory_order_relaxed);
   pto2_kernel_fn fn = k->fn; /* read before the release below, like all runtime state */
   bool tracing = rt->tracing;
+  uint32_t rec = tracing ? s->rec : 0; /* the task's record, read while the slot is ours */
   atomic_store_explicit(&w->cur_kernel, pl->kernel[lane], memory_order_relaxed);
   atomic_store_explicit(&w->cur_task, pl->id.raw, memory_order_relaxed);
   /* Release: if this thread is abandoned inside the kernel, its reads of
@@ -136,7 +137,6 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
   atomic_store_explicit(&w->exec_seq, seq + 1, memory_order_release);
   int rc;
   uint64_t t0 = 0;
-  uint32_t rec = s->rec; /* the slot may be reused once the kernel returns */
   if (PTO2_UNLIKELY(tracing)) t0 = pto2__now_ns();
   rc = fn(ctx);
   /* acq_rel: pairs with the abandonment CAS (release), so an abandoned
