@@ -57,6 +57,7 @@ int main(void) {
     ASSERT_EQ_INT(pto2_run(rt, drop_too_many, 0, 0), PTO2_E_INTERNAL);
     ASSERT_STR_CONTAINS(pto2_error_message(rt), "invariant S2");
     ASSERT_EQ_INT(pto2_run(rt, good, 0, 0), 0);
+    printf("test_internal_checks: invariant checks are on (S2 fired)\n");
   }
   pto2_runtime_destroy(rt);
   TEST_PASS("test_internal_checks");
