@@ -26,7 +26,8 @@
  * --check-hazards runs every round under the hazard checker (a hazard fails
  * the run and is printed); --auto-strict makes every AUTO scope order
  * write-after-read and write-after-write too (pto2_config.auto_strict).  The
- * exit status is non-zero when a run, a check or a count fails.
+ * exit status is non-zero when a run, a check or a count fails.  The table
+ * ends with a legend of its columns (TABLE_LEGEND, also in --help).
  *
  * --trace, --graph, --summary and --report record the last round of each
  * scene x case x lane and write its Chrome trace, dependency graph JSON,
@@ -89,6 +90,13 @@ typedef struct result {
 /* ------------------------------------------------------------------------ */
 /* Command line                                                              */
 /* ------------------------------------------------------------------------ */
+
+/* What the table's columns mean: under the tables and in --help. */
+#define TABLE_LEGEND                                                                         \
+  "columns: x = elapsed or orch divided by the graph lane's (- without a graph lane);\n"      \
+  "  ns/task = orch / tasks; check: pass = within the golden tolerance, pass== / pass!= =\n"   \
+  "  also bit-identical / not to the first lane's output (!= fails), fail, or - = not\n"       \
+  "  checked (no --check, or --kernels noop|busy; max_err is - then too)\n"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -172,7 +180,7 @@ static int parse_options(int argc, char **argv, options *o) {
                        strcmp(a, "--roofline") && strcmp(a, "--check-hazards") &&
                        strcmp(a, "--auto-strict") && strcmp(a, "--summary");
     if (takes_value && !v) return fail_arg("option (missing value)", a);
-    if (!strcmp(a, "--help")) { usage(stdout); exit(0); }
+    if (!strcmp(a, "--help")) { usage(stdout); printf("\n%s", TABLE_LEGEND); exit(0); }
     else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "--expect-counts")) o->expect_counts = true;
     else if (!strcmp(a, "--roofline")) o->roofline = true;
@@ -361,12 +369,14 @@ static void print_csv(const options *o, const result *r, bool header) {
     printf("scene,case,lane,kernels,tasks,edges,rounds,elapsed_median_us,elapsed_trimmed_avg_us,"
            "elapsed_min_us,elapsed_max_us,orch_median_us,orch_trimmed_avg_us,orch_min_us,"
            "orch_max_us,check,max_abs_err\n");
-  printf("%s,%s,%s,%s,%llu,%llu,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%s,%.3g\n",
+  printf("%s,%s,%s,%s,%llu,%llu,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%s,",
          pa_scene_name(r->scene), r->pcase->name, pa_lane_name(r->lane), kernels_name(o),
          (unsigned long long)r->tasks, (unsigned long long)r->edges, r->rounds,
          r->elapsed_us.median, r->elapsed_us.trimmed_avg, r->elapsed_us.min, r->elapsed_us.max,
-         r->orch_us.median, r->orch_us.trimmed_avg, r->orch_us.min, r->orch_us.max, r->check,
-         r->max_abs_err);
+         r->orch_us.median, r->orch_us.trimmed_avg, r->orch_us.min, r->orch_us.max, r->check);
+  /* An empty field when no check ran (JSON: null), not an error of 0. */
+  if (strcmp(r->check, "skipped")) printf("%.3g\n", r->max_abs_err);
+  else printf("\n");
 }
 
 /* One block per scene and case: the lanes side by side, ratios against the
@@ -393,13 +403,16 @@ static void print_table(const options *o, const result *rs, int n) {
       snprintf(ex, sizeof ex, "%.3f", r->elapsed_us.median / graph->elapsed_us.median);
       snprintf(ox, sizeof ox, "%.3f", r->orch_us.median / graph->orch_us.median);
     }
-    char check[24];
-    snprintf(check, sizeof check, "%s%s", r->check,
+    /* No check ran: "-" in both columns, not "skipped" and an error of 0. */
+    bool checked = strcmp(r->check, "skipped") != 0;
+    char check[24], err[24] = "-";
+    snprintf(check, sizeof check, "%s%s", checked ? r->check : "-",
              r->identical == 0 ? "!=" : r->identical == 1 ? "==" : "");
-    printf("  %-7s %8llu %8llu %13.1f %8s %13.1f %8s %9.1f  %-7s %9.2g%s\n", pa_lane_name(r->lane),
+    if (checked) snprintf(err, sizeof err, "%.2g", r->max_abs_err);
+    printf("  %-7s %8llu %8llu %13.1f %8s %13.1f %8s %9.1f  %-7s %9s%s\n", pa_lane_name(r->lane),
            (unsigned long long)r->tasks, (unsigned long long)r->edges, r->elapsed_us.median, ex,
-           r->orch_us.median, ox, r->orch_us.median * 1000.0 / (double)r->tasks, check,
-           r->max_abs_err, r->counts_ok ? "" : "  (counts differ from the expected ones)");
+           r->orch_us.median, ox, r->orch_us.median * 1000.0 / (double)r->tasks, check, err,
+           r->counts_ok ? "" : "  (counts differ from the expected ones)");
     if (o->busy_us) {
       /* Every paged-attention task has one lane and one block: one call. */
       double ideal = (double)r->tasks * o->busy_us / o->executors;
@@ -524,6 +537,7 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < o.ncases; i++) bad += run_case(&o, rt, o.cases[i], &header, combos);
   pto2_runtime_destroy(rt);
   if (o.format == FMT_TABLE) {
+    printf("\n%s", TABLE_LEGEND);
     printf("\n%s: %d of %d runs failed a check%s\n", bad ? "FAILED" : "ok", bad, combos,
            o.check && !o.noop ? " (golden allclose; == / != lanes bit-identical)" : "");
     if (eff.hazard_check != PTO2_HAZARD_CHECK_OFF)
