@@ -57,6 +57,7 @@ struct pto2_runtime {
   pto2__trace_buf orch_trace;  /* orchestrator phases */
   pto2__recorder *rec;       /* while tracing: tasks, edges, scopes (util/record.h) */
   uint64_t trace_origin_ns;  /* start of the traced run */
+  char trace_run_id[48];     /* the traced run, in its trace and graph files ("" before one) */
   pto2__eventcount work_ec;      /* executors park here for ready work */
   pto2__eventcount progress_ec;  /* the orchestrator parks here for retirement */
   /* Rarely written; read on every submit and every executor iteration. */

@@ -4,8 +4,9 @@
  *   pto2-report TRACE.json GRAPH.json [--title TEXT] > report.html
  *
  * TRACE.json comes from pto2_trace_write() or pto2-bench --trace, GRAPH.json
- * from pto2_graph_write() or pto2-bench --graph, of the same run.  The page
- * needs no network: open it in any browser.
+ * from pto2_graph_write() or pto2-bench --graph, of the same run: both carry
+ * the run's "run_id", and files of different runs are refused (exit 1).  The
+ * page needs no network: open it in any browser.
  */
 #include <stdio.h>
 #include <string.h>

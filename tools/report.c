@@ -54,6 +54,21 @@ static bool has_format(const char *text, size_t len, const char *format) {
   return false;
 }
 
+/* Copies the "run_id" string near the start into `id` (at most 63
+ * characters); false when the file has none (written before run ids). */
+static bool run_id(const char *text, size_t len, char id[64]) {
+  static const char key[] = "\"run_id\":\"";
+  size_t kl = sizeof key - 1, window = len < 4096 ? len : 4096;
+  for (size_t i = 0; i + kl <= window; i++) {
+    if (memcmp(text + i, key, kl)) continue;
+    size_t n = 0;
+    for (i += kl; i < len && text[i] != '"' && n < 63; i++) id[n++] = text[i];
+    id[n] = 0;
+    return true;
+  }
+  return false;
+}
+
 /* JSON inside a script element: "</" would end the element; "<\/" is the
  * same JSON string. */
 static void write_json_block(FILE *out, const char *id, const char *text, size_t len) {
@@ -96,6 +111,17 @@ int report_write(FILE *out, const char *trace_path, const char *graph_path, cons
   } else if (!has_format(graph, gl, "pto2-graph")) {
     snprintf(err, errlen, "%s is not a pto2 graph (pto2_graph_write / pto2-bench --graph)",
              graph_path);
+    rc = -1;
+  }
+  char tid[64], gid[64];
+  bool has_t = !rc && run_id(trace, tl, tid), has_g = !rc && run_id(graph, gl, gid);
+  if (!rc && (has_t != has_g || (has_t && strcmp(tid, gid)))) {
+    /* Both files of one run carry its id: a report of two runs would
+     * attach one run's graph to another's timeline. */
+    snprintf(err, errlen,
+             "%s and %s are not from the same run (run_id %s vs %s): write the trace and the "
+             "graph after the same pto2_run",
+             trace_path, graph_path, has_t ? tid : "none", has_g ? gid : "none");
     rc = -1;
   }
   if (!rc) {

@@ -9,8 +9,8 @@
 #include <stdio.h>
 
 /* Writes the report to `out`.  `title` is shown in the page.  Returns 0, or
- * -1 with a message in `err` (a file that cannot be read, or is not the
- * JSON format expected). */
+ * -1 with a message in `err` (a file that cannot be read, is not the JSON
+ * format expected, or the two files carry different run ids). */
 int report_write(FILE *out, const char *trace_path, const char *graph_path, const char *title,
                  char *err, size_t errlen);
 

@@ -119,14 +119,16 @@ int pto2_graph_write(const pto2_runtime *rt, const char *path) {
     pto2__summary_free(&s);
     return PTO2_E_SYSTEM;
   }
-  fprintf(f, "{\"format\":\"pto2-graph\",\"version\":1,\n\"run\":{\"tasks\":%llu,\"edges\":%llu,"
-             "\"recorded_tasks\":%u,\"recorded_edges\":%u,\"holds\":%u,\"elapsed_ns\":%llu,"
-             "\"block_dim\":%u,\"executors\":%u,\"dropped_total\":%llu,\"dropped\":{\"tasks\":%u,"
-             "\"edges\":%u,\"holds\":%u,\"overlaps\":%u}},\n\"kernels\":[",
-          (unsigned long long)rt->orch.tasks, (unsigned long long)rt->orch.edges, r->ntasks,
-          r->nedges, r->nholds, (unsigned long long)r->elapsed_ns, rt->cfg.block_dim,
-          rt->executor_count, (unsigned long long)pto2_trace_dropped(rt), r->dropped_tasks,
-          r->dropped_edges, r->dropped_holds, r->dropped_overlaps);
+  fprintf(f, "{\"format\":\"pto2-graph\",\"version\":1,\"run_id\":\"%s\",\n"
+             "\"run\":{\"tasks\":%llu,\"edges\":%llu,\"recorded_tasks\":%u,\"recorded_edges\":%u,"
+             "\"holds\":%u,\"elapsed_ns\":%llu,\"block_dim\":%u,\"executors\":%u,"
+             "\"dropped_total\":%llu,\"dropped\":{\"tasks\":%u,\"edges\":%u,\"holds\":%u,"
+             "\"overlaps\":%u}},\n\"kernels\":[",
+          rt->trace_run_id, (unsigned long long)rt->orch.tasks,
+          (unsigned long long)rt->orch.edges, r->ntasks, r->nedges, r->nholds,
+          (unsigned long long)r->elapsed_ns, rt->cfg.block_dim, rt->executor_count,
+          (unsigned long long)pto2_trace_dropped(rt), r->dropped_tasks, r->dropped_edges,
+          r->dropped_holds, r->dropped_overlaps);
   write_kernels(f, rt);
   fprintf(f, "],\n\"scopes\":[");
   write_scopes(f, r);

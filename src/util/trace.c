@@ -13,9 +13,12 @@
  * says so (top-level "pto2" object and a global instant event).
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "runtime.h"
 #include "util/alloc.h"
@@ -86,9 +89,20 @@ void pto2_trace_disable(pto2_runtime *rt) {
   if (rt && pto2__runtime_live(rt, "pto2_trace_disable") && !rt->in_run) pto2__trace_free(rt);
 }
 
+/* Runs traced by this process so far.  Relaxed: only distinctness matters. */
+static _Atomic uint32_t traced_runs;
+
 void pto2__trace_run_begin(pto2_runtime *rt, uint64_t now) {
   if (!rt->tracing) return;
   rt->trace_origin_ns = now;
+  /* Process id, wall-clock start and run number: distinct for every traced
+   * run of every process, so pto2-report can tell a trace and a graph of
+   * different runs apart. */
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  snprintf(rt->trace_run_id, sizeof rt->trace_run_id, "%ld-%lld.%09ld-%u", (long)getpid(),
+           (long long)wall.tv_sec, (long)wall.tv_nsec,
+           atomic_fetch_add_explicit(&traced_runs, 1, memory_order_relaxed) + 1);
   rt->orch_trace.count = 0;
   rt->orch_trace.dropped = 0;
   for (uint32_t i = 0; i < rt->executor_count; i++) {
@@ -349,11 +363,12 @@ int pto2_trace_write(const pto2_runtime *rt, const char *path) {
   uint64_t dropped = pto2_trace_dropped(rt);
   uint64_t flows = count_flows(r), drawn = flows < r->opt.max_flows ? flows : r->opt.max_flows;
   fprintf(f, "{\"displayTimeUnit\":\"ns\",\n\"pto2\":{\"format\":\"pto2-trace\",\"version\":1,"
-             "\"block_dim\":%u,\"executors\":%u,\"tasks\":%u,\"edges\":%u,\"kernel_invocations\":%llu,"
+             "\"run_id\":\"%s\",\"block_dim\":%u,\"executors\":%u,\"tasks\":%u,\"edges\":%u,\"kernel_invocations\":%llu,"
              "\"elapsed_us\":%.3f,\"dropped_total\":%llu,\"dropped\":{\"kernel_invocations\":%llu,"
              "\"orchestrator_spans\":%llu,\"tasks\":%u,\"edges\":%u,\"holds\":%u,\"overlaps\":%u,"
              "\"counter_samples\":%u},",
-          rt->cfg.block_dim, rt->executor_count, r->ntasks, r->nedges, (unsigned long long)spans,
+          rt->trace_run_id, rt->cfg.block_dim, rt->executor_count, r->ntasks, r->nedges,
+          (unsigned long long)spans,
           (double)r->elapsed_ns / 1000.0, (unsigned long long)dropped,
           (unsigned long long)spans_dropped, (unsigned long long)rt->orch_trace.dropped,
           r->dropped_tasks, r->dropped_edges, r->dropped_holds, r->dropped_overlaps,

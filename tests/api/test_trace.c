@@ -6,10 +6,13 @@
  * and per submit; the task's facts as args; one flow arrow (start and end)
  * per dependency edge; counters.  Truncation is never silent: the API
  * returns the dropped count and the file states it; the flow limit is
- * stated too.  A run after pto2_trace_disable() records nothing.
+ * stated too.  The trace and the graph of one run carry the same non-empty
+ * run_id, another run's differs.  A run after pto2_trace_disable() records
+ * nothing.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "json_check.h"
 #include "pto2/pto2.h"
@@ -95,6 +98,17 @@ static int count(const char *needle) {
   return n;
 }
 
+/* The "run_id" of the file read last. */
+static void run_id_of_text(char id[64]) {
+  const char *p = strstr(text, "\"run_id\":\"");
+  ASSERT_TRUE(p != NULL);
+  p += strlen("\"run_id\":\"");
+  size_t n = strcspn(p, "\"");
+  ASSERT_TRUE(n > 0 && n < 64);
+  memcpy(id, p, n);
+  id[n] = 0;
+}
+
 int main(void) {
   pto2_config c = {0};
   c.block_dim = 4;
@@ -140,6 +154,17 @@ int main(void) {
   ASSERT_EQ_U64(st.edges_by_reason[1], 2); /* TensorMap */
   ASSERT_EQ_U64(st.edges_by_reason[3], 3); /* pto2_add_dependency */
 
+  /* One run id in the trace and the graph of a run; another run's differs. */
+  char trace_id[64], graph_id[64], next_id[64];
+  run_id_of_text(trace_id);
+  ASSERT_EQ_INT(pto2_graph_write(rt, "test_trace_graph.json"), 0);
+  read_file("test_trace_graph.json");
+  ASSERT_TRUE(json_valid(text));
+  run_id_of_text(graph_id);
+  remove("test_trace_graph.json");
+  ASSERT_STR_CONTAINS(trace_id, graph_id);
+  ASSERT_EQ_U64(strlen(trace_id), strlen(graph_id));
+
   /* Mixed and SPMD tasks: one event per lane and per block. */
   ASSERT_EQ_INT(pto2_run(rt, program, rt, &st), 0);
   ASSERT_EQ_INT(pto2_trace_write(rt, path), 0);
@@ -147,6 +172,8 @@ int main(void) {
   ASSERT_TRUE(json_valid(text));
   ASSERT_EQ_INT(count("\"cat\":\"kernel\""), 9 + 3 + 4);
   ASSERT_EQ_INT(count("\"block\":3"), 1);
+  run_id_of_text(next_id);
+  ASSERT_TRUE(strcmp(next_id, trace_id) != 0);
 
   /* The flow limit: one arrow, the others counted as omitted. */
   pto2_trace_options opt = {0};
