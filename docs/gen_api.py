@@ -24,7 +24,7 @@ HEADERS = ["include/pto2/pto2.h", "include/pto2/observe.h", "include/pto2/errors
            "include/pto2/plugin.h", "include/pto2/pto2.hpp"]
 OUT = os.path.join(ROOT, "docs", "api.md")
 SKIP_CODE = re.compile(r"^\s*(#\s*(ifndef PTO2(_[A-Z]+)*_H(PP)?$|define PTO2(_[A-Z]+)*_H(PP)?$|endif|"
-                       r"ifdef __cplusplus|include)|extern \"C\" \{|\}$|namespace)")
+                       r"ifdef __cplusplus|ifndef PTO2_NO_INLINE$|include)|extern \"C\" \{|\}$|namespace)")
 
 
 def comment_text(lines):
@@ -103,8 +103,11 @@ def render(path):
                     in_comment = False
             else:
                 code.append(ln)
-        code = [c for c in code if not SKIP_CODE.match(c)]
+        # Bodies first: a body's closing "}" line must not be taken for the end
+        # of a namespace or extern "C" block (SKIP_CODE), or the declarations
+        # after it in the chunk would vanish into the body.
         code = elide_bodies(code) if code else []
+        code = [c for c in code if not SKIP_CODE.match(c)]
         text = comment_text(comment)
         if first and text:  # the file's header comment
             md += ["```text"] + text + ["```", ""] if any(t.startswith("  ") for t in text) \
