@@ -398,6 +398,15 @@ typedef struct pto2_kernel_ctx {
 /* Returns 0 on success; anything else fails the run (PTO2_E_KERNEL_FAILED). */
 typedef int (*pto2_kernel_fn)(const pto2_kernel_ctx *ctx);
 
+/* Called by a kernel just before it returns non-zero: `message` (copied, up
+ * to 255 bytes) ends the run's error message, "kernel 'NAME' (id N) returned
+ * R in task RING:LOCAL, block B: message".  It applies to the calling
+ * invocation only (`ctx` as received, on the thread that runs the kernel,
+ * not a thread the kernel started); a kernel that then returns 0 leaves no
+ * trace of it.  NULL arguments are ignored.  pto2::kernel<fn> passes a
+ * C++ exception's what() this way. */
+PTO2_API void pto2_kernel_set_error(const pto2_kernel_ctx *ctx, const char *message);
+
 /* A task's kernels by lane; PTO2_NO_KERNEL marks an unused lane.  A task with
  * two or more lanes occupies a whole cluster while it runs. */
 typedef struct pto2_mixed_kernels {

@@ -16,12 +16,14 @@
  * PTO2_E_ABORTED, error_message() holds the exception's what(), and the
  * runtime stays usable.  run_or_throw() throws pto2::error for any failed run.
  * pto2::kernel<fn> adapts a kernel so that an exception becomes a failed
- * kernel (PTO2_E_KERNEL_FAILED) instead of terminating the program.
+ * kernel (PTO2_E_KERNEL_FAILED, the exception's what() in the run's error
+ * message) instead of terminating the program.
  */
 #ifndef PTO2_HPP
 #define PTO2_HPP
 
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <initializer_list>
 #include <stdexcept>
@@ -151,12 +153,20 @@ void trampoline(pto2_runtime *rt, void *p) {
 }  // namespace detail
 
 /* Adapts `int fn(const pto2_kernel_ctx *)` that may throw: an exception
- * fails the kernel (status 1) instead of terminating the program. */
+ * fails the kernel (status 1) instead of terminating the program, and the
+ * run's error message ends with "threw: " and its what()
+ * (pto2_kernel_set_error; no allocation on this path). */
 template <int (*Fn)(const pto2_kernel_ctx *)>
 int kernel(const pto2_kernel_ctx *ctx) noexcept {
   try {
     return Fn(ctx);
+  } catch (const std::exception &e) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg, "threw: %s", e.what());
+    pto2_kernel_set_error(ctx, msg);
+    return 1;
   } catch (...) {
+    pto2_kernel_set_error(ctx, "threw a non-std::exception");
     return 1;
   }
 }

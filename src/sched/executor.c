@@ -36,6 +36,7 @@
 #include "platform/spin.h"
 #include "ring/ring.h"
 #include "util/alloc.h"
+#include "util/kernel_error.h"
 #include "util/log.h"
 #include "runtime.h"
 #include "sched/executor.h"
@@ -148,11 +149,14 @@ static void run_lane(pto2_runtime *rt, pto2__executor *ex, pto2_kernel_ctx *ctx,
                            (int16_t)ctx->block_idx, rec, 0};
     pto2__trace_add(&ex->trace, &e);
   }
-  if (PTO2_UNLIKELY(rc != 0))
+  if (PTO2_UNLIKELY(rc != 0)) {
+    const char *why = pto2__kernel_error_take(ctx); /* pto2_kernel_set_error() */
     pto2__fail(rt, PTO2_E_KERNEL_FAILED,
-               "kernel '%s' (id %d) returned %d in task %u:%llu, block %d", k->name,
+               "kernel '%s' (id %d) returned %d in task %u:%llu, block %d%s%s", k->name,
                pl->kernel[lane], rc, pto2_task_id_ring(pl->id),
-               (unsigned long long)pto2_task_id_local(pl->id), ctx->block_idx);
+               (unsigned long long)pto2_task_id_local(pl->id), ctx->block_idx, why ? ": " : "",
+               why ? why : "");
+  }
 }
 
 static void run_block(pto2_runtime *rt, pto2__executor *ex, const pto2__slot *s, int block) {

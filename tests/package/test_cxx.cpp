@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "pto2/pto2.hpp"
@@ -21,6 +22,7 @@ int add_scalar(const pto2_kernel_ctx *k) {
 }
 
 int throwing_kernel(const pto2_kernel_ctx *) { throw std::runtime_error("kernel threw"); }
+int throwing_int_kernel(const pto2_kernel_ctx *) { throw 42; }
 
 void submit_adds(pto2_runtime *rt, pto2_tensor &x, int count) {
   for (int i = 0; i < count; i++) {
@@ -65,6 +67,7 @@ int main() {
   pto2::runtime rt(small_config());
   rt.register_kernel(0, PTO2_CORE_AIV, "add_scalar", add_scalar);
   rt.register_kernel(1, PTO2_CORE_AIV, "throwing", pto2::kernel<throwing_kernel>);
+  rt.register_kernel(2, PTO2_CORE_AIV, "throwing_int", pto2::kernel<throwing_int_kernel>);
   std::vector<float> x(N, 0.0f);
 
   // 1. An exception through the C API's pto2_run: it reaches the caller,
@@ -110,7 +113,7 @@ int main() {
   check_all(x, 4.0f);
 
   // 4. A throwing kernel adapted by pto2::kernel<> fails the run; run_or_throw
-  //    turns that into pto2::error with the code.
+  //    turns that into pto2::error with the code and the exception's what().
   int code = 0;
   try {
     rt.run_or_throw([&](pto2::orchestrator &o) {
@@ -122,8 +125,21 @@ int main() {
   } catch (const pto2::error &e) {
     code = e.code();
     ASSERT_STR_CONTAINS(e.what(), "PTO2_E_KERNEL_FAILED");
+    ASSERT_STR_CONTAINS(e.what(), "kernel 'throwing' (id 1) returned 1 in task ");
+    ASSERT_STR_CONTAINS(e.what(), ": threw: kernel threw");
   }
   ASSERT_EQ_INT(code, PTO2_E_KERNEL_FAILED);
+  std::string msg = rt.error_message();
+  ASSERT_STR_CONTAINS(msg.c_str(), ": threw: kernel threw");
+  rc = rt.run([&](pto2::orchestrator &o) {
+    pto2_tensor t = pto2::external(x.data(), {N}, PTO2_FLOAT32);
+    pto2::args a;
+    a.inout(t);
+    o.submit_aiv(2, a);
+  });
+  ASSERT_EQ_INT(rc, PTO2_E_KERNEL_FAILED);
+  msg = rt.error_message();
+  ASSERT_STR_CONTAINS(msg.c_str(), ": threw a non-std::exception");
 
   // 5. Typed arguments: a builder error is reported by the submit.
   rc = rt.run([&](pto2::orchestrator &o) {
