@@ -7,25 +7,12 @@
  * a timeout (PTO2_E_TIMEOUT).  P's kernel waits on a gate opened after the
  * fill, so P is live when the edge is added.
  */
-#include <stdatomic.h>
-#include <time.h>
-
+#include "gate.h"
 #include "pto2/pto2.h"
 #include "test.h"
 
-static atomic_int gate;
-
 static int noop(const pto2_kernel_ctx *k) {
   (void)k;
-  return 0;
-}
-
-static int wait_gate(const pto2_kernel_ctx *k) {
-  (void)k;
-  while (!atomic_load(&gate)) {
-    struct timespec ts = {0, 100000};
-    nanosleep(&ts, 0);
-  }
   return 0;
 }
 
@@ -48,7 +35,7 @@ static void program(pto2_runtime *rt, void *arg) {
       pto2_submit_aiv(rt, 0, &a);
     }
   }
-  atomic_store(&gate, 1);
+  gate_open();
 }
 
 int main(void) {
@@ -60,7 +47,7 @@ int main(void) {
   pto2_runtime *rt;
   ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
   ASSERT_EQ_INT(pto2_kernel_register(rt, 0, PTO2_CORE_AIV, "noop", noop, 0), 0);
-  ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "gate", wait_gate, 0), 0);
+  ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "gate", gate_kernel, 0), 0);
   int rc = pto2_run(rt, program, 0, 0);
   if (rc != PTO2_E_FLOW_CONTROL_DEADLOCK)
     TEST_FAIL("rc %d (%s), expected PTO2_E_FLOW_CONTROL_DEADLOCK", rc, pto2_error_message(rt));

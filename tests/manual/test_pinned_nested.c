@@ -12,26 +12,15 @@
  * (equally valid) scope deadlock instead.  Both are reported at once; this
  * test checks the pin.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
 
+#include "gate.h"
 #include "pto2/pto2.h"
 #include "test.h"
 
 static int noop(const pto2_kernel_ctx *k) {
   (void)k;
-  return 0;
-}
-
-static atomic_int gate;
-
-static int wait_gate(const pto2_kernel_ctx *k) {
-  (void)k;
-  while (!atomic_load(&gate)) {
-    struct timespec ts = {0, 100000};
-    nanosleep(&ts, 0);
-  }
   return 0;
 }
 
@@ -55,7 +44,7 @@ static void program(pto2_runtime *rt, void *arg) {
       pto2_submit_aiv(rt, 0, &a);
     }
   }
-  atomic_store(&gate, 1);
+  gate_open();
 }
 
 int main(void) {
@@ -66,7 +55,7 @@ int main(void) {
   pto2_runtime *rt;
   ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
   ASSERT_EQ_INT(pto2_kernel_register(rt, 0, PTO2_CORE_AIV, "noop", noop, 0), 0);
-  ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "gate", wait_gate, 0), 0);
+  ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "gate", gate_kernel, 0), 0);
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int rc = pto2_run(rt, program, 0, 0);
