@@ -243,24 +243,45 @@ roofline_work roofline_case_work(const pa_case *c, const roofline_peaks *p) {
   return w;
 }
 
+/* A time with the unit that shows it (s, ms, us, ns): the small cases take
+ * microseconds, the production ones milliseconds. */
+static const char *fmt_time(char *buf, size_t n, double s) {
+  if (s >= 1.0) snprintf(buf, n, "%.2f s", s);
+  else if (s >= 1e-3) snprintf(buf, n, "%.1f ms", s * 1e3);
+  else if (s >= 1e-6) snprintf(buf, n, "%.1f us", s * 1e6);
+  else snprintf(buf, n, "%.0f ns", s * 1e9);
+  return buf;
+}
+
+/* A quantity with an SI prefix (G, M, k) that shows it: "2.15 GFLOP". */
+static const char *fmt_si(char *buf, size_t n, double v, const char *unit) {
+  if (v >= 1e9) snprintf(buf, n, "%.2f G%s", v * 1e-9, unit);
+  else if (v >= 1e6) snprintf(buf, n, "%.2f M%s", v * 1e-6, unit);
+  else if (v >= 1e3) snprintf(buf, n, "%.2f k%s", v * 1e-3, unit);
+  else snprintf(buf, n, "%.0f %s", v, unit);
+  return buf;
+}
+
 double roofline_print_rows(FILE *f, const roofline_peaks *p, const pa_case *c,
                            const pa_lane *lanes, const double *elapsed_us, const double *cpu_us,
                            int n) {
   roofline_work w = roofline_case_work(c, p);
   double worst = 0.0;
-  fprintf(f, "  roofline: %.2f GFLOP, %.3f GB; compute %.1f ms, memory %.1f ms -> bound %.1f ms (%s)\n",
-          w.flops * 1e-9, w.bytes * 1e-9, w.compute_s * 1e3, w.memory_s * 1e3, w.bound_s * 1e3,
-          w.limit);
-  fprintf(f, "  %-7s %8s %7s %9s %11s %7s %8s %6s %13s %7s\n", "lane", "GFLOP", "GB", "bound(ms)",
-          "elapsed(ms)", "ratio", "GFLOP/s", "", "cpu/thr(ms)", "ratio");
+  char fl[24], by[24], ct[24], mt[24], bd[24], el_s[24], rate[24], cpu_s[24];
+  fprintf(f, "  roofline: %s, %s; compute %s, memory %s -> bound %s (%s)\n",
+          fmt_si(fl, sizeof fl, w.flops, "FLOP"), fmt_si(by, sizeof by, w.bytes, "B"),
+          fmt_time(ct, sizeof ct, w.compute_s), fmt_time(mt, sizeof mt, w.memory_s),
+          fmt_time(bd, sizeof bd, w.bound_s), w.limit);
+  fprintf(f, "  %-7s %12s %11s %10s %10s %7s %13s %6s %10s %7s\n", "lane", "work", "bytes",
+          "bound", "elapsed", "ratio", "rate", "", "cpu/thr", "ratio");
   for (int i = 0; i < n; i++) {
     double el = elapsed_us[i] * 1e-6, ratio = el / w.bound_s;
     double cpu = cpu_us[i] * 1e-6 / p->threads;
     if (ratio > worst) worst = ratio;
-    fprintf(f, "  %-7s %8.2f %7.3f %9.1f %11.1f %6.2fx %8.1f %6s %13.1f %6.2fx\n",
-            pa_lane_name(lanes[i]), w.flops * 1e-9, w.bytes * 1e-9, w.bound_s * 1e3, el * 1e3,
-            ratio, w.flops * 1e-9 / el, ratio <= 2.0 ? "<=2x" : ">2x", cpu * 1e3,
-            cpu / w.bound_s);
+    fprintf(f, "  %-7s %12s %11s %10s %10s %6.2fx %13s %6s %10s %6.2fx\n", pa_lane_name(lanes[i]),
+            fl, by, bd, fmt_time(el_s, sizeof el_s, el), ratio,
+            fmt_si(rate, sizeof rate, w.flops / el, "FLOP/s"), ratio <= 2.0 ? "<=2x" : ">2x",
+            fmt_time(cpu_s, sizeof cpu_s, cpu), cpu / w.bound_s);
   }
   return worst;
 }
@@ -379,8 +400,10 @@ int roofline_print_kernels(FILE *f, const roofline_peaks *p, const pa_inputs *in
     double base = secs[K_QK] + secs[K_SF] + secs[K_PV] + secs[K_UP];
     double unr = secs[K_QKU] + secs[K_SFU] + secs[K_PVU] + secs[K_UPU];
     double batches = c->batch * ((double)c->num_heads / b.m) / p->threads;
-    fprintf(f, "    all batches on %u threads, kernels only: %.1f ms (paged_attention), %.1f ms (unroll)\n",
-            p->threads, base * batches * 1e3, unr * batches * 1e3);
+    char tb[24], tu[24];
+    fprintf(f, "    all batches on %u threads, kernels only: %s (paged_attention), %s (unroll)\n",
+            p->threads, fmt_time(tb, sizeof tb, base * batches),
+            fmt_time(tu, sizeof tu, unr * batches));
   }
   free(b.sij), free(b.pij), free(b.oi_new), free(b.oi);
   free(b.mij), free(b.lij), free(b.mi), free(b.li);
