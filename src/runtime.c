@@ -265,7 +265,14 @@ static int resolve_config(const pto2_config *in, pto2_config *c) {
   int rc = apply_env(c);
   if (rc) return rc;
   if (!c->block_dim) c->block_dim = DEFAULT_BLOCK_DIM;
-  if (!c->worker_threads) c->worker_threads = default_workers();
+  if (c->worker_threads == PTO2_WORKERS_NONE) {
+    if (c->workers_only)
+      return config_error("workers_only needs a worker thread: it cannot be combined with "
+                          "worker_threads = PTO2_WORKERS_NONE");
+    c->worker_threads = 0; /* the caller is the only executor */
+  } else if (!c->worker_threads) {
+    c->worker_threads = default_workers();
+  }
   if (!c->task_window) c->task_window = DEFAULT_TASK_WINDOW;
   if (!c->heap_size) c->heap_size = DEFAULT_HEAP_SIZE;
   if (!c->dep_pool) c->dep_pool = DEFAULT_DEP_POOL;
@@ -275,7 +282,8 @@ static int resolve_config(const pto2_config *in, pto2_config *c) {
   if (c->hazard_check == PTO2_HAZARD_CHECK_DEFAULT) c->hazard_check = PTO2_HAZARD_CHECK_OFF;
   if (c->hazard_check > PTO2_HAZARD_CHECK_WARN) return config_error("hazard_check out of range");
   if (c->block_dim > MAX_BLOCK_DIM) return config_error("block_dim must be 1..1024");
-  if (c->worker_threads > MAX_WORKERS) return config_error("worker_threads must be 0..256");
+  if (c->worker_threads > MAX_WORKERS)
+    return config_error("worker_threads must be 1..256 or PTO2_WORKERS_NONE");
   if (c->task_window < 4 || c->task_window > MAX_TASK_WINDOW || !is_pow2(c->task_window))
     return config_error("task_window must be a power of two in 4..16777216");
   if (c->heap_size < 1024 || !is_pow2(c->heap_size))

@@ -28,6 +28,8 @@
  * write-after-read and write-after-write too (pto2_config.auto_strict).  The
  * exit status is non-zero when a run, a check or a count fails.  The table
  * ends with a legend of its columns (TABLE_LEGEND, also in --help).
+ * --threads N sets the worker threads besides the calling thread (0: none,
+ * the calling thread runs every task; default: the runtime's, CPUs - 1).
  *
  * --trace, --graph, --summary and --report record the last round of each
  * scene x case x lane and write its Chrome trace, dependency graph JSON,
@@ -64,6 +66,7 @@ typedef struct options {
   enum { FMT_TABLE, FMT_CSV, FMT_JSON } format;
   bench_observe obs; /* --trace, --graph, --summary, --report, progress */
   uint32_t block_dim, threads;
+  bool threads_set; /* --threads given (0 there: no worker thread) */
   uint64_t seed;
   uint32_t executors; /* worker threads + the caller, once the runtime exists */
 } options;
@@ -222,7 +225,7 @@ static int parse_options(int argc, char **argv, options *o) {
       o->block_dim = (uint32_t)n, i++;
     } else if (!strcmp(a, "--threads")) {
       if (!parse_uint(v, 256, &n)) return fail_arg("threads", v);
-      o->threads = (uint32_t)n, i++;
+      o->threads = (uint32_t)n, o->threads_set = true, i++;
     } else if (!strcmp(a, "--seed")) {
       if (!parse_uint(v, UINT64_MAX, &n)) return fail_arg("seed", v);
       o->seed = n, i++;
@@ -504,7 +507,9 @@ int main(int argc, char **argv) {
   }
   pto2_config cfg = {0};
   cfg.block_dim = o.block_dim;
-  cfg.worker_threads = o.threads;
+  cfg.worker_threads = !o.threads_set ? 0 /* the default */
+                       : o.threads   ? o.threads
+                                     : PTO2_WORKERS_NONE;
   cfg.log_level = PTO2_LOG_ERROR;
   cfg.hazard_check = o.check_hazards ? PTO2_HAZARD_CHECK_FAIL : PTO2_HAZARD_CHECK_DEFAULT;
   cfg.auto_strict = o.auto_strict;

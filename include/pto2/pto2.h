@@ -448,12 +448,22 @@ typedef struct pto2_allocator {
   void *user;
 } pto2_allocator;
 
+/* pto2_config.worker_threads: no worker thread at all (0 there selects the
+ * default).  The thread that calls pto2_run() runs every task, AIC, AIV,
+ * mixed and SPMD alike, whenever it waits: at a full ring or dependency
+ * pool, in a blocking data access and at the end of pto2_run().  A kernel
+ * over kernel_timeout_ms still fails the run, but pto2_run() returns only
+ * when that kernel does.  Not with workers_only (PTO2_E_INVALID_CONFIG).
+ * The configuration in effect (pto2_runtime_get_config) says 0. */
+#define PTO2_WORKERS_NONE UINT32_MAX
+
 /* Zero in any field selects its default. */
 typedef struct pto2_config {
   uint32_t block_dim;         /* clusters of 1 AIC + 2 AIV; default 24 */
   uint32_t worker_threads;    /* executor threads besides the caller; default CPUs - 1, >= 1;
                                * at most block_dim - 1 (larger values are reduced: each
-                               * executor needs a cluster of its own) */
+                               * executor needs a cluster of its own); PTO2_WORKERS_NONE:
+                               * none, the caller runs every task */
   uint32_t task_window;       /* tasks in flight per ring, power of two >= 4; default 4096 */
   uint64_t heap_size;         /* output bytes per ring, power of two >= 1024; default 64 MiB */
   uint32_t dep_pool;          /* dependency entries per ring, >= 4; default 16384 */

@@ -35,6 +35,9 @@
 
 namespace pto2 {
 
+/* pto2_config.worker_threads: no worker thread (PTO2_WORKERS_NONE). */
+constexpr std::uint32_t workers_none = PTO2_WORKERS_NONE;
+
 /* A pto2 error code with the runtime's message. */
 class error : public std::runtime_error {
  public:

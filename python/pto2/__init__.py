@@ -42,6 +42,9 @@ for _code in range(-1, -128, -1):
 # Scope modes and log levels.
 SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH = 0, 1, 2
 LOG_DEFAULT, LOG_SILENT, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3, 4, 5
+# worker_threads=WORKERS_NONE: no worker thread, the calling thread runs every
+# task (PTO2_WORKERS_NONE; 0 selects the default).
+WORKERS_NONE = 0xFFFFFFFF
 
 # pto2_dtype numbering (part of the ABI).
 FLOAT32, FLOAT16, INT32, INT16, INT8, UINT8, BFLOAT16, INT64, UINT64 = range(9)
@@ -311,7 +314,8 @@ class Runtime:
     """A pto2 runtime (pto2_runtime_create).  Keyword arguments are the
     fields of pto2_config (block_dim, worker_threads, task_window, heap_size,
     dep_pool, stall_timeout_ms, kernel_timeout_ms, log_level); 0 or absent
-    selects the default.  Use as a context manager or call close()."""
+    selects the default, worker_threads=WORKERS_NONE runs every task on the
+    calling thread.  Use as a context manager or call close()."""
 
     def __init__(self, **config):
         cfg = _ffi.Config()

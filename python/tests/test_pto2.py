@@ -150,6 +150,9 @@ def test_config_and_errors():
     with pytest.raises(pto2.Error) as e:
         pto2.Runtime(task_window=3, log_level=pto2.LOG_SILENT)  # not a power of two
     assert e.value.code == pto2.E_INVALID_CONFIG
+    with pto2.Runtime(block_dim=3, worker_threads=pto2.WORKERS_NONE,
+                      log_level=pto2.LOG_SILENT) as r:
+        assert r.config["worker_threads"] == 0
     r = pto2.Runtime(worker_threads=1, log_level=pto2.LOG_SILENT)
     r.close()
     with pytest.raises(pto2.Error, match="closed"):

@@ -1719,6 +1719,7 @@ static const cfgdef configs[] = {
     {"default rings, 1 worker", 1, 0, 0, 0, 0},
     {"default rings, 2 workers", 2, 0, 0, 0, 0},
     {"default rings, 3 workers, 2 clusters", 3, 0, 0, 2, 0},
+    {"tiny window 8, heap 4 KiB, no worker thread, 3 clusters", PTO2_WORKERS_NONE, 8, 16, 3, 4096},
 };
 enum { NCONFIGS = sizeof configs / sizeof configs[0] };
 

@@ -177,6 +177,20 @@ int main() {
   ASSERT_EQ_INT(rc, 0);
   check_all(x, 3.0f);
   ASSERT_TRUE(rt.get() == nullptr);
+
+  // 8. pto2::workers_none: no worker thread, the caller runs the tasks.
+  pto2_config solo_cfg = small_config();
+  solo_cfg.block_dim = 2;
+  solo_cfg.worker_threads = pto2::workers_none;
+  pto2::runtime solo(solo_cfg);
+  ASSERT_EQ_U64(solo.config().worker_threads, 0);
+  solo.register_kernel(0, PTO2_CORE_AIV, "add_scalar", add_scalar);
+  std::fill(x.begin(), x.end(), 0.0f);
+  ASSERT_EQ_INT(solo.run([&](pto2_runtime *r) {
+    pto2_tensor t = pto2::external(x.data(), {N}, PTO2_FLOAT32);
+    submit_adds(r, t, 6);
+  }), 0);
+  check_all(x, 6.0f);
   std::printf("test_cxx: 1 passed, 0 failed\n");
   return 0;
 }
