@@ -436,6 +436,9 @@ int pto2_kernel_register(pto2_runtime *rt, int32_t kernel_id, pto2_core_type typ
   k->user = user;
   k->type = (uint8_t)type;
   snprintf(k->name, sizeof k->name, "%s", name);
+  uint64_t bit = UINT64_C(1) << kernel_id;
+  if (type == PTO2_CORE_AIC) rt->lane_kernels[PTO2__LANE_AIC] |= bit;
+  else rt->lane_kernels[PTO2__LANE_AIV0] |= bit, rt->lane_kernels[PTO2__LANE_AIV1] |= bit;
   return 0;
 }
 

@@ -42,6 +42,10 @@ typedef struct pto2__kernel {
 struct pto2_runtime {
   pto2_config cfg;
   pto2__kernel kernels[PTO2_MAX_KERNELS];
+  /* Per lane (AIC, AIV0, AIV1), bit `id` set if kernel `id` is registered
+   * for that lane's core type: a submit checks its kernels with one bit
+   * test each (orch/orch.c resolve_lanes). */
+  uint64_t lane_kernels[3];
   pto2__ring rings[PTO2_RING_COUNT];
   pto2__ready_queue queues[PTO2__SHAPE_COUNT];
   pto2__tensormap tmap;

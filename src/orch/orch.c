@@ -192,7 +192,10 @@ static int check_lane(pto2_runtime *rt, int32_t id, unsigned lane, const char *a
   return 0;
 }
 
-static int resolve_lanes(pto2_runtime *rt, pto2_mixed_kernels mk, lanes *l, const char *api) {
+/* The checks of resolve_lanes() one by one, for the error message. */
+static __attribute__((noinline, cold)) int resolve_lanes_slow(pto2_runtime *rt,
+                                                              pto2_mixed_kernels mk, lanes *l,
+                                                              const char *api) {
   int32_t ids[PTO2__LANE_COUNT] = {mk.aic, mk.aiv0, mk.aiv1};
   if (ids[PTO2__LANE_AIV0] == PTO2_NO_KERNEL && ids[PTO2__LANE_AIC] == PTO2_NO_KERNEL) {
     ids[PTO2__LANE_AIV0] = ids[PTO2__LANE_AIV1]; /* a lone AIV1 runs as AIV0 */
@@ -215,17 +218,38 @@ static int resolve_lanes(pto2_runtime *rt, pto2_mixed_kernels mk, lanes *l, cons
   return 0;
 }
 
-/* The tensor's own size; its buffer takes output_bytes(), rounded up so
- * the next output starts aligned. */
-static uint64_t output_size(const pto2_create_info *ci) {
-  uint64_t n = pto2__dtype_size(ci->dtype);
-  for (unsigned d = 0; d < ci->ndims; d++) n *= ci->shapes[d];
-  return n;
+/* Step 1 for the kernels: each used lane's id registered for its core type
+ * (one bit test per lane, rt->lane_kernels); the slow path says what is
+ * wrong. */
+static inline __attribute__((always_inline)) int resolve_lanes(pto2_runtime *rt,
+                                                               pto2_mixed_kernels mk, lanes *l,
+                                                               const char *api) {
+  int32_t ids[PTO2__LANE_COUNT] = {mk.aic, mk.aiv0, mk.aiv1};
+  if (ids[PTO2__LANE_AIV0] == PTO2_NO_KERNEL && ids[PTO2__LANE_AIC] == PTO2_NO_KERNEL) {
+    ids[PTO2__LANE_AIV0] = ids[PTO2__LANE_AIV1]; /* a lone AIV1 runs as AIV0 */
+    ids[PTO2__LANE_AIV1] = PTO2_NO_KERNEL;
+  }
+  unsigned mask = 0, bad = 0;
+  for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) {
+    uint32_t id = (uint32_t)ids[lane];
+    l->kernel[lane] = (int8_t)ids[lane]; /* PTO2_NO_KERNEL is -1 */
+    if (ids[lane] == PTO2_NO_KERNEL) continue;
+    mask |= 1u << lane;
+    bad |= id >= PTO2_MAX_KERNELS || !((rt->lane_kernels[lane] >> (id & 63u)) & 1u);
+  }
+  if (PTO2_UNLIKELY(bad || !mask)) return resolve_lanes_slow(rt, mk, l, api);
+  l->mask = (uint8_t)mask;
+  l->shape = mask & (mask - 1) ? PTO2__SHAPE_MIX : mask & 1u ? PTO2__SHAPE_AIC : PTO2__SHAPE_AIV;
+  return 0;
 }
 
-static uint64_t output_bytes(const pto2_create_info *ci) {
-  return (output_size(ci) + OUTPUT_ALIGN - 1) & ~(uint64_t)(OUTPUT_ALIGN - 1);
+/* An output's buffer: the tensor's own size (check_args()), rounded up so
+ * the next output starts aligned. */
+static uint64_t output_bytes(uint64_t size) {
+  return (size + OUTPUT_ALIGN - 1) & ~(uint64_t)(OUTPUT_ALIGN - 1);
 }
+
+_Static_assert(PTO2_MAX_KERNELS <= 64, "rt->lane_kernels holds one bit per kernel id");
 
 static const char *arg_kind_name(unsigned kind) {
   static const char *names[] = {"INPUT", "OUTPUT", "INOUT", "OUTPUT_EXISTING", "NO_DEP"};
@@ -233,20 +257,26 @@ static const char *arg_kind_name(unsigned kind) {
 }
 
 /* Step 1 for the arguments: every tensor usable, every create-info sane.
- * Returns the total output bytes, or fails the run. */
-static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint64_t *bytes) {
+ * Returns the total output bytes and each output's size (sizes[i] for
+ * OUTPUT arg i, reused by write_payload()), or fails the run. */
+static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint64_t *bytes,
+                      uint64_t *sizes) {
   uint64_t total = 0;
   for (unsigned i = 0; i < a->tensor_count; i++) {
     if (a->kinds[i] == PTO2_ARG_OUTPUT) {
       const pto2_create_info *ci = a->refs[i].create;
-      if (!ci || ci->ndims == 0 || ci->ndims > PTO2_MAX_DIMS || !pto2__dtype_size(ci->dtype) ||
-          !pto2__extent_bytes(ci->shapes, ci->ndims, pto2__dtype_size(ci->dtype)))
+      /* 0 for a bad dtype (size 0), no dimension, or 2^48 bytes or more. */
+      uint64_t size = ci && ci->ndims && ci->ndims <= PTO2_MAX_DIMS
+                          ? pto2__extent_bytes(ci->shapes, ci->ndims, pto2__dtype_size(ci->dtype))
+                          : 0;
+      if (!size)
         return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                           "%s: OUTPUT arg %u has an invalid create-info (use "
                           "pto2_create_info_make with 1..%d non-zero dimensions and fewer "
                           "than 2^48 bytes)",
                           api, i, PTO2_MAX_DIMS);
-      total += output_bytes(ci);
+      sizes[i] = size;
+      total += output_bytes(size);
       continue;
     }
     const pto2_tensor *t = a->refs[i].tensor;
@@ -602,25 +632,26 @@ static void fill_initial(char *buf, uint64_t numel, size_t esz, uint64_t bits) {
   }
 }
 
-static void materialize(pto2_tensor *t, const pto2_create_info *ci, char *buf, pto2_task_id owner) {
-  size_t esz = pto2__dtype_size(ci->dtype);
+/* `size`: the tensor's own bytes (from check_args()). */
+static void materialize(pto2_tensor *t, const pto2_create_info *ci, char *buf, pto2_task_id owner,
+                        uint64_t size) {
   memset(t, 0, sizeof *t);
   t->addr = t->data = buf;
-  t->nbytes = output_size(ci); /* what the tensor spans, not the aligned allocation */
+  t->nbytes = size; /* what the tensor spans, not the aligned allocation */
   t->owner = owner;
   t->ndims = ci->ndims;
   t->dtype = ci->dtype;
   t->manual_dep = ci->manual_dep;
-  uint64_t numel = 1;
-  for (unsigned d = 0; d < ci->ndims; d++) {
-    t->shapes[d] = t->raw_shapes[d] = ci->shapes[d];
-    numel *= ci->shapes[d];
+  for (unsigned d = 0; d < ci->ndims; d++) t->shapes[d] = t->raw_shapes[d] = ci->shapes[d];
+  if (PTO2_UNLIKELY(ci->has_initial_value)) {
+    size_t esz = pto2__dtype_size(ci->dtype);
+    fill_initial(buf, size / esz, esz, ci->initial_value);
   }
-  if (ci->has_initial_value) fill_initial(buf, numel, esz, ci->initial_value);
 }
 
 /* Step 6. */
-static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_task_id self) {
+static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_task_id self,
+                          const uint64_t *sizes) {
   uint64_t offset = 0;
   unsigned out = 0;
   for (unsigned i = 0; i < a->tensor_count; i++) {
@@ -629,8 +660,8 @@ static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_t
       continue;
     }
     const pto2_create_info *ci = a->refs[i].create;
-    materialize(&pl->tensors[i], ci, heap_buf + offset, self);
-    offset += output_bytes(ci);
+    materialize(&pl->tensors[i], ci, heap_buf + offset, self, sizes[i]);
+    offset += output_bytes(sizes[i]);
     a->outputs[out++] = pl->tensors[i];
   }
   memcpy(pl->scalars, a->scalars, a->scalar_count * sizeof a->scalars[0]);
@@ -786,7 +817,8 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   }
   lanes l = {{-1, -1, -1}, 0, 0};
   uint64_t bytes = 0;
-  if (resolve_lanes(rt, mk, &l, api) || check_args(rt, a, api, &bytes))
+  uint64_t sizes[PTO2_MAX_TENSOR_ARGS]; /* of the OUTPUT args */
+  if (resolve_lanes(rt, mk, &l, api) || check_args(rt, a, api, &bytes, sizes))
     return PTO2_TASK_ID_INVALID;
   pto2__ring *r = &rt->rings[o->ring];
   uint32_t in_scope = o->scope_task_count - o->scopes[o->depth - 1].begin;
@@ -811,7 +843,7 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   if (traced)
     s->rec = pto2__rec_task_add(rt, pl->id.raw, l.kernel, a->block_num, r->id, (uint8_t)mode,
                                  t0, f.ids, f.why, f.count, f.held_ids, f.holds);
-  write_payload(pl, a, buf, pl->id);
+  write_payload(pl, a, buf, pl->id, sizes);
   if (PTO2_UNLIKELY(rt->hz) && check_submit(rt, pl, a, &f)) return PTO2_TASK_ID_INVALID;
   bool deferred = pto2__policy_defers(pol, a->explicit_deps);
   /* Read before the publish below: after it the task may run and retire. */
