@@ -8,6 +8,7 @@
 #include "pto2/pto2.h"
 
 /* pto2_dtype_size() for the hot paths: 0 for a value that is not a dtype. */
+_Static_assert(PTO2_DTYPE_COUNT == 9, "every dtype has a (non-zero) size below");
 static inline size_t pto2__dtype_size(unsigned dtype) {
   static const uint8_t sizes[PTO2_DTYPE_COUNT] = {4, 2, 4, 2, 1, 1, 2, 8, 8};
   return dtype < PTO2_DTYPE_COUNT ? sizes[dtype] : 0;
@@ -23,8 +24,8 @@ static inline uint64_t pto2__extent_bytes(const uint32_t *shapes, unsigned ndims
 }
 
 static inline bool pto2__tensor_valid(const pto2_tensor *t) {
-  return t && t->ndims >= 1 && t->ndims <= PTO2_MAX_DIMS && t->addr &&
-         pto2__dtype_size(t->dtype) != 0;
+  /* Every dtype below PTO2_DTYPE_COUNT has a size; ndims - 1 wraps for 0. */
+  return t && (unsigned)t->ndims - 1u < PTO2_MAX_DIMS && t->addr && t->dtype < PTO2_DTYPE_COUNT;
 }
 
 /* Element offset of the view origin from the allocation base. */
