@@ -664,7 +664,8 @@ static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_t
     offset += output_bytes(sizes[i]);
     a->outputs[out++] = pl->tensors[i];
   }
-  memcpy(pl->scalars, a->scalars, a->scalar_count * sizeof a->scalars[0]);
+  /* A few scalars at most, as a rule: a loop beats the call to memcpy. */
+  for (unsigned i = 0; i < a->scalar_count; i++) pl->scalars[i] = a->scalars[i];
   pl->tensor_count = (uint8_t)a->tensor_count;
   pl->scalar_count = (uint8_t)a->scalar_count;
 }

@@ -94,7 +94,19 @@ static inline bool pto2__task_retired(const pto2__ring *r, uint64_t local) {
 int pto2__check_created(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api);
 static inline int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi,
                                     const char *api) {
-  return pto2_task_id_is_valid(t->owner) ? pto2__check_created(rt, t, argi, api) : 0;
+  if (!pto2_task_id_is_valid(t->owner)) return 0;
+  /* The common case inline: an issued, unretired creator in an open scope;
+   * pto2__check_created() repeats the checks and words the failure. */
+  unsigned ring = pto2_task_id_ring(t->owner);
+  uint64_t local = pto2_task_id_local(t->owner);
+  if (PTO2_LIKELY(ring < PTO2_RING_COUNT)) {
+    const pto2__ring *r = &rt->rings[ring];
+    const pto2__task_meta *m = &r->meta[local & r->mask];
+    if (PTO2_LIKELY(local < r->next_local && local >= r->seen_alive && m->local == local &&
+                    pto2__scope_is_open(&rt->orch, m)))
+      return 0;
+  }
+  return pto2__check_created(rt, t, argi, api);
 }
 
 #endif
