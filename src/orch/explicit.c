@@ -94,6 +94,17 @@ static int wire(pto2_runtime *rt, pto2__slot *p, pto2__slot *c, pto2__ring *cr) 
     int rc = pto2__ring_wait_deps(rt, cr, 1);
     if (rc) return rc;
   }
+  /* GRAPH and MANUAL tasks hold the creators of their tensors, which are
+   * mostly their producers too: the hold's reference becomes the edge's
+   * (one reference, one release at completion instead of two). */
+  for (uint32_t holds = cpl->hold_mask; holds; holds &= holds - 1) {
+    unsigned i = (unsigned)__builtin_ctz(holds);
+    if (cpl->fanin[i] != p) continue;
+    pto2__slot_link_held(rt, p, c, &cr->deps);
+    cpl->hold_mask &= ~(1u << i); /* a producer now: the cycle check follows it */
+    pto2__ring_meta(cr, cr->next_local - 1)->dep_mark = cr->deps.top;
+    return 0;
+  }
   int finished = pto2__slot_link_late(rt, p, c, &cr->deps);
   if (finished >= 0) cpl->fanin[cpl->fanin_count++] = p;
   pto2__ring_meta(cr, cr->next_local - 1)->dep_mark = cr->deps.top;

@@ -19,7 +19,9 @@
  *       and its slot reused by then).
  *  (S2) fanout_count counts references that must be dropped before the
  *       task's memory may be reused: one for its scope plus one per
- *       registered consumer.  fanout_refcount counts dropped references.
+ *       registered consumer or lifetime holder (a holder that becomes a
+ *       consumer keeps its one reference).  fanout_refcount counts dropped
+ *       references.
  *  (S3) fanout_count, fanout_head and the COMPLETED / CONSUMED transitions
  *       change only under fanout_lock, so a consumer registering late either
  *       sees COMPLETED (and counts the producer as finished) or is linked

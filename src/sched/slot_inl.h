@@ -11,6 +11,8 @@
  *   pto2__slot_publish    (drop the publish share, S1)
  *   pto2__slot_defer / pto2__slot_publish_deferred (held back to scope end)
  *   pto2__slot_link_late  (explicit edge to a held-back consumer)
+ *   pto2__slot_link_held  (the same, from a creator it holds: the hold's
+ *                          reference becomes the edge's)
  *                                         pto2__slot_claim_block / _block_done (SPMD)
  *                                         pto2__slot_complete (COMPLETED, fanout walk)
  *   pto2__slot_release    (scope end)     pto2__slot_release (consumer done)
@@ -152,6 +154,32 @@ static inline int pto2__slot_link_late(pto2_runtime *rt, pto2__slot *p, pto2__sl
   atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
   int finished = pto2__slot_link(p, c, pool);
   if (finished != 0) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  return finished;
+}
+
+/* An explicit edge from `p` to the held-back consumer `c` that already
+ * holds `p` (a lifetime hold, S2): the hold's reference becomes the edge's,
+ * so fanout_count does not change; only the fanout entry is added (S3).
+ * The hold keeps p from CONSUMED until c completes.  Counts the producer
+ * before linking, like pto2__slot_link_late (S1).  Returns 1 if p had
+ * finished (nothing linked), 0 if linked. */
+static inline int pto2__slot_link_held(pto2_runtime *rt, pto2__slot *p, pto2__slot *c,
+                                       pto2__dep_pool *pool) {
+  PTO2_CHECK(rt, "S1", c->deferred);
+  /* Relaxed: the producer's lock orders it before the producer's decrement. */
+  atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  pto2__spin_lock(&p->fanout_lock);
+  uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
+  int finished = st != PTO2__TASK_PENDING;
+  if (!finished) {
+    pto2__dep_entry *e = pto2__dep_pool_take(pool);
+    e->consumer = c;
+    e->next = p->fanout_head;
+    p->fanout_head = e;
+  }
+  pto2__spin_unlock(&p->fanout_lock);
+  PTO2_CHECK(rt, "S2", st != PTO2__TASK_CONSUMED);
+  if (finished) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
   return finished;
 }
 

@@ -6,8 +6,9 @@
  *
  *   P (AUTO, not yet run) creates X; W (AUTO, already completed) wrote Z.
  *   MANUAL { A: in X, out Y;  B: in Y, inout Z;  add_dependency(A, B) }
- *   (B reads A's Y: besides the edge, B holds A's memory alive, a lifetime
- *   hold that pto2 adds for created tensors in MANUAL and GRAPH scopes.)
+ *   (B reads A's Y: B holds A's memory alive, a lifetime hold that pto2
+ *   adds for created tensors in MANUAL and GRAPH scopes; the edge then
+ *   takes over that reference.)
  *   C (AUTO): in Z — finds B through the TensorMap.
  */
 #include "runtime.h"
@@ -74,9 +75,12 @@ static void appendix_a(pto2_runtime *rt, void *arg) {
     ASSERT_EQ_INT(FANOUT(w), 2);       /* B holds W until it completes */
     ASSERT_EQ_INT(REMAINING(sb), 1);   /* only the publish share */
     ASSERT_EQ_INT(FANOUT(sa), 2);      /* B's lifetime hold on Y's creator */
+    ASSERT_EQ_INT(sb->payload->hold_mask, 2); /* fanin: W (finished producer), A (hold) */
 
     ASSERT_EQ_INT(pto2_add_dependency(rt, ia, ib), 0); /* step 3 */
-    ASSERT_EQ_INT(FANOUT(sa), 3);
+    ASSERT_EQ_INT(FANOUT(sa), 2);      /* the edge takes over B's hold on A */
+    ASSERT_EQ_INT(sb->payload->fanin_count, 2); /* W, A: both producers now */
+    ASSERT_EQ_INT(sb->payload->hold_mask, 0);
     ASSERT_EQ_INT(REMAINING(sb), 2);
     ASSERT_EQ_INT(STATE(sa), PTO2__TASK_PENDING);
   }
