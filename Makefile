@@ -2,6 +2,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
+# Under `make -jN` the build joins make's job server; otherwise it uses JOBS.
+BUILD_JOBS = $(if $(findstring jobserver,$(MAKEFLAGS)),,-j $(JOBS))
 
 .PHONY: run test build clean deps install bench-peers
 
@@ -25,7 +27,7 @@ deps:
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build $(BUILD) -j $(JOBS)
+	+cmake --build $(BUILD) $(BUILD_JOBS)
 
 # Paged attention through all three lanes: Case1 with real kernels, checked
 # against the golden reference, then the runtime overhead alone (empty

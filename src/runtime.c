@@ -198,6 +198,22 @@ static int apply_env(pto2_config *c) {
   if (rc) c->heap_size = v;
   if ((rc = env_u64("PTO2_RING_DEP_POOL", 4, false, &v)) < 0) return rc;
   if (rc) c->dep_pool = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+  const char *workers = getenv("PTO2_WORKERS");
+  if (workers && *workers) {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(workers, &end, 10);
+    if (!strcmp(workers, "none")) {
+      c->worker_threads = PTO2_WORKERS_NONE;
+    } else if (errno || *end || *workers == '-' || n < 1 || n > MAX_WORKERS) {
+      pto2__log(PTO2_LOG_ERROR, PTO2_LOG_ERROR,
+                "invalid PTO2_WORKERS=\"%s\": expected none (the caller runs every task) or "
+                "1..%u worker threads", workers, (unsigned)MAX_WORKERS);
+      return PTO2_E_INVALID_CONFIG;
+    } else {
+      c->worker_threads = (uint32_t)n;
+    }
+  }
   const char *chk = getenv("PTO2_CHECK");
   if (chk && *chk && c->hazard_check == PTO2_HAZARD_CHECK_DEFAULT) {
     if (!strcmp(chk, "1") || !strcmp(chk, "fail")) c->hazard_check = PTO2_HAZARD_CHECK_FAIL;

@@ -124,8 +124,42 @@ static void test_log_level_env(void) {
   pto2_runtime_destroy(rt);
 }
 
+/* PTO2_WORKERS overrides worker_threads: a count, or none (the caller runs
+ * every task); anything else fails the create. */
+static void test_workers_env(void) {
+  pto2_config c = {0};
+  c.log_level = PTO2_LOG_SILENT;
+  c.block_dim = 4;
+  c.worker_threads = 3;
+  pto2_runtime *rt;
+  pto2_config got;
+  ASSERT_EQ_INT(setenv("PTO2_WORKERS", "none", 1), 0);
+  ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
+  pto2_runtime_get_config(rt, &got);
+  ASSERT_EQ_INT(got.worker_threads, 0); /* none: the configuration in effect says 0 */
+  pto2_runtime_destroy(rt);
+  ASSERT_EQ_INT(setenv("PTO2_WORKERS", "2", 1), 0);
+  ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
+  pto2_runtime_get_config(rt, &got);
+  ASSERT_EQ_INT(got.worker_threads, 2);
+  pto2_runtime_destroy(rt);
+  const char *bad[] = {"0", "-1", "257", "two", "2x"};
+  for (unsigned i = 0; i < sizeof bad / sizeof *bad; i++) {
+    ASSERT_EQ_INT(setenv("PTO2_WORKERS", bad[i], 1), 0);
+    ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), PTO2_E_INVALID_CONFIG);
+    ASSERT_TRUE(rt == NULL);
+  }
+  ASSERT_EQ_INT(unsetenv("PTO2_WORKERS"), 0);
+  ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
+  pto2_runtime_get_config(rt, &got);
+  ASSERT_EQ_INT(got.worker_threads, 3); /* no override: the config's count */
+  pto2_runtime_destroy(rt);
+}
+
 int main(void) {
   unsetenv("PTO2_LOG_LEVEL");
+  unsetenv("PTO2_WORKERS");
+  test_workers_env();
   test_reshape_overflow();
   test_runs();
   test_log_level_env();
