@@ -380,6 +380,9 @@ static inline uint32_t pair_at(const uint16_t *p) {
   return w;
 }
 
+typedef void qk16_fn_t(const uint16_t *kr, uint32_t rows, const uint32_t *qv, uint32_t mrows,
+                       float *s, size_t sst, const uint16_t *next);
+
 /* t[r][v] = sum over kp of the pairs of key row r and packed q vector v:
  * nr key rows (row stride kst elements) times mv vectors of 16 q rows. */
 PA_BF16_INLINE void qk_rows(const unsigned nr, const unsigned mv, uint32_t kpairs,
@@ -417,6 +420,59 @@ typedef void qk_rows_fn(uint32_t rows, uint32_t kpairs, const uint16_t *kr, size
                         const uint32_t *qv, size_t ld, float *t);
 static qk_rows_fn *const qk_rows_by_vecs[MAX_VECS] = {qk_rows_1, qk_rows_2, qk_rows_3, qk_rows_4};
 
+/* The register-blocked QK of up to 16 q rows (one packed vector) against
+ * key rows of exactly KP pairs (row stride 2 * KP elements, so every key
+ * row of a group is a constant offset from one pointer): per group of 16
+ * key rows, 16 accumulators (acc[r] lane j = s[j][g + r]), each step one
+ * load of q pairs and 16 vdpbf16ps with the key pair as an embedded
+ * broadcast; the accumulators are transposed in registers and stored as
+ * 16 columns of s.  While a group runs, the next one (or the first of
+ * `next`, the following block) is prefetched, one cache line per step: a
+ * group of 16 rows is exactly KP lines. */
+PA_BF16_INLINE void qk16_fixed(const uint32_t KP, const uint16_t *kr, uint32_t rows,
+                               const uint32_t *qv, uint32_t mrows, float *s, size_t sst,
+                               const uint16_t *next) {
+  const size_t row_bytes = (size_t)KP * 4;
+  for (uint32_t g = 0; g < rows; g += LANES) {
+    const char *base = (const char *)kr + g * row_bytes;
+    const char *pf = g + LANES < rows ? base + LANES * row_bytes
+                     : next            ? (const char *)next
+                                       : base;
+    __m512 acc[LANES];
+    for (unsigned r = 0; r < LANES; r++) acc[r] = _mm512_setzero_ps();
+    for (uint32_t kp = 0; kp < KP; kp++) {
+      const __m512bh qvec = (__m512bh)_mm512_load_si512(qv + kp * LANES);
+      _mm_prefetch(pf + (size_t)kp * 64, _MM_HINT_T0);
+      for (unsigned r = 0; r < LANES; r++) {
+        uint32_t w;
+        memcpy(&w, base + r * row_bytes + kp * 4, sizeof w);
+        acc[r] = _mm512_dpbf16_ps(acc[r], qvec, (__m512bh)_mm512_set1_epi32((int)w));
+      }
+    }
+    transpose16(acc);
+    for (uint32_t m = 0; m < mrows; m++) _mm512_storeu_ps(s + m * sst + g, acc[m]);
+  }
+}
+
+#define PA_QK16_OF(KP)                                                                        \
+  PA_BF16 static void qk16_##KP(const uint16_t *kr, uint32_t rows, const uint32_t *qv,        \
+                                uint32_t mrows, float *s, size_t sst, const uint16_t *next) { \
+    qk16_fixed(KP, kr, rows, qv, mrows, s, sst, next);                                        \
+  }
+PA_QK16_OF(32)
+PA_QK16_OF(64)
+PA_QK16_OF(128)
+
+/* The qk16 kernel for rows of kpairs pairs, or NULL. */
+static qk16_fn_t *qk16_for(uint32_t kpairs) {
+  switch (kpairs) {
+  case 32: return qk16_32;
+  case 64: return qk16_64;
+  case 128: return qk16_128;
+  default: return NULL;
+  }
+}
+
 /* bf16 operands whose reduction (the columns of a) comes in pairs. */
 static int bf16_pairs(const pa_mat *a, const pa_mat *b) {
   return a->dtype == PTO2_BFLOAT16 && b->dtype == PTO2_BFLOAT16 && a->cols % 2 == 0;
@@ -435,8 +491,15 @@ PA_BF16 void pa__qk_bf16dp(const pa_mat *q, uint32_t count, const pa_mat *k, con
     uint32_t mrows = min_u32(QK_M, q->rows - m0), mv = (mrows + LANES - 1) / LANES;
     uint32_t ld = mv * LANES;
     pa__pack_q_pairs(q, 0, kpairs, m0, mrows, ld, qv);
+    qk16_fn_t *fast = mv == 1 ? qk16_for(kpairs) : NULL;
     for (uint32_t i = 0; i < count; i++) {
       const uint16_t *kd = k[i].data;
+      if (fast && k[i].stride == 2u * kpairs && k[i].rows % LANES == 0) {
+        const uint16_t *next = i + 1 < count ? k[i + 1].data : NULL;
+        fast(kd, k[i].rows, qv, mrows, (float *)s[i].data + (size_t)m0 * s[i].stride,
+             s[i].stride, next);
+        continue;
+      }
       for (uint32_t n0 = 0; n0 < k[i].rows; n0 += QK_N) {
         uint32_t nrows = min_u32(QK_N, k[i].rows - n0);
         qk_rows_by_vecs[mv - 1](nrows, kpairs, kd + n0 * k[i].stride, k[i].stride, qv, ld, t);
@@ -491,10 +554,98 @@ typedef void pv_cols_fn(uint32_t rows, uint32_t npairs, const uint16_t *pr, size
                         const uint32_t *vp, size_t ldv, float *o, size_t ldo, __mmask16 last);
 static pv_cols_fn *const pv_cols_by_vecs[PV_CV] = {pv_cols_1, pv_cols_2, pv_cols_3, pv_cols_4};
 
+/* The register-blocked PV without a packed copy of v, for p rows of exactly
+ * PST elements (every row of a block a constant offset from one pointer):
+ * per 32 columns of o and 8 rows of p, 16 accumulators hold o in an
+ * interleaved column order, because vpunpcklwd / vpunpckhwd of value rows
+ * 2n and 2n+1 give the bf16 pairs of columns {0-3, 8-11, 16-19, 24-27}
+ * (lo) and {4-7, 12-15, 20-23, 28-31} (hi) of the 32; o is permuted into
+ * that order when loaded and back when stored.  Each step: two loads and
+ * two unpacks of value rows, 8 broadcast pairs of p, 16 vdpbf16ps.  Every
+ * element still sums its pairs in ascending order of n over the tiles in
+ * order, so the result is the same as the packed loop's.  The first pass
+ * over a block prefetches its 32 columns 16 row pairs ahead, and every pass
+ * over the first 8 rows the next 32 columns of its row pair. */
+PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *p,
+                              const pa_mat *v, const pa_mat *o) {
+  static const uint32_t in_lo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  static const uint32_t out_0[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
+  const __m512i ilo = _mm512_loadu_si512(in_lo), ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(4));
+  const __m512i o0 = _mm512_loadu_si512(out_0), o1 = _mm512_add_epi32(o0, _mm512_set1_epi32(8));
+  const uint32_t npairs = PST / 2;
+  for (uint32_t c0 = 0; c0 < o->cols; c0 += 2 * LANES) {
+    for (uint32_t r0 = 0; r0 < o->rows; r0 += 8) {
+      __m512 lo[8], hi[8];
+      for (unsigned r = 0; r < 8; r++) {
+        const float *orow = (const float *)o->data + (size_t)(r0 + r) * o->stride + c0;
+        __m512 a = _mm512_loadu_ps(orow), b = _mm512_loadu_ps(orow + LANES);
+        lo[r] = _mm512_permutex2var_ps(a, ilo, b);
+        hi[r] = _mm512_permutex2var_ps(a, ihi, b);
+      }
+      for (uint32_t i = 0; i < count; i++) {
+        const char *pr = (const char *)p[i].data + (size_t)r0 * PST * 2;
+        const size_t vst = v[i].stride * 2;
+        const char *vr = (const char *)v[i].data + (size_t)c0 * 2;
+        const int first_pass = c0 == 0 && r0 == 0;
+        for (uint32_t np = 0; np < npairs; np++, vr += 2 * vst) {
+          if (r0 == 0) { /* the next 32 columns of these two rows */
+            _mm_prefetch(vr + 64, _MM_HINT_T0);
+            _mm_prefetch(vr + vst + 64, _MM_HINT_T0);
+          }
+          if (first_pass) { /* these 32 columns 16 pairs ahead */
+            const char *ahead = vr + (np + 16 < npairs ? 32 * vst : 0);
+            _mm_prefetch(ahead, _MM_HINT_T0);
+            _mm_prefetch(ahead + vst, _MM_HINT_T0);
+          }
+          const __m512i a = _mm512_loadu_si512(vr), b = _mm512_loadu_si512(vr + vst);
+          const __m512bh vlo = (__m512bh)_mm512_unpacklo_epi16(a, b);
+          const __m512bh vhi = (__m512bh)_mm512_unpackhi_epi16(a, b);
+          for (unsigned r = 0; r < 8; r++) {
+            uint32_t w;
+            memcpy(&w, pr + r * PST * 2 + np * 4, sizeof w);
+            const __m512bh pw = (__m512bh)_mm512_set1_epi32((int)w);
+            lo[r] = _mm512_dpbf16_ps(lo[r], vlo, pw);
+            hi[r] = _mm512_dpbf16_ps(hi[r], vhi, pw);
+          }
+        }
+      }
+      for (unsigned r = 0; r < 8; r++) {
+        float *orow = (float *)o->data + (size_t)(r0 + r) * o->stride + c0;
+        _mm512_storeu_ps(orow, _mm512_permutex2var_ps(lo[r], o0, hi[r]));
+        _mm512_storeu_ps(orow + LANES, _mm512_permutex2var_ps(lo[r], o1, hi[r]));
+      }
+    }
+  }
+}
+
+#define PA_PV8_OF(PST)                                                                     \
+  PA_BF16 static void pv8_##PST(uint32_t count, const pa_mat *p, const pa_mat *v,          \
+                                const pa_mat *o) {                                         \
+    pv8_fixed(PST, count, p, v, o);                                                        \
+  }
+PA_PV8_OF(64)
+PA_PV8_OF(128)
+
+/* Whether pv8 takes the call: bf16, rows a multiple of 8, o's columns of
+ * 32, every p tile of 64 or 128 columns, contiguous (returns the kernel). */
+static void (*pv8_for(uint32_t count, const pa_mat *p, const pa_mat *o))(uint32_t, const pa_mat *,
+                                                                          const pa_mat *,
+                                                                          const pa_mat *) {
+  if (o->rows % 8 || o->cols % (2 * LANES)) return NULL;
+  for (uint32_t i = 0; i < count; i++)
+    if (p[i].cols != p[0].cols || p[i].stride != p[i].cols) return NULL;
+  return p[0].cols == 64 ? pv8_64 : p[0].cols == 128 ? pv8_128 : NULL;
+}
+
 PA_BF16 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v) {
   if (!count) return;
   if (!bf16_pairs(&p[0], &v[0])) {
     pv_avx512(o, count, p, v);
+    return;
+  }
+  void (*fast)(uint32_t, const pa_mat *, const pa_mat *, const pa_mat *) = pv8_for(count, p, o);
+  if (fast) {
+    fast(count, p, v, o);
     return;
   }
   _Alignas(64) uint32_t vp[PV_N / 2 * PV_C];
