@@ -196,40 +196,56 @@ PA_BF16_INLINE __m512 store_rounded_bf16(void *p, pto2_dtype dtype, __mmask16 k,
 }
 
 /* Per row: the max over every valid column, then p tile by tile with 16
- * running sums (lane j sums the columns = j mod 16), added up at the end. */
+ * running sums (lane j sums the columns = j mod 16), added up at the end.
+ * NR rows at a time, interleaved, so that the max and sum chains of one row
+ * (each a sequence of dependent vector operations) overlap with the
+ * others'; every row's operations and their order are those of one row
+ * alone. */
 #define PA_SOFTMAX(NAME, TARGET, STORE)                                                          \
-  TARGET void NAME(const pa_sf_args *a) {                                                        \
+  static inline __attribute__((always_inline)) TARGET void NAME##_rows(                         \
+      const pa_sf_args *a, const unsigned NR, uint32_t r0) {                                     \
     const __m512 scale = _mm512_set1_ps(a->scale);                                               \
     const size_t esize = pto2_dtype_size(a->p_dtype);                                            \
-    for (uint32_t r = 0; r < a->rows; r++) {                                                     \
-      __m512 vmax = _mm512_set1_ps(-INFINITY);                                                   \
-      for (uint32_t i = 0; i < a->count; i++) {                                                  \
-        const float *row = a->s + i * a->s_step + r * a->s_stride;                               \
-        uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                            \
-        for (uint32_t j = 0; j < valid; j += LANES) {                                            \
-          __mmask16 k = first_lanes(valid - j);                                                  \
-          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), scale);                    \
-          vmax = _mm512_mask_max_ps(vmax, k, vmax, x);                                           \
+    __m512 vmax[4], vm[4], sum[4];                                                               \
+    for (unsigned q = 0; q < NR; q++) vmax[q] = _mm512_set1_ps(-INFINITY);                       \
+    for (uint32_t i = 0; i < a->count; i++) {                                                    \
+      const float *row = a->s + i * a->s_step + r0 * a->s_stride;                                \
+      uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                              \
+      for (uint32_t j = 0; j < valid; j += LANES) {                                              \
+        __mmask16 k = first_lanes(valid - j);                                                    \
+        for (unsigned q = 0; q < NR; q++) {                                                      \
+          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + q * a->s_stride + j), scale);  \
+          vmax[q] = _mm512_mask_max_ps(vmax[q], k, vmax[q], x);                                  \
         }                                                                                        \
       }                                                                                          \
-      const float m = _mm512_reduce_max_ps(vmax);                                                \
-      const __m512 vm = _mm512_set1_ps(m);                                                       \
-      __m512 sum = _mm512_setzero_ps();                                                          \
-      for (uint32_t i = 0; i < a->count; i++) {                                                  \
-        const float *row = a->s + i * a->s_step + r * a->s_stride;                               \
-        char *prow = (char *)a->p + (i * a->p_step + r * a->p_stride) * esize;                   \
-        uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                            \
-        for (uint32_t j = 0; j < a->cols; j += LANES) {                                          \
-          __mmask16 k = first_lanes(a->cols - j);                                                \
-          __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;                                 \
-          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + j), scale, vm);             \
-          __m512 e = _mm512_maskz_mov_ps(kv, exp_ps(x));                                         \
-          sum = _mm512_add_ps(sum, STORE(prow + j * esize, a->p_dtype, k, e));                   \
-        }                                                                                        \
-      }                                                                                          \
-      a->mij[r] = m;                                                                             \
-      a->lij[r] = _mm512_reduce_add_ps(sum);                                                     \
     }                                                                                            \
+    for (unsigned q = 0; q < NR; q++) {                                                          \
+      a->mij[r0 + q] = _mm512_reduce_max_ps(vmax[q]);                                            \
+      vm[q] = _mm512_set1_ps(a->mij[r0 + q]);                                                    \
+      sum[q] = _mm512_setzero_ps();                                                              \
+    }                                                                                            \
+    for (uint32_t i = 0; i < a->count; i++) {                                                    \
+      const float *row = a->s + i * a->s_step + r0 * a->s_stride;                                \
+      char *prow = (char *)a->p + (i * a->p_step + r0 * a->p_stride) * esize;                    \
+      uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                              \
+      for (uint32_t j = 0; j < a->cols; j += LANES) {                                            \
+        __mmask16 k = first_lanes(a->cols - j);                                                  \
+        __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;                                   \
+        for (unsigned q = 0; q < NR; q++) {                                                      \
+          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + q * a->s_stride + j), scale, \
+                                     vm[q]);                                                     \
+          __m512 e = _mm512_maskz_mov_ps(kv, exp_ps(x));                                         \
+          sum[q] = _mm512_add_ps(                                                                \
+              sum[q], STORE(prow + (q * a->p_stride + j) * esize, a->p_dtype, k, e));            \
+        }                                                                                        \
+      }                                                                                          \
+    }                                                                                            \
+    for (unsigned q = 0; q < NR; q++) a->lij[r0 + q] = _mm512_reduce_add_ps(sum[q]);            \
+  }                                                                                              \
+  TARGET void NAME(const pa_sf_args *a) {                                                        \
+    uint32_t r = 0;                                                                              \
+    for (; r + 4 <= a->rows; r += 4) NAME##_rows(a, 4, r);                                       \
+    for (; r < a->rows; r++) NAME##_rows(a, 1, r);                                               \
   }
 
 PA_SOFTMAX(pa__softmax_avx512, PA_AVX512, store_rounded)
@@ -561,19 +577,26 @@ static pv_cols_fn *const pv_cols_by_vecs[PV_CV] = {pv_cols_1, pv_cols_2, pv_cols
  * 2n and 2n+1 give the bf16 pairs of columns {0-3, 8-11, 16-19, 24-27}
  * (lo) and {4-7, 12-15, 20-23, 28-31} (hi) of the 32; o is permuted into
  * that order when loaded and back when stored.  Each step: two loads and
- * two unpacks of value rows, 8 broadcast pairs of p, 16 vdpbf16ps.  Every
- * element still sums its pairs in ascending order of n over the tiles in
- * order, so the result is the same as the packed loop's.  The first pass
- * over a block prefetches its 32 columns 16 row pairs ahead, and every pass
- * over the first 8 rows the next 32 columns of its row pair. */
-PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *p,
-                              const pa_mat *v, const pa_mat *o) {
+ * two unpacks of value rows, 8 broadcast pairs of p, 16 vdpbf16ps.  Tile
+ * by tile (o goes through memory in fp32 between tiles, exactly), so every
+ * element sums its pairs in ascending order of n over the tiles in order:
+ * the result is the same as the packed loop's, and one value block is in
+ * cache at a time.  The first pass over a block prefetches its 32 columns
+ * 16 row pairs ahead; every pass over the first 8 rows the next 32 columns
+ * of its row pair, the last one those of the next block (`next`). */
+PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat *v,
+                             const uint16_t *next, const pa_mat *o) {
   static const uint32_t in_lo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
   static const uint32_t out_0[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
   const __m512i ilo = _mm512_loadu_si512(in_lo), ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(4));
   const __m512i o0 = _mm512_loadu_si512(out_0), o1 = _mm512_add_epi32(o0, _mm512_set1_epi32(8));
   const uint32_t npairs = PST / 2;
+  const size_t vst = v->stride * 2;
   for (uint32_t c0 = 0; c0 < o->cols; c0 += 2 * LANES) {
+    /* where the passes over the first 8 rows prefetch: the next 32 columns */
+    const int last_chunk = c0 + 2 * LANES >= o->cols;
+    const char *pf = last_chunk ? (next ? (const char *)next : (const char *)v->data + c0 * 2)
+                                : (const char *)v->data + (c0 + 2 * LANES) * 2;
     for (uint32_t r0 = 0; r0 < o->rows; r0 += 8) {
       __m512 lo[8], hi[8];
       for (unsigned r = 0; r < 8; r++) {
@@ -582,31 +605,28 @@ PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *
         lo[r] = _mm512_permutex2var_ps(a, ilo, b);
         hi[r] = _mm512_permutex2var_ps(a, ihi, b);
       }
-      for (uint32_t i = 0; i < count; i++) {
-        const char *pr = (const char *)p[i].data + (size_t)r0 * PST * 2;
-        const size_t vst = v[i].stride * 2;
-        const char *vr = (const char *)v[i].data + (size_t)c0 * 2;
-        const int first_pass = c0 == 0 && r0 == 0;
-        for (uint32_t np = 0; np < npairs; np++, vr += 2 * vst) {
-          if (r0 == 0) { /* the next 32 columns of these two rows */
-            _mm_prefetch(vr + 64, _MM_HINT_T0);
-            _mm_prefetch(vr + vst + 64, _MM_HINT_T0);
-          }
-          if (first_pass) { /* these 32 columns 16 pairs ahead */
-            const char *ahead = vr + (np + 16 < npairs ? 32 * vst : 0);
-            _mm_prefetch(ahead, _MM_HINT_T0);
-            _mm_prefetch(ahead + vst, _MM_HINT_T0);
-          }
-          const __m512i a = _mm512_loadu_si512(vr), b = _mm512_loadu_si512(vr + vst);
-          const __m512bh vlo = (__m512bh)_mm512_unpacklo_epi16(a, b);
-          const __m512bh vhi = (__m512bh)_mm512_unpackhi_epi16(a, b);
-          for (unsigned r = 0; r < 8; r++) {
-            uint32_t w;
-            memcpy(&w, pr + r * PST * 2 + np * 4, sizeof w);
-            const __m512bh pw = (__m512bh)_mm512_set1_epi32((int)w);
-            lo[r] = _mm512_dpbf16_ps(lo[r], vlo, pw);
-            hi[r] = _mm512_dpbf16_ps(hi[r], vhi, pw);
-          }
+      const char *pr = (const char *)p + (size_t)r0 * PST * 2;
+      const char *vr = (const char *)v->data + (size_t)c0 * 2;
+      const int first_pass = c0 == 0 && r0 == 0;
+      for (uint32_t np = 0; np < npairs; np++, vr += 2 * vst) {
+        if (r0 == 0) {
+          _mm_prefetch(pf + np * 2 * vst, _MM_HINT_T0);
+          _mm_prefetch(pf + np * 2 * vst + vst, _MM_HINT_T0);
+        }
+        if (first_pass) { /* these 32 columns 16 pairs ahead */
+          const char *ahead = vr + (np + 16 < npairs ? 32 * vst : 0);
+          _mm_prefetch(ahead, _MM_HINT_T0);
+          _mm_prefetch(ahead + vst, _MM_HINT_T0);
+        }
+        const __m512i a = _mm512_loadu_si512(vr), b = _mm512_loadu_si512(vr + vst);
+        const __m512bh vlo = (__m512bh)_mm512_unpacklo_epi16(a, b);
+        const __m512bh vhi = (__m512bh)_mm512_unpackhi_epi16(a, b);
+        for (unsigned r = 0; r < 8; r++) {
+          uint32_t w;
+          memcpy(&w, pr + r * PST * 2 + np * 4, sizeof w);
+          const __m512bh pw = (__m512bh)_mm512_set1_epi32((int)w);
+          lo[r] = _mm512_dpbf16_ps(lo[r], vlo, pw);
+          hi[r] = _mm512_dpbf16_ps(hi[r], vhi, pw);
         }
       }
       for (unsigned r = 0; r < 8; r++) {
@@ -618,6 +638,12 @@ PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *
   }
 }
 
+PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *p,
+                              const pa_mat *v, const pa_mat *o) {
+  for (uint32_t i = 0; i < count; i++)
+    pv8_tile(PST, p[i].data, &v[i], i + 1 < count ? v[i + 1].data : NULL, o);
+}
+
 #define PA_PV8_OF(PST)                                                                     \
   PA_BF16 static void pv8_##PST(uint32_t count, const pa_mat *p, const pa_mat *v,          \
                                 const pa_mat *o) {                                         \
@@ -626,12 +652,14 @@ PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *
 PA_PV8_OF(64)
 PA_PV8_OF(128)
 
-/* Whether pv8 takes the call: bf16, rows a multiple of 8, o's columns of
- * 32, every p tile of 64 or 128 columns, contiguous (returns the kernel). */
+/* Whether pv8 takes the call (returns the kernel): 8 or 16 rows, o's
+ * columns a multiple of 32, every p tile of 64 or 128 columns, contiguous.
+ * With more rows the packed loop below wins: its packing is shared by more
+ * rows, and it needs no unpacking per row block. */
 static void (*pv8_for(uint32_t count, const pa_mat *p, const pa_mat *o))(uint32_t, const pa_mat *,
                                                                           const pa_mat *,
                                                                           const pa_mat *) {
-  if (o->rows % 8 || o->cols % (2 * LANES)) return NULL;
+  if ((o->rows != 8 && o->rows != 16) || o->cols % (2 * LANES)) return NULL;
   for (uint32_t i = 0; i < count; i++)
     if (p[i].cols != p[0].cols || p[i].stride != p[i].cols) return NULL;
   return p[0].cols == 64 ? pv8_64 : p[0].cols == 128 ? pv8_128 : NULL;
