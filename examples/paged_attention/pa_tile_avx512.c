@@ -203,49 +203,64 @@ PA_BF16_INLINE __m512 store_rounded_bf16(void *p, pto2_dtype dtype, __mmask16 k,
  * alone. */
 #define PA_SOFTMAX(NAME, TARGET, STORE)                                                          \
   static inline __attribute__((always_inline)) TARGET void NAME##_rows(                         \
-      const pa_sf_args *a, const unsigned NR, uint32_t r0) {                                     \
+      const pa_sf_args *a, const unsigned NR, uint32_t r0, const pto2_dtype DT) {                \
     const __m512 scale = _mm512_set1_ps(a->scale);                                               \
-    const size_t esize = pto2_dtype_size(a->p_dtype);                                            \
+    const size_t esize = pto2_dtype_size(DT), s_step = a->s_step, s_stride = a->s_stride;        \
+    const size_t p_step = a->p_step, p_stride = a->p_stride;                                     \
+    const uint32_t count = a->count, cols = a->cols, valid_last = a->valid_last;                 \
+    const float *s = a->s;                                                                       \
+    char *p = a->p;                                                                              \
     __m512 vmax[4], vm[4], sum[4];                                                               \
     for (unsigned q = 0; q < NR; q++) vmax[q] = _mm512_set1_ps(-INFINITY);                       \
-    for (uint32_t i = 0; i < a->count; i++) {                                                    \
-      const float *row = a->s + i * a->s_step + r0 * a->s_stride;                                \
-      uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                              \
+    for (uint32_t i = 0; i < count; i++) {                                                       \
+      const float *row = s + i * s_step + r0 * s_stride;                                         \
+      uint32_t valid = i + 1 == count ? valid_last : cols;                                       \
       for (uint32_t j = 0; j < valid; j += LANES) {                                              \
         __mmask16 k = first_lanes(valid - j);                                                    \
         for (unsigned q = 0; q < NR; q++) {                                                      \
-          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + q * a->s_stride + j), scale);  \
+          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + q * s_stride + j), scale);     \
           vmax[q] = _mm512_mask_max_ps(vmax[q], k, vmax[q], x);                                  \
         }                                                                                        \
       }                                                                                          \
     }                                                                                            \
+    float m[4];                                                                                  \
     for (unsigned q = 0; q < NR; q++) {                                                          \
-      a->mij[r0 + q] = _mm512_reduce_max_ps(vmax[q]);                                            \
-      vm[q] = _mm512_set1_ps(a->mij[r0 + q]);                                                    \
+      m[q] = _mm512_reduce_max_ps(vmax[q]);                                                      \
+      vm[q] = _mm512_set1_ps(m[q]);                                                              \
       sum[q] = _mm512_setzero_ps();                                                              \
     }                                                                                            \
-    for (uint32_t i = 0; i < a->count; i++) {                                                    \
-      const float *row = a->s + i * a->s_step + r0 * a->s_stride;                                \
-      char *prow = (char *)a->p + (i * a->p_step + r0 * a->p_stride) * esize;                    \
-      uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                              \
-      for (uint32_t j = 0; j < a->cols; j += LANES) {                                            \
-        __mmask16 k = first_lanes(a->cols - j);                                                  \
+    for (uint32_t i = 0; i < count; i++) {                                                       \
+      const float *row = s + i * s_step + r0 * s_stride;                                         \
+      char *prow = p + (i * p_step + r0 * p_stride) * esize;                                     \
+      uint32_t valid = i + 1 == count ? valid_last : cols;                                       \
+      for (uint32_t j = 0; j < cols; j += LANES) {                                               \
+        __mmask16 k = first_lanes(cols - j);                                                     \
         __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;                                   \
         for (unsigned q = 0; q < NR; q++) {                                                      \
-          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + q * a->s_stride + j), scale, \
+          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + q * s_stride + j), scale,   \
                                      vm[q]);                                                     \
           __m512 e = _mm512_maskz_mov_ps(kv, exp_ps(x));                                         \
-          sum[q] = _mm512_add_ps(                                                                \
-              sum[q], STORE(prow + (q * a->p_stride + j) * esize, a->p_dtype, k, e));            \
+          sum[q] = _mm512_add_ps(sum[q], STORE(prow + (q * p_stride + j) * esize, DT, k, e));    \
         }                                                                                        \
       }                                                                                          \
     }                                                                                            \
-    for (unsigned q = 0; q < NR; q++) a->lij[r0 + q] = _mm512_reduce_add_ps(sum[q]);            \
+    for (unsigned q = 0; q < NR; q++) {                                                          \
+      a->mij[r0 + q] = m[q];                                                                     \
+      a->lij[r0 + q] = _mm512_reduce_add_ps(sum[q]);                                             \
+    }                                                                                            \
+  }                                                                                              \
+  static inline __attribute__((always_inline)) TARGET void NAME##_of(const pa_sf_args *a,       \
+                                                                     const pto2_dtype DT) {      \
+    uint32_t r = 0;                                                                              \
+    for (; r + 4 <= a->rows; r += 4) NAME##_rows(a, 4, r, DT);                                   \
+    for (; r < a->rows; r++) NAME##_rows(a, 1, r, DT);                                           \
   }                                                                                              \
   TARGET void NAME(const pa_sf_args *a) {                                                        \
-    uint32_t r = 0;                                                                              \
-    for (; r + 4 <= a->rows; r += 4) NAME##_rows(a, 4, r);                                       \
-    for (; r < a->rows; r++) NAME##_rows(a, 1, r);                                               \
+    switch (a->p_dtype) {                                                                        \
+    case PTO2_BFLOAT16: NAME##_of(a, PTO2_BFLOAT16); break;                                      \
+    case PTO2_FLOAT16: NAME##_of(a, PTO2_FLOAT16); break;                                        \
+    default: NAME##_of(a, PTO2_FLOAT32); break;                                                  \
+    }                                                                                            \
   }
 
 PA_SOFTMAX(pa__softmax_avx512, PA_AVX512, store_rounded)
