@@ -597,8 +597,9 @@ static pv_cols_fn *const pv_cols_by_vecs[PV_CV] = {pv_cols_1, pv_cols_2, pv_cols
  * element sums its pairs in ascending order of n over the tiles in order:
  * the result is the same as the packed loop's, and one value block is in
  * cache at a time.  The first pass over a block prefetches its 32 columns
- * 16 row pairs ahead; every pass over the first 8 rows the next 32 columns
- * of its row pair, the last one those of the next block (`next`). */
+ * 16 row pairs ahead; the passes over 32 columns prefetch the next 32
+ * columns (after the last, those of the next block, `next`), the row-block
+ * passes taking turns over the row pairs so that the reads spread out. */
 PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat *v,
                              const uint16_t *next, const pa_mat *o) {
   static const uint32_t in_lo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
@@ -608,7 +609,7 @@ PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat
   const uint32_t npairs = PST / 2;
   const size_t vst = v->stride * 2;
   for (uint32_t c0 = 0; c0 < o->cols; c0 += 2 * LANES) {
-    /* where the passes over the first 8 rows prefetch: the next 32 columns */
+    /* where the passes prefetch: the next 32 columns */
     const int last_chunk = c0 + 2 * LANES >= o->cols;
     const char *pf = last_chunk ? (next ? (const char *)next : (const char *)v->data + c0 * 2)
                                 : (const char *)v->data + (c0 + 2 * LANES) * 2;
@@ -623,8 +624,11 @@ PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat
       const char *pr = (const char *)p + (size_t)r0 * PST * 2;
       const char *vr = (const char *)v->data + (size_t)c0 * 2;
       const int first_pass = c0 == 0 && r0 == 0;
+      /* the row pairs whose next 32 columns this pass prefetches: the
+       * passes over the row blocks take turns */
+      const uint32_t turns = o->rows / 8, turn = r0 / 8;
       for (uint32_t np = 0; np < npairs; np++, vr += 2 * vst) {
-        if (r0 == 0) {
+        if (np % turns == turn) {
           _mm_prefetch(pf + np * 2 * vst, _MM_HINT_T0);
           _mm_prefetch(pf + np * 2 * vst + vst, _MM_HINT_T0);
         }
