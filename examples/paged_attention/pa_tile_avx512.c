@@ -13,7 +13,9 @@
  * head_dim (q^T, 16 rows of q per vector), every key row pair is broadcast
  * straight from the cache, and the fp32 result tile is transposed on the way
  * out.  PV packs each value block into pairs of rows (the layout vdpbf16ps
- * and AMX read) and broadcasts pairs of p.
+ * and AMX read) and broadcasts pairs of p; for 8 or 16 rows it unpacks the
+ * row pairs in registers instead.  The loops for Case1's shapes are compiled
+ * per row length (qk16_*, pv8_*) and prefetch the rows they read next.
  */
 #include <math.h>
 #include <string.h>
@@ -455,8 +457,8 @@ static qk_rows_fn *const qk_rows_by_vecs[MAX_VECS] = {qk_rows_1, qk_rows_2, qk_r
  * key rows of exactly KP pairs (row stride 2 * KP elements, so every key
  * row of a group is a constant offset from one pointer): per group of 16
  * key rows, 16 accumulators (acc[r] lane j = s[j][g + r]), each step one
- * load of q pairs and 16 vdpbf16ps with the key pair as an embedded
- * broadcast; the accumulators are transposed in registers and stored as
+ * load of q pairs and 16 broadcast key pairs (at constant offsets) and
+ * vdpbf16ps; the accumulators are transposed in registers and stored as
  * 16 columns of s.  While a group runs, the next one (or the first of
  * `next`, the following block) is prefetched, one cache line per step: a
  * group of 16 rows is exactly KP lines. */
