@@ -13,7 +13,9 @@
  * head_dim (q^T, 16 rows of q per vector), every key row pair is broadcast
  * straight from the cache, and the fp32 result tile is transposed on the way
  * out.  PV packs each value block into pairs of rows (the layout vdpbf16ps
- * and AMX read) and broadcasts pairs of p.
+ * and AMX read) and broadcasts pairs of p; for 8 or 16 rows it unpacks the
+ * row pairs in registers instead.  The loops for Case1's shapes are compiled
+ * per row length (qk16_*, pv8_*) and prefetch the rows they read next.
  */
 #include <math.h>
 #include <string.h>
@@ -196,39 +198,70 @@ PA_BF16_INLINE __m512 store_rounded_bf16(void *p, pto2_dtype dtype, __mmask16 k,
 }
 
 /* Per row: the max over every valid column, then p tile by tile with 16
- * running sums (lane j sums the columns = j mod 16), added up at the end. */
+ * running sums (lane j sums the columns = j mod 16), added up at the end.
+ * NR rows at a time, interleaved, so that the max and sum chains of one row
+ * (each a sequence of dependent vector operations) overlap with the
+ * others'; every row's operations and their order are those of one row
+ * alone. */
 #define PA_SOFTMAX(NAME, TARGET, STORE)                                                          \
-  TARGET void NAME(const pa_sf_args *a) {                                                        \
+  static inline __attribute__((always_inline)) TARGET void NAME##_rows(                         \
+      const pa_sf_args *a, const unsigned NR, uint32_t r0, const pto2_dtype DT) {                \
     const __m512 scale = _mm512_set1_ps(a->scale);                                               \
-    const size_t esize = pto2_dtype_size(a->p_dtype);                                            \
-    for (uint32_t r = 0; r < a->rows; r++) {                                                     \
-      __m512 vmax = _mm512_set1_ps(-INFINITY);                                                   \
-      for (uint32_t i = 0; i < a->count; i++) {                                                  \
-        const float *row = a->s + i * a->s_step + r * a->s_stride;                               \
-        uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                            \
-        for (uint32_t j = 0; j < valid; j += LANES) {                                            \
-          __mmask16 k = first_lanes(valid - j);                                                  \
-          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), scale);                    \
-          vmax = _mm512_mask_max_ps(vmax, k, vmax, x);                                           \
+    const size_t esize = pto2_dtype_size(DT), s_step = a->s_step, s_stride = a->s_stride;        \
+    const size_t p_step = a->p_step, p_stride = a->p_stride;                                     \
+    const uint32_t count = a->count, cols = a->cols, valid_last = a->valid_last;                 \
+    const float *s = a->s;                                                                       \
+    char *p = a->p;                                                                              \
+    __m512 vmax[4], vm[4], sum[4];                                                               \
+    for (unsigned q = 0; q < NR; q++) vmax[q] = _mm512_set1_ps(-INFINITY);                       \
+    for (uint32_t i = 0; i < count; i++) {                                                       \
+      const float *row = s + i * s_step + r0 * s_stride;                                         \
+      uint32_t valid = i + 1 == count ? valid_last : cols;                                       \
+      for (uint32_t j = 0; j < valid; j += LANES) {                                              \
+        __mmask16 k = first_lanes(valid - j);                                                    \
+        for (unsigned q = 0; q < NR; q++) {                                                      \
+          __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + q * s_stride + j), scale);     \
+          vmax[q] = _mm512_mask_max_ps(vmax[q], k, vmax[q], x);                                  \
         }                                                                                        \
       }                                                                                          \
-      const float m = _mm512_reduce_max_ps(vmax);                                                \
-      const __m512 vm = _mm512_set1_ps(m);                                                       \
-      __m512 sum = _mm512_setzero_ps();                                                          \
-      for (uint32_t i = 0; i < a->count; i++) {                                                  \
-        const float *row = a->s + i * a->s_step + r * a->s_stride;                               \
-        char *prow = (char *)a->p + (i * a->p_step + r * a->p_stride) * esize;                   \
-        uint32_t valid = i + 1 == a->count ? a->valid_last : a->cols;                            \
-        for (uint32_t j = 0; j < a->cols; j += LANES) {                                          \
-          __mmask16 k = first_lanes(a->cols - j);                                                \
-          __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;                                 \
-          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + j), scale, vm);             \
+    }                                                                                            \
+    float m[4];                                                                                  \
+    for (unsigned q = 0; q < NR; q++) {                                                          \
+      m[q] = _mm512_reduce_max_ps(vmax[q]);                                                      \
+      vm[q] = _mm512_set1_ps(m[q]);                                                              \
+      sum[q] = _mm512_setzero_ps();                                                              \
+    }                                                                                            \
+    for (uint32_t i = 0; i < count; i++) {                                                       \
+      const float *row = s + i * s_step + r0 * s_stride;                                         \
+      char *prow = p + (i * p_step + r0 * p_stride) * esize;                                     \
+      uint32_t valid = i + 1 == count ? valid_last : cols;                                       \
+      for (uint32_t j = 0; j < cols; j += LANES) {                                               \
+        __mmask16 k = first_lanes(cols - j);                                                     \
+        __mmask16 kv = j < valid ? first_lanes(valid - j) : 0;                                   \
+        for (unsigned q = 0; q < NR; q++) {                                                      \
+          __m512 x = _mm512_fmsub_ps(_mm512_maskz_loadu_ps(kv, row + q * s_stride + j), scale,   \
+                                     vm[q]);                                                     \
           __m512 e = _mm512_maskz_mov_ps(kv, exp_ps(x));                                         \
-          sum = _mm512_add_ps(sum, STORE(prow + j * esize, a->p_dtype, k, e));                   \
+          sum[q] = _mm512_add_ps(sum[q], STORE(prow + (q * p_stride + j) * esize, DT, k, e));    \
         }                                                                                        \
       }                                                                                          \
-      a->mij[r] = m;                                                                             \
-      a->lij[r] = _mm512_reduce_add_ps(sum);                                                     \
+    }                                                                                            \
+    for (unsigned q = 0; q < NR; q++) {                                                          \
+      a->mij[r0 + q] = m[q];                                                                     \
+      a->lij[r0 + q] = _mm512_reduce_add_ps(sum[q]);                                             \
+    }                                                                                            \
+  }                                                                                              \
+  static inline __attribute__((always_inline)) TARGET void NAME##_of(const pa_sf_args *a,       \
+                                                                     const pto2_dtype DT) {      \
+    uint32_t r = 0;                                                                              \
+    for (; r + 4 <= a->rows; r += 4) NAME##_rows(a, 4, r, DT);                                   \
+    for (; r < a->rows; r++) NAME##_rows(a, 1, r, DT);                                           \
+  }                                                                                              \
+  TARGET void NAME(const pa_sf_args *a) {                                                        \
+    switch (a->p_dtype) {                                                                        \
+    case PTO2_BFLOAT16: NAME##_of(a, PTO2_BFLOAT16); break;                                      \
+    case PTO2_FLOAT16: NAME##_of(a, PTO2_FLOAT16); break;                                        \
+    default: NAME##_of(a, PTO2_FLOAT32); break;                                                  \
     }                                                                                            \
   }
 
@@ -380,6 +413,9 @@ static inline uint32_t pair_at(const uint16_t *p) {
   return w;
 }
 
+typedef void qk16_fn_t(const uint16_t *kr, uint32_t rows, const uint32_t *qv, uint32_t mrows,
+                       float *s, size_t sst, const uint16_t *next);
+
 /* t[r][v] = sum over kp of the pairs of key row r and packed q vector v:
  * nr key rows (row stride kst elements) times mv vectors of 16 q rows. */
 PA_BF16_INLINE void qk_rows(const unsigned nr, const unsigned mv, uint32_t kpairs,
@@ -417,6 +453,59 @@ typedef void qk_rows_fn(uint32_t rows, uint32_t kpairs, const uint16_t *kr, size
                         const uint32_t *qv, size_t ld, float *t);
 static qk_rows_fn *const qk_rows_by_vecs[MAX_VECS] = {qk_rows_1, qk_rows_2, qk_rows_3, qk_rows_4};
 
+/* The register-blocked QK of up to 16 q rows (one packed vector) against
+ * key rows of exactly KP pairs (row stride 2 * KP elements, so every key
+ * row of a group is a constant offset from one pointer): per group of 16
+ * key rows, 16 accumulators (acc[r] lane j = s[j][g + r]), each step one
+ * load of q pairs and 16 broadcast key pairs (at constant offsets) and
+ * vdpbf16ps; the accumulators are transposed in registers and stored as
+ * 16 columns of s.  While a group runs, the next one (or the first of
+ * `next`, the following block) is prefetched, one cache line per step: a
+ * group of 16 rows is exactly KP lines. */
+PA_BF16_INLINE void qk16_fixed(const uint32_t KP, const uint16_t *kr, uint32_t rows,
+                               const uint32_t *qv, uint32_t mrows, float *s, size_t sst,
+                               const uint16_t *next) {
+  const size_t row_bytes = (size_t)KP * 4;
+  for (uint32_t g = 0; g < rows; g += LANES) {
+    const char *base = (const char *)kr + g * row_bytes;
+    const char *pf = g + LANES < rows ? base + LANES * row_bytes
+                     : next            ? (const char *)next
+                                       : base;
+    __m512 acc[LANES];
+    for (unsigned r = 0; r < LANES; r++) acc[r] = _mm512_setzero_ps();
+    for (uint32_t kp = 0; kp < KP; kp++) {
+      const __m512bh qvec = (__m512bh)_mm512_load_si512(qv + kp * LANES);
+      _mm_prefetch(pf + (size_t)kp * 64, _MM_HINT_T0);
+      for (unsigned r = 0; r < LANES; r++) {
+        uint32_t w;
+        memcpy(&w, base + r * row_bytes + kp * 4, sizeof w);
+        acc[r] = _mm512_dpbf16_ps(acc[r], qvec, (__m512bh)_mm512_set1_epi32((int)w));
+      }
+    }
+    transpose16(acc);
+    for (uint32_t m = 0; m < mrows; m++) _mm512_storeu_ps(s + m * sst + g, acc[m]);
+  }
+}
+
+#define PA_QK16_OF(KP)                                                                        \
+  PA_BF16 static void qk16_##KP(const uint16_t *kr, uint32_t rows, const uint32_t *qv,        \
+                                uint32_t mrows, float *s, size_t sst, const uint16_t *next) { \
+    qk16_fixed(KP, kr, rows, qv, mrows, s, sst, next);                                        \
+  }
+PA_QK16_OF(32)
+PA_QK16_OF(64)
+PA_QK16_OF(128)
+
+/* The qk16 kernel for rows of kpairs pairs, or NULL. */
+static qk16_fn_t *qk16_for(uint32_t kpairs) {
+  switch (kpairs) {
+  case 32: return qk16_32;
+  case 64: return qk16_64;
+  case 128: return qk16_128;
+  default: return NULL;
+  }
+}
+
 /* bf16 operands whose reduction (the columns of a) comes in pairs. */
 static int bf16_pairs(const pa_mat *a, const pa_mat *b) {
   return a->dtype == PTO2_BFLOAT16 && b->dtype == PTO2_BFLOAT16 && a->cols % 2 == 0;
@@ -435,8 +524,15 @@ PA_BF16 void pa__qk_bf16dp(const pa_mat *q, uint32_t count, const pa_mat *k, con
     uint32_t mrows = min_u32(QK_M, q->rows - m0), mv = (mrows + LANES - 1) / LANES;
     uint32_t ld = mv * LANES;
     pa__pack_q_pairs(q, 0, kpairs, m0, mrows, ld, qv);
+    qk16_fn_t *fast = mv == 1 ? qk16_for(kpairs) : NULL;
     for (uint32_t i = 0; i < count; i++) {
       const uint16_t *kd = k[i].data;
+      if (fast && k[i].stride == 2u * kpairs && k[i].rows % LANES == 0) {
+        const uint16_t *next = i + 1 < count ? k[i + 1].data : NULL;
+        fast(kd, k[i].rows, qv, mrows, (float *)s[i].data + (size_t)m0 * s[i].stride,
+             s[i].stride, next);
+        continue;
+      }
       for (uint32_t n0 = 0; n0 < k[i].rows; n0 += QK_N) {
         uint32_t nrows = min_u32(QK_N, k[i].rows - n0);
         qk_rows_by_vecs[mv - 1](nrows, kpairs, kd + n0 * k[i].stride, k[i].stride, qv, ld, t);
@@ -491,10 +587,114 @@ typedef void pv_cols_fn(uint32_t rows, uint32_t npairs, const uint16_t *pr, size
                         const uint32_t *vp, size_t ldv, float *o, size_t ldo, __mmask16 last);
 static pv_cols_fn *const pv_cols_by_vecs[PV_CV] = {pv_cols_1, pv_cols_2, pv_cols_3, pv_cols_4};
 
+/* The register-blocked PV without a packed copy of v, for p rows of exactly
+ * PST elements (every row of a block a constant offset from one pointer):
+ * per 32 columns of o and 8 rows of p, 16 accumulators hold o in an
+ * interleaved column order, because vpunpcklwd / vpunpckhwd of value rows
+ * 2n and 2n+1 give the bf16 pairs of columns {0-3, 8-11, 16-19, 24-27}
+ * (lo) and {4-7, 12-15, 20-23, 28-31} (hi) of the 32; o is permuted into
+ * that order when loaded and back when stored.  Each step: two loads and
+ * two unpacks of value rows, 8 broadcast pairs of p, 16 vdpbf16ps.  Tile
+ * by tile (o goes through memory in fp32 between tiles, exactly), so every
+ * element sums its pairs in ascending order of n over the tiles in order:
+ * the result is the same as the packed loop's, and one value block is in
+ * cache at a time.  The first pass over a block prefetches its 32 columns
+ * 16 row pairs ahead; the passes over 32 columns prefetch the next 32
+ * columns (after the last, those of the next block, `next`), the row-block
+ * passes taking turns over the row pairs so that the reads spread out. */
+PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat *v,
+                             const uint16_t *next, const pa_mat *o) {
+  static const uint32_t in_lo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  static const uint32_t out_0[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
+  const __m512i ilo = _mm512_loadu_si512(in_lo), ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(4));
+  const __m512i o0 = _mm512_loadu_si512(out_0), o1 = _mm512_add_epi32(o0, _mm512_set1_epi32(8));
+  const uint32_t npairs = PST / 2;
+  const size_t vst = v->stride * 2;
+  for (uint32_t c0 = 0; c0 < o->cols; c0 += 2 * LANES) {
+    /* where the passes prefetch: the next 32 columns */
+    const int last_chunk = c0 + 2 * LANES >= o->cols;
+    const char *pf = last_chunk ? (next ? (const char *)next : (const char *)v->data + c0 * 2)
+                                : (const char *)v->data + (c0 + 2 * LANES) * 2;
+    for (uint32_t r0 = 0; r0 < o->rows; r0 += 8) {
+      __m512 lo[8], hi[8];
+      for (unsigned r = 0; r < 8; r++) {
+        const float *orow = (const float *)o->data + (size_t)(r0 + r) * o->stride + c0;
+        __m512 a = _mm512_loadu_ps(orow), b = _mm512_loadu_ps(orow + LANES);
+        lo[r] = _mm512_permutex2var_ps(a, ilo, b);
+        hi[r] = _mm512_permutex2var_ps(a, ihi, b);
+      }
+      const char *pr = (const char *)p + (size_t)r0 * PST * 2;
+      const char *vr = (const char *)v->data + (size_t)c0 * 2;
+      const int first_pass = c0 == 0 && r0 == 0;
+      /* the row pairs whose next 32 columns this pass prefetches: the
+       * passes over the row blocks take turns */
+      const uint32_t turns = o->rows / 8, turn = r0 / 8;
+      for (uint32_t np = 0; np < npairs; np++, vr += 2 * vst) {
+        if (np % turns == turn) {
+          _mm_prefetch(pf + np * 2 * vst, _MM_HINT_T0);
+          _mm_prefetch(pf + np * 2 * vst + vst, _MM_HINT_T0);
+        }
+        if (first_pass) { /* these 32 columns 16 pairs ahead */
+          const char *ahead = vr + (np + 16 < npairs ? 32 * vst : 0);
+          _mm_prefetch(ahead, _MM_HINT_T0);
+          _mm_prefetch(ahead + vst, _MM_HINT_T0);
+        }
+        const __m512i a = _mm512_loadu_si512(vr), b = _mm512_loadu_si512(vr + vst);
+        const __m512bh vlo = (__m512bh)_mm512_unpacklo_epi16(a, b);
+        const __m512bh vhi = (__m512bh)_mm512_unpackhi_epi16(a, b);
+        for (unsigned r = 0; r < 8; r++) {
+          uint32_t w;
+          memcpy(&w, pr + r * PST * 2 + np * 4, sizeof w);
+          const __m512bh pw = (__m512bh)_mm512_set1_epi32((int)w);
+          lo[r] = _mm512_dpbf16_ps(lo[r], vlo, pw);
+          hi[r] = _mm512_dpbf16_ps(hi[r], vhi, pw);
+        }
+      }
+      for (unsigned r = 0; r < 8; r++) {
+        float *orow = (float *)o->data + (size_t)(r0 + r) * o->stride + c0;
+        _mm512_storeu_ps(orow, _mm512_permutex2var_ps(lo[r], o0, hi[r]));
+        _mm512_storeu_ps(orow + LANES, _mm512_permutex2var_ps(lo[r], o1, hi[r]));
+      }
+    }
+  }
+}
+
+PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *p,
+                              const pa_mat *v, const pa_mat *o) {
+  for (uint32_t i = 0; i < count; i++)
+    pv8_tile(PST, p[i].data, &v[i], i + 1 < count ? v[i + 1].data : NULL, o);
+}
+
+#define PA_PV8_OF(PST)                                                                     \
+  PA_BF16 static void pv8_##PST(uint32_t count, const pa_mat *p, const pa_mat *v,          \
+                                const pa_mat *o) {                                         \
+    pv8_fixed(PST, count, p, v, o);                                                        \
+  }
+PA_PV8_OF(64)
+PA_PV8_OF(128)
+
+/* Whether pv8 takes the call (returns the kernel): 8 or 16 rows, o's
+ * columns a multiple of 32, every p tile of 64 or 128 columns, contiguous.
+ * With more rows the packed loop below wins: its packing is shared by more
+ * rows, and it needs no unpacking per row block. */
+static void (*pv8_for(uint32_t count, const pa_mat *p, const pa_mat *o))(uint32_t, const pa_mat *,
+                                                                          const pa_mat *,
+                                                                          const pa_mat *) {
+  if ((o->rows != 8 && o->rows != 16) || o->cols % (2 * LANES)) return NULL;
+  for (uint32_t i = 0; i < count; i++)
+    if (p[i].cols != p[0].cols || p[i].stride != p[i].cols) return NULL;
+  return p[0].cols == 64 ? pv8_64 : p[0].cols == 128 ? pv8_128 : NULL;
+}
+
 PA_BF16 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v) {
   if (!count) return;
   if (!bf16_pairs(&p[0], &v[0])) {
     pv_avx512(o, count, p, v);
+    return;
+  }
+  void (*fast)(uint32_t, const pa_mat *, const pa_mat *, const pa_mat *) = pv8_for(count, p, o);
+  if (fast) {
+    fast(count, p, v, o);
     return;
   }
   _Alignas(64) uint32_t vp[PV_N / 2 * PV_C];

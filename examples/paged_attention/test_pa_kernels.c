@@ -366,12 +366,14 @@ typedef struct shape {
   uint32_t m, n, k, count;
 } shape;
 
-/* Shapes of the cases (16/64 rows, blocks of 16/64/128, head_dim 16/128/256)
- * and ragged ones the fast paths hand on (odd sizes, not multiples of 16/32). */
+/* Shapes of the cases (16/64 rows, blocks of 16/64/128, head_dim 16/128/256),
+ * the other shapes of the fixed-stride avx512bf16 loops (QK: head_dim
+ * 64/128/256 with up to 16 q rows; PV: 8/16 rows, blocks of 64/128) and
+ * ragged ones the fast paths hand on (odd sizes, not multiples of 16/32). */
 static const shape op_shapes[] = {
     {16, 128, 128, 2}, {64, 64, 128, 2}, {64, 64, 256, 1}, {16, 16, 16, 3}, {128, 64, 256, 1},
     {5, 24, 40, 2},    {70, 48, 64, 1},  {3, 7, 6, 1},     {16, 32, 33, 1}, {32, 64, 272, 1},
-    {48, 96, 80, 2},   {16, 160, 128, 1}};
+    {48, 96, 80, 2},   {16, 160, 128, 1}, {8, 64, 256, 3},   {16, 64, 64, 2}};
 
 static void test_qk_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, const shape *sh) {
   pa_mat q = rand_mat(sh->m, sh->k, sh->k + 2, d), k[3], s[3];
