@@ -272,13 +272,13 @@ double roofline_print_rows(FILE *f, const roofline_peaks *p, const pa_case *c,
           fmt_si(fl, sizeof fl, w.flops, "FLOP"), fmt_si(by, sizeof by, w.bytes, "B"),
           fmt_time(ct, sizeof ct, w.compute_s), fmt_time(mt, sizeof mt, w.memory_s),
           fmt_time(bd, sizeof bd, w.bound_s), w.limit);
-  fprintf(f, "  %-7s %12s %11s %10s %10s %7s %13s %6s %10s %7s\n", "lane", "work", "bytes",
-          "bound", "elapsed", "ratio", "rate", "", "cpu/thr", "ratio");
+  fprintf(f, "  %-7s %12s %11s %10s %10s %8s %13s %6s %10s %9s\n", "lane", "work", "bytes",
+          "bound", "elapsed", "el/bound", "rate", "target", "cpu/thr", "cpu/bound");
   for (int i = 0; i < n; i++) {
     double el = elapsed_us[i] * 1e-6, ratio = el / w.bound_s;
     double cpu = cpu_us[i] * 1e-6 / p->threads;
     if (ratio > worst) worst = ratio;
-    fprintf(f, "  %-7s %12s %11s %10s %10s %6.2fx %13s %6s %10s %6.2fx\n", pa_lane_name(lanes[i]),
+    fprintf(f, "  %-7s %12s %11s %10s %10s %7.2fx %13s %6s %10s %8.2fx\n", pa_lane_name(lanes[i]),
             fl, by, bd, fmt_time(el_s, sizeof el_s, el), ratio,
             fmt_si(rate, sizeof rate, w.flops / el, "FLOP/s"), ratio <= 2.0 ? "<=2x" : ">2x",
             fmt_time(cpu_s, sizeof cpu_s, cpu), cpu / w.bound_s);
