@@ -94,6 +94,7 @@ typedef struct pto2__rec_derived {
 
 typedef struct pto2__recorder {
   pto2_trace_options opt;
+  const pto2_allocator *mem; /* the runtime's (pto2_config.allocator): every buffer here */
   uint64_t origin_ns, end_ns;
   pto2__rec_task *tasks;
   uint32_t ntasks, dropped_tasks;
@@ -131,7 +132,8 @@ typedef struct pto2__recorder {
 
 struct pto2__tmap_entry;
 
-int pto2__rec_create(const pto2_trace_options *opt, pto2__recorder **out);
+int pto2__rec_create(const pto2_trace_options *opt, const pto2_allocator *a,
+                     pto2__recorder **out);
 void pto2__rec_destroy(pto2__recorder *rec);
 /* Before the root scope opens. */
 void pto2__rec_run_begin(pto2_runtime *rt, uint64_t now);

@@ -67,7 +67,7 @@ int pto2_trace_enable_opts(pto2_runtime *rt, const pto2_trace_options *opts) {
   int rc = buf_alloc(&rt->cfg.allocator, &rt->orch_trace, o.max_events);
   for (uint32_t i = 0; !rc && i < rt->executor_count; i++)
     rc = buf_alloc(&rt->cfg.allocator, &rt->executors[i].trace, o.max_events);
-  if (!rc) rc = pto2__rec_create(&o, &rt->rec);
+  if (!rc) rc = pto2__rec_create(&o, &rt->cfg.allocator, &rt->rec);
   if (rc) {
     pto2__trace_free(rt);
     return pto2__host_fail(rt, rc, "pto2_trace_enable: out of memory for %u events per thread",
