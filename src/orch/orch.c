@@ -464,7 +464,10 @@ static int add_reader(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id 
 /* The reader log's test of a dead entry (deps/readlog.h L2). */
 static bool log_reader_retired(void *ctx, pto2_task_id id) {
   pto2_runtime *rt = ctx;
-  return pto2__task_retired(&rt->rings[pto2_task_id_ring(id)], pto2_task_id_local(id));
+  /* pto2__task_retired() without the slot check: the log holds only ids
+   * issued here, and a slot is reused only once its ring's watermark has
+   * passed the task in it. */
+  return pto2_task_id_local(id) < rt->rings[pto2_task_id_ring(id)].seen_alive;
 }
 
 /* (L3) Moves the live entries of a reader log to the reader map, chained
@@ -544,6 +547,20 @@ static int lookup_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, unsig
   if (!rc && kind == PTO2_ARG_OUTPUT_EXISTING)
     rc = lookup_map(rt, &rt->tmap, f, t, true, true, kind, self, argi);
   return rc;
+}
+
+/* Strict AUTO, INPUT and INOUT: the writers, by the plain scopes' lookup
+ * when the allocation's entries cannot take the task past its lookup limit
+ * (the common case), else by lookup_map(), which waits beyond the limit.
+ * Not traced: strict lookups are not in the TensorMap statistics. */
+static int lookup_writers_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
+                                 pto2_task_id self, unsigned argi) {
+  const pto2__tmap_alloc *al = pto2__tmap_find_alloc(&rt->tmap, t->addr);
+  if (!al || !al->count) return 0;
+  if (f->count + al->count <= f->lookup_limit)
+    return lookup_writers(rt, f, t, inout, self, argi, false);
+  return lookup_map(rt, &rt->tmap, f, t, inout, true, inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT,
+                    self, argi);
 }
 
 /* True if the task keeps the tensor's creator alive (a lifetime hold)
@@ -628,8 +645,7 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
     }
     if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
       bool inout = kind == PTO2_ARG_INOUT;
-      int rc = pol->strict ? lookup_map(rt, &rt->tmap, f, t, inout, true,
-                                        inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT, self, i)
+      int rc = pol->strict ? lookup_writers_strict(rt, f, t, inout, self, i)
                            : lookup_writers(rt, f, t, inout, self, i, traced);
       if (rc) return rc;
     }
