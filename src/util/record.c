@@ -42,6 +42,7 @@ static void free_analysis(pto2__recorder *r) {
   r->derived = 0;
   r->id_hash = 0;
   r->analysed = false;
+  r->analysis_oom = false;
 }
 
 void pto2__rec_destroy(pto2__recorder *r) {
@@ -413,6 +414,7 @@ void pto2__rec_run_end(pto2_runtime *rt, uint64_t now, pto2_run_stats *st) {
     derive_spans(rt, r);
     r->analysed = critical_path(r) == 0;
   }
+  r->analysis_oom = !r->analysed;
   r->dropped_total = pto2_trace_dropped(rt);
   if (!st) return;
   for (uint32_t k = 0; k < r->nedges; k++)

@@ -124,7 +124,15 @@ typedef struct pto2__recorder {
   uint64_t crit_ns;
   uint32_t crit_last;
   bool analysed;
+  bool analysis_oom; /* the analysis at the end of the last run ran out of memory */
 } pto2__recorder;
+
+/* What the writers of a recorded run return when it has no analysis:
+ * PTO2_E_NO_MEMORY if the analysis ran out of memory, else
+ * PTO2_E_INVALID_ARGS (no run recorded). */
+static inline int pto2__rec_unanalysed(const pto2__recorder *r) {
+  return r && r->analysis_oom ? PTO2_E_NO_MEMORY : PTO2_E_INVALID_ARGS;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Hooks (util/record.c); callers test rt->tracing first                     */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "pto2/pto2.h"
+#include "pto2/observe.h"
 #include "test.h"
 
 static atomic_long calls, live, fail_at;
@@ -160,6 +161,7 @@ static void sequence(const char *name, bool check, bool strict) {
     ASSERT_EQ_INT(pto2_kernel_register(rt, 0, PTO2_CORE_AIV, "add1", add1, 0), 0);
     ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "read1", read1, 0), 0);
     rc = pto2_trace_enable(rt, 16);
+    bool traced = rc == 0;
     if (rc) {
       if (rc != PTO2_E_NO_MEMORY) TEST_FAIL("%s, n=%ld: trace_enable returned %d", name, n, rc);
       trace_fails++;
@@ -169,6 +171,16 @@ static void sequence(const char *name, bool check, bool strict) {
       if (rc != PTO2_E_NO_MEMORY)
         TEST_FAIL("%s, n=%ld: run returned %d (%s)", name, n, rc, pto2_error_message(rt));
       run_fails++;
+    }
+    if (!rc && traced) { /* the writers of the recorded run allocate too */
+      FILE *f = fopen("/dev/null", "w");
+      ASSERT_TRUE(f != NULL);
+      int wr[3] = {pto2_summary_print(rt, f), pto2_graph_write(rt, "/dev/null"),
+                   pto2_trace_write(rt, "/dev/null")};
+      fclose(f);
+      for (int i = 0; i < 3; i++)
+        if (wr[i] && wr[i] != PTO2_E_NO_MEMORY)
+          TEST_FAIL("%s, n=%ld: writer %d returned %d", name, n, i, wr[i]);
     }
     bool any = atomic_load(&failed);
     atomic_store(&fail_at, 0);
