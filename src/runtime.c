@@ -360,7 +360,7 @@ static int create_structures(pto2_runtime *rt) {
     return rc;
   if ((rc = pto2__orch_init(rt))) return rc;
   if (rt->cfg.hazard_check != PTO2_HAZARD_CHECK_OFF &&
-      !(rt->hz = pto2__hz_create(kernel_name, rt)))
+      !(rt->hz = pto2__hz_create(kernel_name, rt, &rt->cfg.allocator)))
     return PTO2_E_NO_MEMORY;
   rt->executor_count = rt->cfg.worker_threads + 1;
   rt->executors = pto2__zalloc64(&rt->cfg.allocator, rt->executor_count * sizeof *rt->executors);

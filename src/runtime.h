@@ -19,6 +19,7 @@
 #include <stdbool.h>
 
 #include "check/hazard.h"
+#include "deps/readlog.h"
 #include "deps/tensormap.h"
 #include "orch/orch.h"
 #include "platform/futex.h"
@@ -50,6 +51,7 @@ struct pto2_runtime {
   pto2__ready_queue queues[PTO2__SHAPE_COUNT];
   pto2__tensormap tmap;
   pto2__tensormap rmap;      /* readers, recorded in strict AUTO scopes only */
+  pto2__readlog rlog;        /* readers of caller memory in strict AUTO (deps/readlog.h) */
   pto2__orch orch;
   pto2__hz *hz;               /* the hazard checker; NULL when it is off */
   pto2__ready_batch batch;   /* tasks the orchestrator found ready (sched/sched.h) */

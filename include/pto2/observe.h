@@ -102,7 +102,9 @@ PTO2_API int pto2_graph_hold_get(const pto2_runtime *rt, size_t i, pto2_graph_ho
 
 /* Writes the graph as JSON (format "pto2-graph", docs/observability.md),
  * with the run's statistics, or as Graphviz DOT.  DOT refuses graphs of more
- * than `max_tasks` tasks (0: 2000) with PTO2_E_INVALID_ARGS. */
+ * than `max_tasks` tasks (0: 2000) with PTO2_E_INVALID_ARGS.  These and
+ * pto2_summary_print return PTO2_E_NO_MEMORY when the analysis at the end
+ * of the recorded run ran out of memory (the run itself succeeded). */
 PTO2_API int pto2_graph_write(const pto2_runtime *rt, const char *path) PTO2_WARN_UNUSED;
 PTO2_API int pto2_graph_write_dot(const pto2_runtime *rt, const char *path,
                                   size_t max_tasks) PTO2_WARN_UNUSED;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "deps/tensor.h"
+#include "util/alloc.h"
 
 enum {
   HZ_NONE = UINT32_MAX,
@@ -56,6 +57,7 @@ typedef struct hz_ring_map {
 } hz_ring_map;
 
 struct pto2__hz {
+  const pto2_allocator *mem; /* the runtime's (pto2_config.allocator): every block below */
   pto2__hz_kernel_name_fn kname;
   void *kctx;
   hz_node *nodes;
@@ -90,21 +92,22 @@ struct pto2__hz {
 /* Recording                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int grow(void **p, uint32_t *cap, uint64_t need, size_t esz) {
+static int grow(const pto2_allocator *a, void **p, uint32_t *cap, uint64_t need, size_t esz) {
   if (need <= *cap) return 0;
   uint64_t n = *cap ? *cap : 256;
   while (n < need) n *= 2;
   if (n > UINT32_MAX) return PTO2_E_NO_MEMORY;
-  void *q = realloc(*p, (size_t)n * esz);
+  void *q = pto2__realloc(a, *p, (size_t)n * esz);
   if (!q) return PTO2_E_NO_MEMORY;
   *p = q;
   *cap = (uint32_t)n;
   return 0;
 }
 
-pto2__hz *pto2__hz_create(pto2__hz_kernel_name_fn name, void *ctx) {
-  pto2__hz *h = calloc(1, sizeof *h);
+pto2__hz *pto2__hz_create(pto2__hz_kernel_name_fn name, void *ctx, const pto2_allocator *a) {
+  pto2__hz *h = pto2__zalloc(a, sizeof *h);
   if (!h) return 0;
+  h->mem = a;
   h->kname = name;
   h->kctx = ctx;
   h->last_orch = HZ_NONE;
@@ -112,18 +115,18 @@ pto2__hz *pto2__hz_create(pto2__hz_kernel_name_fn name, void *ctx) {
 }
 
 static void free_check_state(pto2__hz *h) {
-  free(h->acc_alloc);
-  free(h->order);
-  free(h->allocs);
-  free(h->pred_first);
-  free(h->preds);
-  free(h->succ_first);
-  free(h->succs);
-  free(h->succ_time);
-  free(h->topo);
-  free(h->stamp);
-  free(h->stack);
-  free(h->pairs);
+  pto2__free(h->mem, h->acc_alloc);
+  pto2__free(h->mem, h->order);
+  pto2__free(h->mem, h->allocs);
+  pto2__free(h->mem, h->pred_first);
+  pto2__free(h->mem, h->preds);
+  pto2__free(h->mem, h->succ_first);
+  pto2__free(h->mem, h->succs);
+  pto2__free(h->mem, h->succ_time);
+  pto2__free(h->mem, h->topo);
+  pto2__free(h->mem, h->stamp);
+  pto2__free(h->mem, h->stack);
+  pto2__free(h->mem, h->pairs);
   h->acc_alloc = h->order = h->pred_first = h->preds = h->succ_first = h->succs = 0;
   h->succ_time = h->topo = h->stamp = h->stack = 0;
   h->allocs = 0;
@@ -134,13 +137,13 @@ static void free_check_state(pto2__hz *h) {
 void pto2__hz_destroy(pto2__hz *h) {
   if (!h) return;
   free_check_state(h);
-  free(h->nodes);
-  free(h->accs);
-  free(h->edges);
-  free(h->open_seqs);
-  for (unsigned r = 0; r < HZ_RINGS; r++) free(h->rings[r].node);
-  free(h->hazards);
-  free(h);
+  pto2__free(h->mem, h->nodes);
+  pto2__free(h->mem, h->accs);
+  pto2__free(h->mem, h->edges);
+  pto2__free(h->mem, h->open_seqs);
+  for (unsigned r = 0; r < HZ_RINGS; r++) pto2__free(h->mem, h->rings[r].node);
+  pto2__free(h->mem, h->hazards);
+  pto2__free(h->mem, h);
 }
 
 void pto2__hz_run_begin(pto2__hz *h) {
@@ -165,7 +168,8 @@ static uint32_t node_of(const pto2__hz *h, uint64_t raw) {
 
 static int new_node(pto2__hz *h, uint64_t id, uint8_t what, unsigned mode, unsigned depth,
                     uint32_t scope_seq, uint32_t *out) {
-  int rc = grow((void **)&h->nodes, &h->node_cap, (uint64_t)h->node_count + 1, sizeof *h->nodes);
+  int rc = grow(h->mem, (void **)&h->nodes, &h->node_cap, (uint64_t)h->node_count + 1,
+                sizeof *h->nodes);
   if (rc) return rc;
   hz_node *n = &h->nodes[h->node_count];
   memset(n, 0, sizeof *n);
@@ -183,7 +187,8 @@ static int new_node(pto2__hz *h, uint64_t id, uint8_t what, unsigned mode, unsig
 
 static int add_acc(pto2__hz *h, uint32_t node, const pto2_tensor *t, unsigned kind,
                    unsigned argi) {
-  int rc = grow((void **)&h->accs, &h->acc_cap, (uint64_t)h->acc_count + 1, sizeof *h->accs);
+  int rc =
+      grow(h->mem, (void **)&h->accs, &h->acc_cap, (uint64_t)h->acc_count + 1, sizeof *h->accs);
   if (rc) return rc;
   hz_acc *a = &h->accs[h->acc_count++];
   a->t = *t;
@@ -204,7 +209,7 @@ int pto2__hz_task(pto2__hz *h, pto2_task_id id, const int8_t kernels[3], unsigne
   if (!m->count) m->first = local;
   if (local - m->first != m->count) return 0; /* not the next id of its ring: not ours */
   uint32_t node;
-  int rc = grow((void **)&m->node, &m->cap, (uint64_t)m->count + 1, sizeof *m->node);
+  int rc = grow(h->mem, (void **)&m->node, &m->cap, (uint64_t)m->count + 1, sizeof *m->node);
   if (rc || (rc = new_node(h, id.raw, NODE_TASK, mode, depth, scope_seq, &node))) return rc;
   m->node[m->count++] = node;
   memcpy(h->nodes[node].kernel, kernels, 3);
@@ -216,7 +221,8 @@ int pto2__hz_task(pto2__hz *h, pto2_task_id id, const int8_t kernels[3], unsigne
 int pto2__hz_edge(pto2__hz *h, pto2_task_id producer, pto2_task_id consumer) {
   uint32_t p = node_of(h, producer.raw), c = node_of(h, consumer.raw);
   if (p == HZ_NONE || c == HZ_NONE) return 0;
-  int rc = grow((void **)&h->edges, &h->edge_cap, (uint64_t)h->edge_count + 1, sizeof *h->edges);
+  int rc = grow(h->mem, (void **)&h->edges, &h->edge_cap, (uint64_t)h->edge_count + 1,
+                sizeof *h->edges);
   if (rc) return rc;
   h->edges[h->edge_count++] = (hz_edge){p, c, h->node_count};
   return 0;
@@ -229,7 +235,7 @@ int pto2__hz_orch_access(pto2__hz *h, const pto2_tensor *t, const uint32_t *indi
   if (!pto2__tensor_valid(&elem)) return 0; /* validated by the caller */
   elem.owner = t->owner;
   uint32_t node;
-  int rc = grow((void **)&h->open_seqs, &h->open_cap, (uint64_t)h->open_count + depth + 1,
+  int rc = grow(h->mem, (void **)&h->open_seqs, &h->open_cap, (uint64_t)h->open_count + depth + 1,
                 sizeof *h->open_seqs);
   if (rc || (rc = new_node(h, UINT64_MAX, write ? NODE_SET : NODE_GET, mode, depth,
                            scope_seqs[depth], &node)))
@@ -353,7 +359,8 @@ static bool acc_writes(const hz_acc *a) {
 /* ------------------------------------------------------------------------ */
 
 static void *xcalloc(pto2__hz *h, size_t n, size_t esz) {
-  void *p = calloc(n ? n : 1, esz);
+  if (n && esz > SIZE_MAX / n) return 0;
+  void *p = pto2__zalloc(h->mem, (n ? n : 1) * esz);
   if (p) h->check_bytes += (uint64_t)n * esz;
   return p;
 }
@@ -367,7 +374,7 @@ static int group_allocs(pto2__hz *h) {
   h->allocs = xcalloc(h, n, sizeof *h->allocs);
   h->order = xcalloc(h, n, sizeof *h->order);
   if (!table || !h->acc_alloc || !h->allocs || !h->order) {
-    free(table);
+    pto2__free(h->mem, table);
     return PTO2_E_NO_MEMORY;
   }
   for (uint32_t i = 0; i < n; i++) {
@@ -397,7 +404,7 @@ static int group_allocs(pto2__hz *h) {
     al->count++;
     if (h->nodes[a->node].what != NODE_TASK) al->orch = true;
   }
-  free(table);
+  pto2__free(h->mem, table);
   uint32_t pos = 0;
   for (uint32_t i = 0; i < h->alloc_count; i++) {
     h->allocs[i].first = pos;
@@ -426,7 +433,7 @@ static int build_succs(pto2__hz *h) {
     h->succs[at] = h->edges[i].c;
     h->succ_time[at] = h->edges[i].time;
   }
-  free(fill);
+  pto2__free(h->mem, fill);
   return 0;
 }
 
@@ -434,10 +441,11 @@ static int build_succs(pto2__hz *h) {
 typedef struct pair_list {
   hz_edge *v;
   uint32_t count, cap;
+  const pto2_allocator *mem;
 } pair_list;
 
 static int push_pair(pair_list *l, uint32_t node, uint32_t pred) {
-  int rc = grow((void **)&l->v, &l->cap, (uint64_t)l->count + 1, sizeof *l->v);
+  int rc = grow(l->mem, (void **)&l->v, &l->cap, (uint64_t)l->count + 1, sizeof *l->v);
   if (rc) return rc;
   l->v[l->count++] = (hz_edge){pred, node, 0};
   return 0;
@@ -578,7 +586,8 @@ static int implied_preds(pto2__hz *h, pair_list *extra) {
         if (!rc && task && x->kind == PTO2_ARG_OUTPUT_EXISTING)
           rc = strict_lookup(h, extra, x, live, &nlive, true);
         if (!rc && task && x->kind == PTO2_ARG_INPUT && !listed_acc[xi]) {
-          if ((rc = grow((void **)&rlive, &rlive_cap, (uint64_t)nrlive + 1, sizeof *rlive))) break;
+          rc = grow(h->mem, (void **)&rlive, &rlive_cap, (uint64_t)nrlive + 1, sizeof *rlive);
+          if (rc) break;
           rlive[nrlive++] = xi;
         }
       }
@@ -622,28 +631,28 @@ static int implied_preds(pto2__hz *h, pair_list *extra) {
         if (tmap_overlaps(&e->t, &x->t)) rc = push_pair(extra, x->node, e->node);
       }
       if (rc || !recorded_write(h, x)) continue;
-      if ((rc = grow((void **)&live, &live_cap, (uint64_t)nlive + 1, sizeof *live))) break;
+      if ((rc = grow(h->mem, (void **)&live, &live_cap, (uint64_t)nlive + 1, sizeof *live))) break;
       live[nlive++] = xi;
     }
   }
   h->check_bytes += ((uint64_t)live_cap + rlive_cap) * sizeof *live;
-  free(live);
-  free(rlive);
-  free(listed_acc);
-  free(lists);
-  free(counts);
+  pto2__free(h->mem, live);
+  pto2__free(h->mem, rlive);
+  pto2__free(h->mem, listed_acc);
+  pto2__free(h->mem, lists);
+  pto2__free(h->mem, counts);
   return rc;
 }
 
 static int build_preds(pto2__hz *h) {
-  pair_list extra = {0, 0, 0};
+  pair_list extra = {0, 0, 0, h->mem};
   int rc = implied_preds(h, &extra);
   uint32_t n = h->node_count;
   h->pred_first = xcalloc(h, (size_t)n + 1, sizeof *h->pred_first);
   uint64_t total = (uint64_t)h->edge_count + extra.count + n;
   h->preds = xcalloc(h, total, sizeof *h->preds);
   if (rc || !h->pred_first || !h->preds) {
-    free(extra.v);
+    pto2__free(h->mem, extra.v);
     return PTO2_E_NO_MEMORY;
   }
   for (uint32_t i = 0; i < h->edge_count; i++) h->pred_first[h->edges[i].c + 1]++;
@@ -653,7 +662,7 @@ static int build_preds(pto2__hz *h) {
   for (uint32_t i = 0; i < n; i++) h->pred_first[i + 1] += h->pred_first[i];
   uint32_t *fill = xcalloc(h, n, sizeof *fill);
   if (!fill) {
-    free(extra.v);
+    pto2__free(h->mem, extra.v);
     return PTO2_E_NO_MEMORY;
   }
   for (uint32_t i = 0; i < h->edge_count; i++) {
@@ -667,8 +676,8 @@ static int build_preds(pto2__hz *h) {
   for (uint32_t i = 0; i < n; i++)
     if (h->nodes[i].last_orch != HZ_NONE) h->preds[h->pred_first[i] + fill[i]++] = h->nodes[i].last_orch;
   h->check_bytes += (uint64_t)extra.cap * sizeof *extra.v;
-  free(extra.v);
-  free(fill);
+  pto2__free(h->mem, extra.v);
+  pto2__free(h->mem, fill);
   return 0;
 }
 
@@ -707,9 +716,9 @@ static int build_topo(pto2__hz *h) {
   }
   h->acyclic = rank == n;
 done:
-  free(indeg);
-  free(out_first);
-  free(outs);
+  pto2__free(h->mem, indeg);
+  pto2__free(h->mem, out_first);
+  pto2__free(h->mem, outs);
   return rc;
 }
 
@@ -818,7 +827,7 @@ static void fill_side(const pto2__hz *h, const hz_acc *a, pto2_hazard_access *s)
 static int first_report(pto2__hz *h, uint32_t a, uint32_t b, bool *first) {
   if (2 * ((uint64_t)h->pair_count + 1) > h->pair_cap) {
     uint32_t cap = h->pair_cap ? h->pair_cap * 2 : 64;
-    uint64_t *old = h->pairs, *fresh = calloc(cap, sizeof *fresh);
+    uint64_t *old = h->pairs, *fresh = pto2__zalloc(h->mem, (size_t)cap * sizeof *fresh);
     if (!fresh) return PTO2_E_NO_MEMORY;
     for (uint32_t i = 0; i < h->pair_cap; i++)
       if (old[i]) {
@@ -826,7 +835,7 @@ static int first_report(pto2__hz *h, uint32_t a, uint32_t b, bool *first) {
         while (fresh[s]) s = (s + 1) & (cap - 1);
         fresh[s] = old[i];
       }
-    free(old);
+    pto2__free(h->mem, old);
     h->pairs = fresh;
     h->pair_cap = cap;
   }
@@ -851,7 +860,7 @@ static int report(pto2__hz *h, const hz_acc *e, const hz_acc *x, int ov) {
   if (rc || !first) return rc;
   h->found++;
   if (h->kept == HZ_MAX_KEPT) return 0;
-  if (!h->hazards && !(h->hazards = malloc(HZ_MAX_KEPT * sizeof *h->hazards)))
+  if (!h->hazards && !(h->hazards = pto2__alloc(h->mem, HZ_MAX_KEPT * sizeof *h->hazards)))
     return PTO2_E_NO_MEMORY;
   pto2_hazard *hz = &h->hazards[h->kept++];
   memset(hz, 0, sizeof *hz);
@@ -897,10 +906,10 @@ static int check_alloc(pto2__hz *h, const hz_alloc *al, uint32_t **lw, uint32_t 
     }
     if (rc) break;
     if (xw) {
-      if ((rc = grow((void **)lw, lw_cap, (uint64_t)nw + 1, sizeof **lw))) break;
+      if ((rc = grow(h->mem, (void **)lw, lw_cap, (uint64_t)nw + 1, sizeof **lw))) break;
       (*lw)[nw++] = xi;
     } else {
-      if ((rc = grow((void **)lr, lr_cap, (uint64_t)nr + 1, sizeof **lr))) break;
+      if ((rc = grow(h->mem, (void **)lr, lr_cap, (uint64_t)nr + 1, sizeof **lr))) break;
       (*lr)[nr++] = xi;
     }
   }
@@ -921,8 +930,8 @@ int pto2__hz_check(pto2__hz *h) {
     rc = check_alloc(h, &h->allocs[i], &lw, &lw_cap, &lr, &lr_cap);
   h->check_bytes += ((uint64_t)lw_cap + lr_cap) * sizeof *lw +
                     (uint64_t)h->pair_cap * sizeof *h->pairs;
-  free(lw);
-  free(lr);
+  pto2__free(h->mem, lw);
+  pto2__free(h->mem, lr);
   uint64_t bytes = h->check_bytes;
   free_check_state(h);
   h->check_bytes = bytes;

@@ -67,7 +67,7 @@ typedef struct pto2__hz pto2__hz;
 /* Names a kernel id for reports ("" if unknown). */
 typedef const char *(*pto2__hz_kernel_name_fn)(void *ctx, int32_t kernel_id);
 
-pto2__hz *pto2__hz_create(pto2__hz_kernel_name_fn name, void *ctx);
+pto2__hz *pto2__hz_create(pto2__hz_kernel_name_fn name, void *ctx, const pto2_allocator *a);
 void pto2__hz_destroy(pto2__hz *h);
 /* Forgets the previous run's records and hazards. */
 void pto2__hz_run_begin(pto2__hz *h);

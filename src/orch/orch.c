@@ -27,6 +27,7 @@
 #include "util/log.h"
 
 #define OUTPUT_ALIGN 64u
+#define RLOG_BUCKETS 1024u /* reader-log records: one per caller allocation read in strict AUTO */
 
 /* ------------------------------------------------------------------------ */
 /* Errors and checks shared by every orchestration call                      */
@@ -460,9 +461,72 @@ static int add_reader(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id 
              : pto2__orch_wait(rt, finished_done, &id, "an earlier reader (strict AUTO)");
 }
 
+/* The reader log's test of a dead entry (deps/readlog.h L2). */
+static bool log_reader_retired(void *ctx, pto2_task_id id) {
+  pto2_runtime *rt = ctx;
+  /* pto2__task_retired() without the slot check: the log holds only ids
+   * issued here, and a slot is reused only once its ring's watermark has
+   * passed the task in it. */
+  return pto2_task_id_local(id) < rt->rings[pto2_task_id_ring(id)].seen_alive;
+}
+
+/* (L3) Moves the live entries of a reader log to the reader map, chained
+ * to their readers (T3), and sends later reads there. */
+static int index_reader_log(pto2_runtime *rt, pto2__rlog *r) {
+  for (uint32_t i = 0; i < r->count; i++) {
+    pto2__rlog_entry *e = &r->v[i];
+    if (log_reader_retired(rt, e->reader)) continue; /* a wait in the walk retired it */
+    pto2__ring *ring = &rt->rings[pto2_task_id_ring(e->reader)];
+    pto2__task_meta *m = pto2__ring_meta(ring, pto2_task_id_local(e->reader));
+    pto2__region g;
+    pto2__region_init(&g, &e->t);
+    /* On failure the entries moved so far are in both: found twice, same edge. */
+    if (!pto2__tmap_insert(&rt->rmap, &g, e->reader, &m->rmap_chain))
+      return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory growing the reader map (%llu entries)",
+                        (unsigned long long)rt->rmap.live);
+  }
+  r->count = 0;
+  r->indexed = true;
+  return 0;
+}
+
+/* Strict AUTO, a writing access to caller memory: every earlier reader in
+ * its allocation's reader log with an overlapping region (deps/readlog.h).
+ * One walk that also compacts the array (L2): entries of retired readers
+ * are dropped, and those the access covers are removed, as lookup_map()
+ * removes covered reader-map entries (the access orders later writers
+ * after them).  Many live entries left: the allocation is indexed (L3). */
+static int lookup_reader_log(pto2_runtime *rt, found *f, const pto2_tensor *t, unsigned kind,
+                             pto2_task_id self, unsigned argi) {
+  pto2__rlog *r = pto2__rlog_find(&rt->rlog, t->addr);
+  if (!r || !r->count) return 0;
+  pto2__region g;
+  pto2__region_init(&g, t);
+  uint32_t i = 0, kept = 0;
+  int rc = 0;
+  /* A wait in add_reader() runs tasks and retires others, but appends
+   * nothing: r and its array stay as they are. */
+  for (; i < r->count && !rc; i++) {
+    pto2__rlog_entry *e = &r->v[i];
+    if (!e->t.ndims || log_reader_retired(rt, e->reader)) continue;
+    pto2__overlap ov = pto2__rlog_overlap(&e->t, &g);
+    if (ov != PTO2__NO_OVERLAP) {
+      rc = add_reader(rt, f, e->reader, self, argi, kind);
+      if (!rc && ov == PTO2__OVERLAP_COVERED) continue; /* removed */
+    }
+    if (kept != i) r->v[kept] = *e;
+    kept++;
+  }
+  for (; i < r->count; i++) r->v[kept++] = r->v[i]; /* not walked: a failure */
+  r->count = kept;
+  if (!rc && kept > PTO2__RLOG_INDEX_MIN) rc = index_reader_log(rt, r);
+  return rc;
+}
+
 /* Strict AUTO, a writing access: it also waits for earlier readers (those
- * listed with the buffer's creator, any region, and those in the reader
- * map), and OUTPUT_EXISTING for earlier writers. */
+ * listed with the buffer's creator, any region, those in the reader log of
+ * caller memory and those in the reader map), and OUTPUT_EXISTING for
+ * earlier writers. */
 static int lookup_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, unsigned kind,
                          pto2_task_id self, unsigned argi) {
   bool in_map = true;
@@ -475,11 +539,28 @@ static int lookup_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, unsig
       if (rc) return rc;
     }
     in_map = l->count > PTO2__LISTED_READERS;
+  } else {
+    int rc = lookup_reader_log(rt, f, t, kind, self, argi);
+    if (rc) return rc;
   }
   int rc = in_map ? lookup_map(rt, &rt->rmap, f, t, true, true, kind, self, argi) : 0;
   if (!rc && kind == PTO2_ARG_OUTPUT_EXISTING)
     rc = lookup_map(rt, &rt->tmap, f, t, true, true, kind, self, argi);
   return rc;
+}
+
+/* Strict AUTO, INPUT and INOUT: the writers, by the plain scopes' lookup
+ * when the allocation's entries cannot take the task past its lookup limit
+ * (the common case), else by lookup_map(), which waits beyond the limit.
+ * Not traced: strict lookups are not in the TensorMap statistics. */
+static int lookup_writers_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
+                                 pto2_task_id self, unsigned argi) {
+  const pto2__tmap_alloc *al = pto2__tmap_find_alloc(&rt->tmap, t->addr);
+  if (!al || !al->count) return 0;
+  if (f->count + al->count <= f->lookup_limit)
+    return lookup_writers(rt, f, t, inout, self, argi, false);
+  return lookup_map(rt, &rt->tmap, f, t, inout, true, inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT,
+                    self, argi);
 }
 
 /* True if the task keeps the tensor's creator alive (a lifetime hold)
@@ -564,8 +645,7 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
     }
     if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
       bool inout = kind == PTO2_ARG_INOUT;
-      int rc = pol->strict ? lookup_map(rt, &rt->tmap, f, t, inout, true,
-                                        inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT, self, i)
+      int rc = pol->strict ? lookup_writers_strict(rt, f, t, inout, self, i)
                            : lookup_writers(rt, f, t, inout, self, i, traced);
       if (rc) return rc;
     }
@@ -610,6 +690,12 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
         }
         l->count = PTO2__LISTED_READERS + 1; /* the rest: the reader map */
       }
+    } else if (reader) { /* caller memory: the reader log, unless indexed */
+      int rc = pto2__rlog_append(&rt->rlog, t, self);
+      if (rc == 0) continue;
+      if (rc < 0)
+        return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory growing the reader log of %p",
+                          t->addr);
     }
     pto2__tensormap *map = reader ? &rt->rmap : &rt->tmap;
     pto2__region g;
@@ -961,10 +1047,12 @@ int pto2__orch_init(pto2_runtime *rt) {
   pto2__orch *o = &rt->orch;
   o->scope_task_cap = 1024;
   o->scope_tasks = pto2__alloc(&rt->cfg.allocator, o->scope_task_cap * sizeof *o->scope_tasks);
-  return o->scope_tasks ? 0 : PTO2_E_NO_MEMORY;
+  if (!o->scope_tasks) return PTO2_E_NO_MEMORY;
+  return pto2__rlog_init(&rt->rlog, RLOG_BUCKETS, &rt->cfg.allocator, log_reader_retired, rt);
 }
 
 void pto2__orch_fini(pto2_runtime *rt) {
+  pto2__rlog_fini(&rt->rlog);
   pto2__free(&rt->cfg.allocator, rt->orch.scope_tasks);
   rt->orch.scope_tasks = 0;
 }
@@ -1013,6 +1101,7 @@ int pto2__orch_run_end(pto2_runtime *rt) {
 
 void pto2__orch_reset(pto2_runtime *rt) {
   pto2__ready_batch_clear(&rt->batch);
+  pto2__rlog_clear(&rt->rlog);
   rt->orch.depth = 0;
   rt->orch.scope_task_count = 0;
 }

@@ -44,7 +44,7 @@ typedef struct pto2__mode_policy {
   bool nests_other_modes;  /* a scope of another mode may open inside */
   bool blocking_access;    /* pto2_get/set_tensor_data accepted */
   const char *name;        /* for messages: "AUTO", "MANUAL", "GRAPH", "AUTO_STRICT" */
-  /* Readers are recorded (reader lists, reader map); a writing access also
+  /* Readers are recorded (reader lists, reader log, reader map); a writing access also
    * waits for earlier readers, OUTPUT_EXISTING for earlier writers; lookups
    * beyond PTO2_MAX_FANIN producers wait instead of failing. */
   bool strict;

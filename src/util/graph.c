@@ -109,7 +109,8 @@ static void write_edges(FILE *f, const pto2__recorder *r) {
 }
 
 int pto2_graph_write(const pto2_runtime *rt, const char *path) {
-  if (!rt || !path || !rt->rec || !rt->rec->analysed) return PTO2_E_INVALID_ARGS;
+  if (!rt || !path) return PTO2_E_INVALID_ARGS;
+  if (!rt->rec || !rt->rec->analysed) return pto2__rec_unanalysed(rt->rec);
   const pto2__recorder *r = rt->rec;
   pto2__summary s;
   int rc = pto2__summary_compute(rt, &s);
@@ -158,7 +159,8 @@ static void dot_id(FILE *f, uint64_t raw) {
 
 /* Tasks are clustered by scope; edges are coloured by reason, holds dashed. */
 int pto2_graph_write_dot(const pto2_runtime *rt, const char *path, size_t max_tasks) {
-  if (!rt || !path || !rt->rec || !rt->rec->analysed) return PTO2_E_INVALID_ARGS;
+  if (!rt || !path) return PTO2_E_INVALID_ARGS;
+  if (!rt->rec || !rt->rec->analysed) return pto2__rec_unanalysed(rt->rec);
   const pto2__recorder *r = rt->rec;
   if (!max_tasks) max_tasks = 2000;
   if (r->ntasks > max_tasks) return PTO2_E_INVALID_ARGS;

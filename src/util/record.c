@@ -8,23 +8,26 @@
 
 #include "platform/clock.h"
 #include "runtime.h"
+#include "util/alloc.h"
 #include "util/record.h"
 
 /* ------------------------------------------------------------------------ */
 /* Buffers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-int pto2__rec_create(const pto2_trace_options *opt, pto2__recorder **out) {
-  pto2__recorder *r = calloc(1, sizeof *r);
+int pto2__rec_create(const pto2_trace_options *opt, const pto2_allocator *a,
+                     pto2__recorder **out) {
+  pto2__recorder *r = pto2__zalloc(a, sizeof *r);
   if (!r) return PTO2_E_NO_MEMORY;
+  r->mem = a;
   r->opt = *opt;
-  r->tasks = malloc((size_t)opt->max_tasks * sizeof *r->tasks);
-  r->edges = malloc((size_t)opt->max_edges * sizeof *r->edges);
-  r->holds = malloc((size_t)opt->max_edges * sizeof *r->holds);
-  r->overlaps = malloc((size_t)opt->max_tasks * sizeof *r->overlaps);
-  r->samples = malloc((size_t)opt->max_events * sizeof *r->samples);
+  r->tasks = pto2__alloc(r->mem, (size_t)opt->max_tasks * sizeof *r->tasks);
+  r->edges = pto2__alloc(r->mem, (size_t)opt->max_edges * sizeof *r->edges);
+  r->holds = pto2__alloc(r->mem, (size_t)opt->max_edges * sizeof *r->holds);
+  r->overlaps = pto2__alloc(r->mem, (size_t)opt->max_tasks * sizeof *r->overlaps);
+  r->samples = pto2__alloc(r->mem, (size_t)opt->max_events * sizeof *r->samples);
   r->scope_cap = 256;
-  r->scopes = malloc(r->scope_cap * sizeof *r->scopes);
+  r->scopes = pto2__alloc(r->mem, r->scope_cap * sizeof *r->scopes);
   if (!r->tasks || !r->edges || !r->holds || !r->overlaps || !r->samples || !r->scopes) {
     pto2__rec_destroy(r);
     return PTO2_E_NO_MEMORY;
@@ -34,23 +37,24 @@ int pto2__rec_create(const pto2_trace_options *opt, pto2__recorder **out) {
 }
 
 static void free_analysis(pto2__recorder *r) {
-  free(r->derived);
-  free(r->id_hash);
+  pto2__free(r->mem, r->derived);
+  pto2__free(r->mem, r->id_hash);
   r->derived = 0;
   r->id_hash = 0;
   r->analysed = false;
+  r->analysis_oom = false;
 }
 
 void pto2__rec_destroy(pto2__recorder *r) {
   if (!r) return;
   free_analysis(r);
-  free(r->tasks);
-  free(r->edges);
-  free(r->holds);
-  free(r->overlaps);
-  free(r->samples);
-  free(r->scopes);
-  free(r);
+  pto2__free(r->mem, r->tasks);
+  pto2__free(r->mem, r->edges);
+  pto2__free(r->mem, r->holds);
+  pto2__free(r->mem, r->overlaps);
+  pto2__free(r->mem, r->samples);
+  pto2__free(r->mem, r->scopes);
+  pto2__free(r->mem, r);
 }
 
 void pto2__rec_run_begin(pto2_runtime *rt, uint64_t now) {
@@ -76,7 +80,8 @@ void pto2__rec_run_begin(pto2_runtime *rt, uint64_t now) {
 void pto2__rec_scope_open(pto2_runtime *rt, uint8_t mode, uint8_t ring, uint32_t depth) {
   pto2__recorder *r = rt->rec;
   if (r->nscopes == r->scope_cap) {
-    pto2__rec_scope *grown = realloc(r->scopes, 2 * (size_t)r->scope_cap * sizeof *grown);
+    pto2__rec_scope *grown =
+        pto2__realloc(r->mem, r->scopes, 2 * (size_t)r->scope_cap * sizeof *grown);
     if (!grown) {
       /* Keep recording into the last scope record rather than failing the run. */
       r->scope_stack[r->depth++] = r->nscopes - 1;
@@ -294,7 +299,7 @@ uint32_t pto2__rec_index_of(const pto2__recorder *r, uint64_t id) {
 static int build_hash(pto2__recorder *r) {
   uint32_t size = 16;
   while (size < 2 * (uint64_t)r->ntasks + 2) size *= 2;
-  r->id_hash = malloc(size * sizeof *r->id_hash);
+  r->id_hash = pto2__alloc(r->mem, size * sizeof *r->id_hash);
   if (!r->id_hash) return PTO2_E_NO_MEMORY;
   memset(r->id_hash, 0xff, size * sizeof *r->id_hash);
   r->hash_mask = size - 1;
@@ -338,10 +343,11 @@ static void derive_spans(pto2_runtime *rt, pto2__recorder *r) {
  * submitted later to one submitted earlier. */
 static int critical_path(pto2__recorder *r) {
   uint32_t n = r->ntasks;
-  uint32_t *indeg = calloc(n + 1, sizeof *indeg), *first = malloc((n + 1) * sizeof *first);
-  uint32_t *next = malloc((size_t)(r->nedges + 1) * sizeof *next);
-  uint32_t *from = malloc((size_t)(r->nedges + 1) * sizeof *from);
-  uint32_t *queue = malloc((n + 1) * sizeof *queue);
+  uint32_t *indeg = pto2__zalloc(r->mem, (n + 1) * sizeof *indeg);
+  uint32_t *first = pto2__alloc(r->mem, (n + 1) * sizeof *first);
+  uint32_t *next = pto2__alloc(r->mem, (size_t)(r->nedges + 1) * sizeof *next);
+  uint32_t *from = pto2__alloc(r->mem, (size_t)(r->nedges + 1) * sizeof *from);
+  uint32_t *queue = pto2__alloc(r->mem, (n + 1) * sizeof *queue);
   int rc = PTO2_E_NO_MEMORY;
   if (!indeg || !first || !next || !from || !queue) goto done;
   memset(first, 0xff, (n + 1) * sizeof *first);
@@ -381,11 +387,11 @@ static int critical_path(pto2__recorder *r) {
   }
   rc = 0;
 done:
-  free(indeg);
-  free(first);
-  free(next);
-  free(from);
-  free(queue);
+  pto2__free(r->mem, indeg);
+  pto2__free(r->mem, first);
+  pto2__free(r->mem, next);
+  pto2__free(r->mem, from);
+  pto2__free(r->mem, queue);
   return rc;
 }
 
@@ -403,11 +409,12 @@ void pto2__rec_run_end(pto2_runtime *rt, uint64_t now, pto2_run_stats *st) {
   r->end_ns = now;
   r->elapsed_ns = now - r->origin_ns;
   while (r->depth) pto2__rec_scope_close(rt); /* a failed run */
-  r->derived = malloc(((size_t)r->ntasks + 1) * sizeof *r->derived);
+  r->derived = pto2__alloc(r->mem, ((size_t)r->ntasks + 1) * sizeof *r->derived);
   if (r->derived && build_hash(r) == 0) {
     derive_spans(rt, r);
     r->analysed = critical_path(r) == 0;
   }
+  r->analysis_oom = !r->analysed;
   r->dropped_total = pto2_trace_dropped(rt);
   if (!st) return;
   for (uint32_t k = 0; k < r->nedges; k++)

@@ -94,6 +94,7 @@ typedef struct pto2__rec_derived {
 
 typedef struct pto2__recorder {
   pto2_trace_options opt;
+  const pto2_allocator *mem; /* the runtime's (pto2_config.allocator): every buffer here */
   uint64_t origin_ns, end_ns;
   pto2__rec_task *tasks;
   uint32_t ntasks, dropped_tasks;
@@ -123,7 +124,15 @@ typedef struct pto2__recorder {
   uint64_t crit_ns;
   uint32_t crit_last;
   bool analysed;
+  bool analysis_oom; /* the analysis at the end of the last run ran out of memory */
 } pto2__recorder;
+
+/* What the writers of a recorded run return when it has no analysis:
+ * PTO2_E_NO_MEMORY if the analysis ran out of memory, else
+ * PTO2_E_INVALID_ARGS (no run recorded). */
+static inline int pto2__rec_unanalysed(const pto2__recorder *r) {
+  return r && r->analysis_oom ? PTO2_E_NO_MEMORY : PTO2_E_INVALID_ARGS;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Hooks (util/record.c); callers test rt->tracing first                     */
@@ -131,7 +140,8 @@ typedef struct pto2__recorder {
 
 struct pto2__tmap_entry;
 
-int pto2__rec_create(const pto2_trace_options *opt, pto2__recorder **out);
+int pto2__rec_create(const pto2_trace_options *opt, const pto2_allocator *a,
+                     pto2__recorder **out);
 void pto2__rec_destroy(pto2__recorder *rec);
 /* Before the root scope opens. */
 void pto2__rec_run_begin(pto2_runtime *rt, uint64_t now);

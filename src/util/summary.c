@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "util/alloc.h"
 #include "util/json.h"
 #include "util/record.h"
 #include "util/summary.h"
@@ -29,24 +30,26 @@ static void group_key(const pto2__rec_scope *s, char *key, size_t len) {
 }
 
 void pto2__summary_free(pto2__summary *s) {
-  free(s->kernels);
-  free(s->groups);
-  free(s->core_busy_ns);
-  free(s->crit);
+  if (!s->mem) return; /* nothing allocated */
+  pto2__free(s->mem, s->kernels);
+  pto2__free(s->mem, s->groups);
+  pto2__free(s->mem, s->core_busy_ns);
+  pto2__free(s->mem, s->crit);
   memset(s, 0, sizeof *s);
 }
 
 int pto2__summary_compute(const pto2_runtime *rt, pto2__summary *s) {
   memset(s, 0, sizeof *s);
+  s->mem = &rt->cfg.allocator;
   const pto2__recorder *r = rt->rec;
-  if (!r || !r->analysed) return PTO2_E_INVALID_ARGS;
+  if (!r || !r->analysed) return pto2__rec_unanalysed(r);
   s->elapsed_ns = r->elapsed_ns;
   s->ncores = 3 * rt->cfg.block_dim;
-  s->core_busy_ns = calloc(s->ncores, sizeof *s->core_busy_ns);
-  s->kernels = calloc(PTO2_MAX_KERNELS, sizeof *s->kernels);
+  s->core_busy_ns = pto2__zalloc(s->mem, (size_t)s->ncores * sizeof *s->core_busy_ns);
+  s->kernels = pto2__zalloc(s->mem, PTO2_MAX_KERNELS * sizeof *s->kernels);
   uint64_t nspans = 0;
   for (uint32_t x = 0; x < rt->executor_count; x++) nspans += rt->executors[x].trace.count;
-  span *sp = malloc((nspans + 1) * sizeof *sp);
+  span *sp = pto2__alloc(s->mem, (nspans + 1) * sizeof *sp);
   if (!s->core_busy_ns || !s->kernels || !sp) goto oom;
   uint64_t n = 0;
   for (uint32_t x = 0; x < rt->executor_count; x++) {
@@ -74,10 +77,10 @@ int pto2__summary_compute(const pto2_runtime *rt, pto2__summary *s) {
     k->p99_ns = sp[i + (rank ? rank - 1 : 0)].ns;
     i = j;
   }
-  free(sp);
+  pto2__free(s->mem, sp);
   sp = 0;
   /* Scope groups. */
-  s->groups = calloc(r->nscopes + 1, sizeof *s->groups);
+  s->groups = pto2__zalloc(s->mem, ((size_t)r->nscopes + 1) * sizeof *s->groups);
   if (!s->groups) goto oom;
   for (uint32_t i = 0; i < r->nscopes; i++) {
     const pto2__rec_scope *sc = &r->scopes[i];
@@ -101,7 +104,7 @@ int pto2__summary_compute(const pto2_runtime *rt, pto2__summary *s) {
   /* Critical path, oldest first. */
   uint32_t len = 0;
   for (uint32_t i = r->crit_last; i != PTO2__REC_NONE; i = r->derived[i].crit_next) len++;
-  s->crit = malloc((len + 1) * sizeof *s->crit);
+  s->crit = pto2__alloc(s->mem, (len + 1) * sizeof *s->crit);
   if (!s->crit) goto oom;
   s->ncrit = len;
   for (uint32_t i = r->crit_last; i != PTO2__REC_NONE; i = r->derived[i].crit_next)
@@ -109,7 +112,7 @@ int pto2__summary_compute(const pto2_runtime *rt, pto2__summary *s) {
   s->crit_ns = r->crit_ns;
   return 0;
 oom:
-  free(sp);
+  pto2__free(s->mem, sp);
   pto2__summary_free(s);
   return PTO2_E_NO_MEMORY;
 }

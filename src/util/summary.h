@@ -27,6 +27,7 @@ typedef struct pto2__summary {
   pto2__scope_group *groups;
   uint64_t *core_busy_ns;
   uint32_t *crit; /* task record indices, oldest first */
+  const pto2_allocator *mem; /* the runtime's (pto2_config.allocator) */
 } pto2__summary;
 
 int pto2__summary_compute(const pto2_runtime *rt, pto2__summary *s);

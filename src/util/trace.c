@@ -67,7 +67,7 @@ int pto2_trace_enable_opts(pto2_runtime *rt, const pto2_trace_options *opts) {
   int rc = buf_alloc(&rt->cfg.allocator, &rt->orch_trace, o.max_events);
   for (uint32_t i = 0; !rc && i < rt->executor_count; i++)
     rc = buf_alloc(&rt->cfg.allocator, &rt->executors[i].trace, o.max_events);
-  if (!rc) rc = pto2__rec_create(&o, &rt->rec);
+  if (!rc) rc = pto2__rec_create(&o, &rt->cfg.allocator, &rt->rec);
   if (rc) {
     pto2__trace_free(rt);
     return pto2__host_fail(rt, rc, "pto2_trace_enable: out of memory for %u events per thread",
@@ -160,30 +160,33 @@ void pto2__write_task_id(FILE *f, uint64_t raw) {
 typedef struct producers {
   uint32_t *first; /* ntasks + 1 */
   uint64_t *ids;
+  const pto2_allocator *mem;
 } producers;
 
 static int producers_build(const pto2__recorder *r, producers *p) {
-  p->first = calloc((size_t)r->ntasks + 2, sizeof *p->first);
-  p->ids = malloc(((size_t)r->nedges + 1) * sizeof *p->ids);
+  p->mem = r->mem;
+  p->first = pto2__zalloc(p->mem, ((size_t)r->ntasks + 2) * sizeof *p->first);
+  p->ids = pto2__alloc(p->mem, ((size_t)r->nedges + 1) * sizeof *p->ids);
   if (!p->first || !p->ids) return PTO2_E_NO_MEMORY;
   for (uint32_t k = 0; k < r->nedges; k++) {
     uint32_t c = pto2__rec_index_of(r, r->edges[k].consumer);
     if (c != PTO2__REC_NONE) p->first[c + 1]++;
   }
   for (uint32_t i = 0; i < r->ntasks; i++) p->first[i + 1] += p->first[i];
-  uint32_t *fill = calloc((size_t)r->ntasks + 1, sizeof *fill);
+  uint32_t *fill = pto2__zalloc(p->mem, ((size_t)r->ntasks + 1) * sizeof *fill);
   if (!fill) return PTO2_E_NO_MEMORY;
   for (uint32_t k = 0; k < r->nedges; k++) {
     uint32_t c = pto2__rec_index_of(r, r->edges[k].consumer);
     if (c != PTO2__REC_NONE) p->ids[p->first[c] + fill[c]++] = r->edges[k].producer;
   }
-  free(fill);
+  pto2__free(p->mem, fill);
   return 0;
 }
 
 static void producers_free(producers *p) {
-  free(p->first);
-  free(p->ids);
+  if (!p->mem) return;
+  pto2__free(p->mem, p->first);
+  pto2__free(p->mem, p->ids);
 }
 
 static void write_metadata(FILE *f, const pto2_runtime *rt) {
@@ -353,7 +356,7 @@ int pto2_trace_write(const pto2_runtime *rt, const char *path) {
   if (!f)
     return pto2__host_fail(m, PTO2_E_SYSTEM, "pto2_trace_write: cannot open '%s': %s", path,
                            strerror(errno));
-  producers pr = {0, 0};
+  producers pr = {0, 0, 0};
   bool have_pr = r->analysed && producers_build(r, &pr) == 0;
   uint64_t spans = 0, spans_dropped = 0;
   for (uint32_t x = 0; x < rt->executor_count; x++) {

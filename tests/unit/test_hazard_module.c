@@ -6,6 +6,7 @@
  * one report per pair, edges from tasks outside the run, blocking accesses.
  */
 #include "check/hazard.h"
+#include "util/alloc.h"
 #include "test.h"
 
 static const char *names(void *ctx, int32_t id) {
@@ -35,7 +36,7 @@ static void edge(pto2__hz *h, uint64_t p, uint64_t c) {
 }
 
 int main(void) {
-  pto2__hz *h = pto2__hz_create(names, 0);
+  pto2__hz *h = pto2__hz_create(names, 0, &pto2__libc_allocator);
   ASSERT_TRUE(h != NULL);
   pto2_tensor m = ext();
   pto2_tensor left = pto2_tensor_view2(&m, 16, 8, 0, 0), right = pto2_tensor_view2(&m, 16, 8, 0, 8);
