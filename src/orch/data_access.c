@@ -44,8 +44,9 @@ static int wait_producer(pto2_runtime *rt, pto2_task_id id, bool consumers_too) 
   return pto2__orch_wait(rt, producer_done, &w, "a producer of a blocking data access");
 }
 
-/* The first overlapping writer (or reader, from the reader map) that has
- * not finished, or invalid.  The scan restarts after every wait (waiting
+/* The first overlapping writer in map `m` (the TensorMap) that has not
+ * finished (with `consumers_too`, whose consumers have not all finished
+ * either), or invalid.  The scan restarts after every wait (waiting
  * may retire tasks and change the map); a finished writer stays finished,
  * so the loop ends. */
 static int next_writer(pto2_runtime *rt, pto2__tensormap *m, const pto2_tensor *t,
