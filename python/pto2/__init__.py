@@ -359,7 +359,8 @@ class Hazard:
     """A hazard found by the checker (pto2_hazard): .kind (HAZARD_RAW, _WAR,
     _WAW), .possible, .addr, .nbytes, .owner, .first and .second
     (HazardAccess, in program order), .cause; str() is the one-line
-    description of pto2_hazard_format."""
+    description of pto2_hazard_format.  Task ids (.owner, .first.task) are
+    ints: the .raw of the ids the submits return."""
 
     __slots__ = ("kind", "possible", "addr", "nbytes", "owner", "first", "second", "cause",
                  "text")

@@ -256,16 +256,18 @@ def test_python_orchestration_errors(drt, demo):
     assert e.value.code == pto2.E_KERNEL_FAILED and "scale" in e.value.message
 
 
-def manual_orchestration(x, y, factor, dependency=True, mode=pto2.SCOPE_MANUAL):
+def manual_orchestration(x, y, factor, dependency=True, ids=None):
     """t = scale(x) then y = add(t, x), in one MANUAL scope: the order comes
     only from add_dependency."""
     def orch(o):
         xt, yt = o.tensor(x), o.tensor(y)
-        with o.scope(mode):
+        with o.scope(pto2.SCOPE_MANUAL):
             s, (t,) = o.submit_aiv_manual(0, pto2.Args().input(xt).output(list(x.shape))
                                           .scalar(float(factor)))
             a, _ = o.submit_aiv_manual(1, pto2.Args().input(t).input(xt).output_existing(yt))
             assert pto2.task_id_is_valid(s) and pto2.task_id_is_valid(a)
+            if ids is not None:
+                ids[:] = [s.raw, a.raw]
             if dependency:
                 assert o.add_dependency(s, a) == 0
     return orch
@@ -395,14 +397,16 @@ def test_hazard_check_lists_hazards(demo):
         r.load_plugin(demo)
         st = r.run(manual_orchestration(x, y, 2.0))  # ordered: no hazard
         assert r.hazards() == [] and st.hazard_check_bytes > 0
+        ids = []
         with pytest.raises(pto2.Error) as e:  # the same without the edge
-            r.run(manual_orchestration(x, y, 2.0, dependency=False))
+            r.run(manual_orchestration(x, y, 2.0, dependency=False, ids=ids))
         assert e.value.code == pto2.E_HAZARD
         hz = r.hazards()
         assert len(hz) == 1
         h = hz[0]
         assert h.kind == pto2.HAZARD_RAW and h.kind_name == "RAW" and not h.possible
-        assert h.nbytes == x.nbytes and h.owner == h.first.task
+        assert h.nbytes == x.nbytes and [h.first.task, h.second.task] == ids
+        assert h.owner == h.first.task and h.addr
         assert (h.first.kernel, h.second.kernel) == ("scale", "add")
         assert h.first.scope_mode == h.second.scope_mode == pto2.SCOPE_MANUAL
         assert h.first.arg_kind == pto2.ARG_OUTPUT and h.second.arg_kind == pto2.ARG_INPUT
