@@ -7,6 +7,8 @@
 #     cmake and a C compiler: `make deps`);
 #   - PTO2_BUNDLE=0 skips both: the package then uses an installed libpto2
 #     (make install).
+# With the library bundled, the wheel is platform-tagged (py3-none-linux_x86_64
+# on x86-64 Linux); with PTO2_BUNDLE=0 it is pure (py3-none-any).
 # No pyproject.toml on purpose: pip then builds with the setuptools already
 # installed (Debian's python3-setuptools) and needs no network.
 import glob
@@ -17,6 +19,12 @@ import subprocess
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
+
+try:  # Debian's python3-wheel (pip builds wheels with it when it is there)
+    from wheel.bdist_wheel import bdist_wheel
+except ImportError:  # pragma: no cover - pip then installs without a wheel
+    bdist_wheel = None
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -67,6 +75,41 @@ class BuildWithLibrary(build_py):
             shutil.copyfile(p, os.path.join(dest, "pto2", os.path.basename(p)))
 
 
+class BinaryDistribution(Distribution):
+    """The package bundles a native libpto2.so: it is not pure Python, so
+    it installs into platlib and its wheel carries a platform tag."""
+
+    def has_ext_modules(self):
+        return _bundles_library()
+
+    def is_pure(self):
+        return not _bundles_library()
+
+
+def _bundles_library():
+    return os.environ.get("PTO2_BUNDLE") != "0"
+
+
+cmdclass = {"build_py": BuildWithLibrary}
+if bdist_wheel is not None:
+    class PlatformWheel(bdist_wheel):
+        """A wheel tagged py3-none-<platform> (e.g. linux_x86_64): the
+        bundled library is native code, but the Python side is ctypes only,
+        so any Python 3 of that platform can use it."""
+
+        def finalize_options(self):
+            super().finalize_options()
+            self.root_is_pure = not _bundles_library()
+
+        def get_tag(self):
+            python, abi, plat = super().get_tag()
+            if not self.root_is_pure:
+                python, abi = "py3", "none"
+            return python, abi, plat
+
+    cmdclass["bdist_wheel"] = PlatformWheel
+
+
 setup(
     name="pto2",
     version=_version(),
@@ -74,6 +117,7 @@ setup(
     packages=["pto2"],
     python_requires=">=3.8",
     install_requires=[],  # numpy is optional: Debian's python3-numpy
-    cmdclass={"build_py": BuildWithLibrary},
+    cmdclass=cmdclass,
+    distclass=BinaryDistribution,
     zip_safe=False,
 )

@@ -45,8 +45,8 @@ extern "C" {
  * these plain-data structs, whose layout is part of the ABI and changes only
  * with the library's major version (the shared library's SOVERSION):
  * pto2_task_id, pto2_tensor, pto2_create_info, pto2_kernel_ctx,
- * pto2_mixed_kernels, pto2_config, pto2_run_stats, and the numbering of
- * every enum.  pto2_arg is NOT part of the ABI: its fields are private and
+ * pto2_mixed_kernels, pto2_config, pto2_run_stats, pto2_hazard,
+ * pto2_hazard_access, and the numbering of every enum.  pto2_arg is NOT part of the ABI: its fields are private and
  * its size may change; an FFI allocates one with pto2_arg_create().
  *
  * The small functions marked PTO2_INLINE below are `static inline` (the fast

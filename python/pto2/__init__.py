@@ -39,12 +39,23 @@ for _code in range(-1, -128, -1):
     _ERROR_NAMES[_code] = _name
     globals()[_name[len("PTO2_"):]] = _code  # pto2.E_INVALID_ARGS, ...
 
-# Scope modes and log levels.
-SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH = 0, 1, 2
+# Scope modes (pto2_scope_mode) and log levels.
+SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH, SCOPE_AUTO_STRICT = 0, 1, 2, 3
+_SCOPE_NAMES = {SCOPE_AUTO: "AUTO", SCOPE_MANUAL: "MANUAL", SCOPE_GRAPH: "GRAPH",
+                SCOPE_AUTO_STRICT: "AUTO_STRICT"}
 LOG_DEFAULT, LOG_SILENT, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3, 4, 5
 # worker_threads=WORKERS_NONE: no worker thread, the calling thread runs every
 # task (PTO2_WORKERS_NONE; 0 selects the default).
 WORKERS_NONE = 0xFFFFFFFF
+# Runtime(hazard_check=...) (pto2_hazard_check): DEFAULT reads $PTO2_CHECK;
+# FAIL fails a run with a hazard (E_HAZARD), WARN logs and lists them.
+HAZARD_CHECK_DEFAULT, HAZARD_CHECK_OFF, HAZARD_CHECK_FAIL, HAZARD_CHECK_WARN = 0, 1, 2, 3
+# Hazard.kind (pto2_hazard_kind).
+HAZARD_RAW, HAZARD_WAR, HAZARD_WAW = 0, 1, 2
+# The unused lane of Orchestrator.submit_task (PTO2_NO_KERNEL).
+NO_KERNEL = -1
+# HazardAccess.arg_kind (pto2_arg_kind).
+ARG_INPUT, ARG_OUTPUT, ARG_INOUT, ARG_OUTPUT_EXISTING, ARG_NO_DEP = range(5)
 
 # pto2_dtype numbering (part of the ABI).
 FLOAT32, FLOAT16, INT32, INT16, INT8, UINT8, BFLOAT16, INT64, UINT64 = range(9)
@@ -72,7 +83,7 @@ class RunStats:
     """The statistics of one run (pto2_run_stats)."""
 
     __slots__ = ("tasks", "edges", "orch_ns", "elapsed_ns", "ring_task_high_water",
-                 "ring_heap_high_water", "ring_dep_high_water")
+                 "ring_heap_high_water", "ring_dep_high_water", "hazard_check_bytes")
 
     def __init__(self, st):
         self.tasks = st.tasks
@@ -82,6 +93,7 @@ class RunStats:
         self.ring_task_high_water = list(st.ring_task_high_water)
         self.ring_heap_high_water = list(st.ring_heap_high_water)
         self.ring_dep_high_water = list(st.ring_dep_high_water)
+        self.hazard_check_bytes = st.hazard_check_bytes
 
     def as_dict(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -202,11 +214,29 @@ class Args:
 
 class Orchestrator:
     """What a Python orchestration function gets: submits tasks one by one.
-    Valid only during Runtime.run(fn)."""
+    Valid only during Runtime.run(fn).
+
+    Inside `with o.scope(pto2.SCOPE_MANUAL):` tasks are submitted with the
+    *_manual methods and ordered with add_dependency (or Args.dep); every
+    other scope takes submit_aiv / submit_aic / submit_task.  The wrong kind
+    raises pto2.Error (E_INVALID_ARGS), which aborts the run."""
 
     def __init__(self, rt):
         self._rt = rt
         self._keep = []  # numpy arrays used by this run's tensors
+        self._modes = []  # the modes of the open scopes, innermost last
+
+    def _check_kind(self, method, manual):
+        in_manual = bool(self._modes) and self._modes[-1] == SCOPE_MANUAL
+        if in_manual and not manual:
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{method} inside a MANUAL scope: use "
+                        f"Orchestrator.{method}_manual (and add_dependency for the order)")
+        if manual and not in_manual:
+            where = _SCOPE_NAMES.get(self._modes[-1], "an") if self._modes else "the root"
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{method} outside a MANUAL scope "
+                        f"(in {where} scope): open one with "
+                        f"Orchestrator.scope(pto2.SCOPE_MANUAL), or use "
+                        f"Orchestrator.{method[:-len('_manual')]}")
 
     def tensor(self, array):
         """An external tensor over `array`, kept alive until the run ends."""
@@ -235,32 +265,131 @@ class Orchestrator:
     def submit_aiv(self, kernel, args):
         """Returns (task id, [created output tensors]); an invalid id once
         the run has failed."""
+        self._check_kind("submit_aiv", False)
         return self._submit(_lib.pto2_submit_aiv, kernel, args)
 
     def submit_aic(self, kernel, args):
+        self._check_kind("submit_aic", False)
         return self._submit(_lib.pto2_submit_aic, kernel, args)
 
+    def submit_task(self, args, aic=NO_KERNEL, aiv0=NO_KERNEL, aiv1=NO_KERNEL):
+        """A task whose lanes run the given kernels (pto2_submit_task)."""
+        self._check_kind("submit_task", False)
+        mk = _ffi.MixedKernels(aic, aiv0, aiv1)
+        return self._submit(lambda rt, _k, a: _lib.pto2_submit_task(rt, mk, a), None, args)
+
+    def submit_aiv_manual(self, kernel, args):
+        """submit_aiv inside a MANUAL scope (pto2_submit_aiv_manual): the
+        task's dependencies on tasks of the scope come only from
+        add_dependency and Args.dep; it is published when the scope ends
+        (at once if its Args carry a dep)."""
+        self._check_kind("submit_aiv_manual", True)
+        return self._submit(_lib.pto2_submit_aiv_manual, kernel, args)
+
+    def submit_aic_manual(self, kernel, args):
+        self._check_kind("submit_aic_manual", True)
+        return self._submit(_lib.pto2_submit_aic_manual, kernel, args)
+
+    def submit_task_manual(self, args, aic=NO_KERNEL, aiv0=NO_KERNEL, aiv1=NO_KERNEL):
+        self._check_kind("submit_task_manual", True)
+        mk = _ffi.MixedKernels(aic, aiv0, aiv1)
+        return self._submit(lambda rt, _k, a: _lib.pto2_submit_task_manual(rt, mk, a), None,
+                            args)
+
     def add_dependency(self, producer, consumer):
+        """Makes task `consumer` wait for task `producer` (pto2_add_dependency).
+        In a MANUAL scope both are tasks of the scope and the consumer is not
+        yet published.  Returns 0, or the run's error code once it failed."""
         return _lib.pto2_add_dependency(self._rt, producer, consumer)
 
     def is_fatal(self):
         return _lib.pto2_is_fatal(self._rt)
 
-    def scope(self, mode=0):
-        return _Scope(self._rt, mode)
+    def scope(self, mode=SCOPE_AUTO):
+        """A scope (pto2_scope_begin/end) as a context manager:
+        SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH or SCOPE_AUTO_STRICT."""
+        if mode not in _SCOPE_NAMES:
+            raise ValueError(f"pto2: unknown scope mode {mode!r} (pto2.SCOPE_AUTO, "
+                             "SCOPE_MANUAL, SCOPE_GRAPH or SCOPE_AUTO_STRICT)")
+        return _Scope(self, mode)
 
 
 class _Scope:
-    def __init__(self, rt, mode):
-        self._rt, self._mode = rt, mode
+    def __init__(self, orch, mode):
+        self._orch, self._mode = orch, mode
 
     def __enter__(self):
-        _lib.pto2_scope_begin(self._rt, self._mode)
+        _lib.pto2_scope_begin(self._orch._rt, self._mode)
+        self._orch._modes.append(self._mode)
         return self
 
     def __exit__(self, *exc):
-        _lib.pto2_scope_end(self._rt)
+        self._orch._modes.pop()
+        _lib.pto2_scope_end(self._orch._rt)
         return False
+
+
+class HazardAccess:
+    """One side of a hazard (pto2_hazard_access): a task's tensor argument,
+    or a blocking data access of the orchestrator (task invalid)."""
+
+    __slots__ = ("task", "kernel", "scope_mode", "scope_depth", "arg_kind", "arg_index",
+                 "manual_dep", "offsets", "shapes", "raw_shapes")
+
+    def __init__(self, a):
+        self.task = a.task.raw
+        self.kernel = a.kernel.decode(errors="replace")
+        self.scope_mode = a.scope_mode
+        self.scope_depth = a.scope_depth
+        self.arg_kind = a.arg_kind
+        self.arg_index = a.arg_index
+        self.manual_dep = a.manual_dep
+        n = a.ndims
+        self.offsets = tuple(a.offsets[:n])
+        self.shapes = tuple(a.shapes[:n])
+        self.raw_shapes = tuple(a.raw_shapes[:n])
+
+    def __repr__(self):
+        return (f"HazardAccess(task={self.task:#x}, kernel={self.kernel!r}, "
+                f"scope={_SCOPE_NAMES.get(self.scope_mode, self.scope_mode)}, "
+                f"arg_index={self.arg_index})")
+
+
+class Hazard:
+    """A hazard found by the checker (pto2_hazard): .kind (HAZARD_RAW, _WAR,
+    _WAW), .possible, .addr, .nbytes, .owner, .first and .second
+    (HazardAccess, in program order), .cause; str() is the one-line
+    description of pto2_hazard_format.  Task ids (.owner, .first.task) are
+    ints: the .raw of the ids the submits return."""
+
+    __slots__ = ("kind", "possible", "addr", "nbytes", "owner", "first", "second", "cause",
+                 "text")
+    _KIND_NAMES = {HAZARD_RAW: "RAW", HAZARD_WAR: "WAR", HAZARD_WAW: "WAW"}
+
+    def __init__(self, h):
+        self.kind = h.contents.kind
+        self.possible = h.contents.possible
+        self.addr = h.contents.addr or 0
+        self.nbytes = h.contents.nbytes
+        self.owner = h.contents.owner.raw
+        self.first = HazardAccess(h.contents.first)
+        self.second = HazardAccess(h.contents.second)
+        cause = h.contents.cause
+        self.cause = cause.decode(errors="replace") if cause else ""
+        need = _lib.pto2_hazard_format(h, None, 0)
+        buf = ctypes.create_string_buffer(max(need, 0) + 1)
+        _lib.pto2_hazard_format(h, buf, len(buf))
+        self.text = buf.value.decode(errors="replace")
+
+    @property
+    def kind_name(self):
+        return self._KIND_NAMES.get(self.kind, str(self.kind))
+
+    def __str__(self):
+        return self.text
+
+    def __repr__(self):
+        return f"pto2.Hazard({self.kind_name}: {self.text!r})"
 
 
 def task_id_is_valid(task_id):
@@ -313,9 +442,13 @@ def plugin_path(name):
 class Runtime:
     """A pto2 runtime (pto2_runtime_create).  Keyword arguments are the
     fields of pto2_config (block_dim, worker_threads, task_window, heap_size,
-    dep_pool, stall_timeout_ms, kernel_timeout_ms, log_level); 0 or absent
-    selects the default, worker_threads=WORKERS_NONE runs every task on the
-    calling thread.  Use as a context manager or call close()."""
+    dep_pool, stall_timeout_ms, kernel_timeout_ms, log_level, hazard_check,
+    auto_strict, workers_only); 0 or absent selects the default,
+    worker_threads=WORKERS_NONE runs every task on the calling thread,
+    hazard_check=HAZARD_CHECK_FAIL / HAZARD_CHECK_WARN turns the hazard
+    checker on (Runtime.hazards() lists what it found), auto_strict=True
+    makes every AUTO scope SCOPE_AUTO_STRICT.  Use as a context manager or
+    call close()."""
 
     def __init__(self, **config):
         cfg = _ffi.Config()
@@ -324,7 +457,11 @@ class Runtime:
             if k not in names:
                 raise TypeError(f"pto2.Runtime: unknown config field {k!r} "
                                 f"(fields: {', '.join(sorted(names))})")
-            setattr(cfg, k, int(v))
+            if k == "hazard_check" and v not in (HAZARD_CHECK_DEFAULT, HAZARD_CHECK_OFF,
+                                                 HAZARD_CHECK_FAIL, HAZARD_CHECK_WARN):
+                raise ValueError(f"pto2.Runtime: hazard_check={v!r} (pto2.HAZARD_CHECK_OFF, "
+                                 "HAZARD_CHECK_FAIL, HAZARD_CHECK_WARN or HAZARD_CHECK_DEFAULT)")
+            setattr(cfg, k, bool(v) if isinstance(getattr(cfg, k), bool) else int(v))
         handle = ctypes.c_void_p()
         rc = _lib.pto2_runtime_create(ctypes.byref(cfg), ctypes.byref(handle))
         if rc:
@@ -430,6 +567,19 @@ class Runtime:
             raise Error(rc, self.error_message)
         return RunStats(st)
 
+    def hazards(self):
+        """The hazards the checker found in the last run (a list of Hazard,
+        in the order found; empty when the checker is off).  Read them after
+        the run, also after one that raised E_HAZARD: the next run clears
+        them."""
+        rt = self._handle()
+        out = []
+        for i in range(_lib.pto2_hazard_count(rt)):
+            h = _lib.pto2_hazard_get(rt, i)
+            if h:
+                out.append(Hazard(h))
+        return out
+
     def trace_enable(self, max_events=1 << 16):
         """Records the next runs' kernels and phases (first max_events per thread)."""
         rc = _lib.pto2_trace_enable(self._handle(), max_events)
@@ -446,5 +596,6 @@ class Runtime:
             raise Error(rc, f"pto2_trace_write({path}) failed")
 
 
-__all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "tensor",
-           "plugin_path", "strerror", "task_id_is_valid", "library_path"]
+__all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "Hazard",
+           "HazardAccess", "tensor", "plugin_path", "strerror", "task_id_is_valid",
+           "library_path"]

@@ -110,6 +110,35 @@ class RunStats(ctypes.Structure):
     ]
 
 
+class HazardAccess(ctypes.Structure):
+    _fields_ = [
+        ("task", TaskId),
+        ("kernel", ctypes.c_char * 64),
+        ("scope_mode", ctypes.c_int),
+        ("scope_depth", ctypes.c_uint32),
+        ("arg_kind", ctypes.c_uint8),
+        ("arg_index", ctypes.c_uint8),
+        ("manual_dep", ctypes.c_bool),
+        ("ndims", ctypes.c_uint8),
+        ("offsets", ctypes.c_uint32 * MAX_DIMS),
+        ("shapes", ctypes.c_uint32 * MAX_DIMS),
+        ("raw_shapes", ctypes.c_uint32 * MAX_DIMS),
+    ]
+
+
+class Hazard(ctypes.Structure):
+    _fields_ = [
+        ("kind", ctypes.c_int),
+        ("possible", ctypes.c_bool),
+        ("addr", ctypes.c_void_p),
+        ("nbytes", ctypes.c_uint64),
+        ("owner", TaskId),
+        ("first", HazardAccess),
+        ("second", HazardAccess),
+        ("cause", ctypes.c_char_p),
+    ]
+
+
 class PluginArgs(ctypes.Structure):
     _fields_ = [
         ("tensors", ctypes.POINTER(Tensor)),
@@ -132,6 +161,8 @@ _MIRRORS = {
     "pto2_mixed_kernels": MixedKernels,
     "pto2_config": Config,
     "pto2_run_stats": RunStats,
+    "pto2_hazard": Hazard,
+    "pto2_hazard_access": HazardAccess,
 }
 
 
@@ -200,11 +231,17 @@ def _declare(lib):
         "pto2_submit_aiv": (TaskId, [c.c_void_p, c.c_int32, c.c_void_p]),
         "pto2_submit_aic": (TaskId, [c.c_void_p, c.c_int32, c.c_void_p]),
         "pto2_submit_task": (TaskId, [c.c_void_p, MixedKernels, c.c_void_p]),
+        "pto2_submit_aiv_manual": (TaskId, [c.c_void_p, c.c_int32, c.c_void_p]),
+        "pto2_submit_aic_manual": (TaskId, [c.c_void_p, c.c_int32, c.c_void_p]),
+        "pto2_submit_task_manual": (TaskId, [c.c_void_p, MixedKernels, c.c_void_p]),
         "pto2_scope_begin": (c.c_int, [c.c_void_p, c.c_int]),
         "pto2_scope_end": (c.c_int, [c.c_void_p]),
         "pto2_add_dependency": (c.c_int, [c.c_void_p, TaskId, TaskId]),
         "pto2_is_fatal": (c.c_bool, [c.c_void_p]),
         "pto2_task_id_is_valid": (c.c_bool, [TaskId]),
+        "pto2_hazard_count": (c.c_uint32, [c.c_void_p]),
+        "pto2_hazard_get": (P(Hazard), [c.c_void_p, c.c_uint32]),
+        "pto2_hazard_format": (c.c_int, [P(Hazard), c.c_char_p, c.c_size_t]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)

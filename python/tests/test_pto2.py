@@ -254,3 +254,176 @@ def test_python_orchestration_errors(drt, demo):
     with pytest.raises(pto2.Error) as e:
         drt.run(failing_kernel)
     assert e.value.code == pto2.E_KERNEL_FAILED and "scale" in e.value.message
+
+
+def manual_orchestration(x, y, factor, dependency=True, ids=None):
+    """t = scale(x) then y = add(t, x), in one MANUAL scope: the order comes
+    only from add_dependency."""
+    def orch(o):
+        xt, yt = o.tensor(x), o.tensor(y)
+        with o.scope(pto2.SCOPE_MANUAL):
+            s, (t,) = o.submit_aiv_manual(0, pto2.Args().input(xt).output(list(x.shape))
+                                          .scalar(float(factor)))
+            a, _ = o.submit_aiv_manual(1, pto2.Args().input(t).input(xt).output_existing(yt))
+            assert pto2.task_id_is_valid(s) and pto2.task_id_is_valid(a)
+            if ids is not None:
+                ids[:] = [s.raw, a.raw]
+            if dependency:
+                assert o.add_dependency(s, a) == 0
+    return orch
+
+
+def test_python_manual_scope(drt, demo):
+    x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    y = np.zeros_like(x)
+    st = drt.run(manual_orchestration(x, y, 2.0))
+    np.testing.assert_array_equal(y, 3 * x)
+    assert st.tasks == 2 and st.edges == 1  # the declared edge only
+
+
+def test_python_manual_scope_mixed_and_aic_submits(drt, demo):
+    # submit_task_manual with one AIV lane is the same task as submit_aiv_manual.
+    x = np.arange(16 * 4, dtype=np.float32).reshape(16, 4)
+    y = np.zeros_like(x)
+
+    def orch(o):
+        xt, yt = o.tensor(x), o.tensor(y)
+        with o.scope(pto2.SCOPE_MANUAL):
+            s, (t,) = o.submit_task_manual(pto2.Args().input(xt).output([16, 4]).scalar(2.0),
+                                           aiv0=0)
+            a, _ = o.submit_task_manual(pto2.Args().input(t).input(xt).output_existing(yt),
+                                        aiv0=1)
+            o.add_dependency(s, a)
+    st = drt.run(orch)
+    np.testing.assert_array_equal(y, 3 * x)
+    assert st.edges == 1
+
+    def aic(o):  # the demo kernels are AIV kernels: the runtime says so
+        with o.scope(pto2.SCOPE_MANUAL):
+            o.submit_aic_manual(2, pto2.Args())
+    with pytest.raises(pto2.Error) as e:
+        drt.run(aic)
+    assert "pto2_submit_aic_manual" in e.value.message
+
+
+@pytest.mark.parametrize("method", ["submit_aiv", "submit_aic"])
+def test_python_plain_submit_in_manual_scope_names_the_python_method(drt, demo, method):
+    def orch(o):
+        with o.scope(pto2.SCOPE_MANUAL):
+            getattr(o, method)(2, pto2.Args())
+    with pytest.raises(pto2.Error) as e:
+        drt.run(orch)
+    assert e.value.code == pto2.E_INVALID_ARGS
+    assert f"Orchestrator.{method} inside a MANUAL scope" in str(e.value)
+    assert f"Orchestrator.{method}_manual" in str(e.value)
+    assert "pto2_submit" not in str(e.value)
+    assert "Orchestrator." + method in drt.error_message  # the run was aborted with it
+    # Nested scopes: the innermost one decides, and the runtime runs again.
+    x = np.ones((16, 4), np.float32)
+    y = np.zeros_like(x)
+
+    def nested(o):
+        with o.scope(pto2.SCOPE_MANUAL):
+            with o.scope(pto2.SCOPE_MANUAL):
+                o.submit_aiv_manual(2, pto2.Args())
+            o.submit_aiv_manual(2, pto2.Args())
+        manual_orchestration(x, y, 1.0)(o)
+        o.submit_aiv(2, pto2.Args())
+    drt.run(nested)
+    np.testing.assert_array_equal(y, 2 * x)
+
+
+@pytest.mark.parametrize("mode", [None, pto2.SCOPE_AUTO, pto2.SCOPE_GRAPH,
+                                  pto2.SCOPE_AUTO_STRICT])
+def test_python_manual_submit_outside_manual_scope(drt, demo, mode):
+    def orch(o):
+        if mode is None:
+            o.submit_aiv_manual(2, pto2.Args())
+        else:
+            with o.scope(mode):
+                o.submit_aiv_manual(2, pto2.Args())
+    with pytest.raises(pto2.Error, match=r"Orchestrator.submit_aiv_manual outside a MANUAL "
+                       r"scope.*SCOPE_MANUAL.*Orchestrator.submit_aiv$") as e:
+        drt.run(orch)
+    assert e.value.code == pto2.E_INVALID_ARGS
+
+
+def test_scope_mode_constants():
+    assert (pto2.SCOPE_AUTO, pto2.SCOPE_MANUAL, pto2.SCOPE_GRAPH,
+            pto2.SCOPE_AUTO_STRICT) == (0, 1, 2, 3)
+    assert (pto2.HAZARD_CHECK_DEFAULT, pto2.HAZARD_CHECK_OFF, pto2.HAZARD_CHECK_FAIL,
+            pto2.HAZARD_CHECK_WARN) == (0, 1, 2, 3)
+    assert (pto2.HAZARD_RAW, pto2.HAZARD_WAR, pto2.HAZARD_WAW) == (0, 1, 2)
+
+
+def war_orchestration(x, y, z, mode):
+    """y = scale(x), then x = add(z, z): a write-after-read on x that only a
+    strict scope orders."""
+    def orch(o):
+        xt, yt, zt = o.tensor(x), o.tensor(y), o.tensor(z)
+        with o.scope(mode):
+            o.submit_aiv(0, pto2.Args().input(xt).output_existing(yt).scalar(2.0))
+            o.submit_aiv(1, pto2.Args().input(zt).input(zt).output_existing(xt))
+    return orch
+
+
+def test_auto_strict_scope_and_config(demo):
+    x, y, z = np.ones((4, 4), np.float32), np.zeros((4, 4), np.float32), np.full((4, 4), 5.0,
+                                                                                 np.float32)
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT) as r:
+        r.load_plugin(demo)
+        assert r.run(war_orchestration(x, y, z, pto2.SCOPE_AUTO)).edges == 0
+        x[:] = 1
+        st = r.run(war_orchestration(x, y, z, pto2.SCOPE_AUTO_STRICT))
+        assert st.edges == 1  # the add waits for the scale's read of x
+        np.testing.assert_array_equal(y, 2 * np.ones((4, 4), np.float32))
+        np.testing.assert_array_equal(x, 2 * z)
+        assert r.config["auto_strict"] is False
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      auto_strict=True) as r:
+        assert r.config["auto_strict"] is True
+        r.load_plugin(demo)
+        x[:] = 1
+        assert r.run(war_orchestration(x, y, z, pto2.SCOPE_AUTO)).edges == 1
+        np.testing.assert_array_equal(y, 2 * np.ones((4, 4), np.float32))
+
+
+def test_hazard_check_lists_hazards(demo):
+    x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    y = np.zeros_like(x)
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_FAIL) as r:
+        assert r.config["hazard_check"] == pto2.HAZARD_CHECK_FAIL
+        r.load_plugin(demo)
+        st = r.run(manual_orchestration(x, y, 2.0))  # ordered: no hazard
+        assert r.hazards() == [] and st.hazard_check_bytes > 0
+        ids = []
+        with pytest.raises(pto2.Error) as e:  # the same without the edge
+            r.run(manual_orchestration(x, y, 2.0, dependency=False, ids=ids))
+        assert e.value.code == pto2.E_HAZARD
+        hz = r.hazards()
+        assert len(hz) == 1
+        h = hz[0]
+        assert h.kind == pto2.HAZARD_RAW and h.kind_name == "RAW" and not h.possible
+        assert h.nbytes == x.nbytes and [h.first.task, h.second.task] == ids
+        assert h.owner == h.first.task and h.addr
+        assert (h.first.kernel, h.second.kernel) == ("scale", "add")
+        assert h.first.scope_mode == h.second.scope_mode == pto2.SCOPE_MANUAL
+        assert h.first.arg_kind == pto2.ARG_OUTPUT and h.second.arg_kind == pto2.ARG_INPUT
+        assert h.first.shapes == h.second.shapes == (16, 8)
+        assert "read-after-write" in str(h) and "'scale'" in str(h) and "'add'" in str(h)
+        assert h.cause and h.cause in str(h)
+        r.run(manual_orchestration(x, y, 2.0))  # the next run clears the list
+        assert r.hazards() == []
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_WARN) as r:
+        r.load_plugin(demo)
+        r.run(manual_orchestration(x, y, 2.0, dependency=False))  # warns, succeeds
+        assert [h.kind for h in r.hazards()] == [pto2.HAZARD_RAW]
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_OFF) as r:
+        r.load_plugin(demo)
+        st = r.run(manual_orchestration(x, y, 2.0, dependency=False))
+        assert r.hazards() == [] and st.hazard_check_bytes == 0
+    with pytest.raises(ValueError, match="HAZARD_CHECK_FAIL"):
+        pto2.Runtime(hazard_check=7)

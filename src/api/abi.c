@@ -34,6 +34,8 @@ size_t pto2_abi_struct_size(const char *name) {
       {"pto2_mixed_kernels", sizeof(pto2_mixed_kernels)},
       {"pto2_config", sizeof(pto2_config)},
       {"pto2_run_stats", sizeof(pto2_run_stats)},
+      {"pto2_hazard", sizeof(pto2_hazard)},
+      {"pto2_hazard_access", sizeof(pto2_hazard_access)},
       {"pto2_arg", sizeof(pto2_arg)},
   };
   if (!name) return 0;

@@ -71,6 +71,8 @@ int main(void) {
   ASSERT_EQ_U64(pto2_abi_struct_size("pto2_config"), sizeof(pto2_config));
   ASSERT_EQ_U64(pto2_abi_struct_size("pto2_run_stats"), sizeof(pto2_run_stats));
   ASSERT_EQ_U64(pto2_abi_struct_size("pto2_arg"), sizeof(pto2_arg));
+  ASSERT_EQ_U64(pto2_abi_struct_size("pto2_hazard"), sizeof(pto2_hazard));
+  ASSERT_EQ_U64(pto2_abi_struct_size("pto2_hazard_access"), sizeof(pto2_hazard_access));
   ASSERT_EQ_U64(pto2_abi_struct_size("no_such_struct"), 0);
   ASSERT_EQ_U64(pto2_abi_struct_size(NULL), 0);
   /* Scalar and id helpers. */
