@@ -693,6 +693,7 @@ typedef struct pto2_hazard_access {
   uint32_t offsets[PTO2_MAX_DIMS];    /* the view's origin in its raw layout */
   uint32_t shapes[PTO2_MAX_DIMS];     /* the view's extent */
   uint32_t raw_shapes[PTO2_MAX_DIMS]; /* the raw layout */
+  uint32_t scope_seq;            /* the scope's number in the run, in opening order (root: 0) */
 } pto2_hazard_access;
 
 typedef struct pto2_hazard {

@@ -333,14 +333,15 @@ class HazardAccess:
     """One side of a hazard (pto2_hazard_access): a task's tensor argument,
     or a blocking data access of the orchestrator (task invalid)."""
 
-    __slots__ = ("task", "kernel", "scope_mode", "scope_depth", "arg_kind", "arg_index",
-                 "manual_dep", "offsets", "shapes", "raw_shapes")
+    __slots__ = ("task", "kernel", "scope_mode", "scope_depth", "scope_seq", "arg_kind",
+                 "arg_index", "manual_dep", "offsets", "shapes", "raw_shapes")
 
     def __init__(self, a):
         self.task = a.task.raw
         self.kernel = a.kernel.decode(errors="replace")
         self.scope_mode = a.scope_mode
         self.scope_depth = a.scope_depth
+        self.scope_seq = a.scope_seq
         self.arg_kind = a.arg_kind
         self.arg_index = a.arg_index
         self.manual_dep = a.manual_dep

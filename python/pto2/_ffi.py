@@ -123,6 +123,7 @@ class HazardAccess(ctypes.Structure):
         ("offsets", ctypes.c_uint32 * MAX_DIMS),
         ("shapes", ctypes.c_uint32 * MAX_DIMS),
         ("raw_shapes", ctypes.c_uint32 * MAX_DIMS),
+        ("scope_seq", ctypes.c_uint32),
     ]
 
 

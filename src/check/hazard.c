@@ -814,6 +814,7 @@ static void fill_side(const pto2__hz *h, const hz_acc *a, pto2_hazard_access *s)
   }
   s->scope_mode = (pto2_scope_mode)n->mode;
   s->scope_depth = n->depth;
+  s->scope_seq = n->scope_seq;
   s->arg_kind = a->kind;
   s->arg_index = a->argi;
   s->manual_dep = a->t.manual_dep;
@@ -970,12 +971,12 @@ static const char *kind_name(unsigned k) {
 static int put_side(char *buf, size_t size, const pto2_hazard_access *s, bool write) {
   char who[192], region[160];
   if (pto2_task_id_is_valid(s->task))
-    snprintf(who, sizeof who, "task %u:%llu '%s' (%s scope, depth %u)",
+    snprintf(who, sizeof who, "task %u:%llu '%s' (%s scope #%u, depth %u)",
              pto2_task_id_ring(s->task), (unsigned long long)pto2_task_id_local(s->task),
-             s->kernel, mode_name(s->scope_mode), s->scope_depth);
+             s->kernel, mode_name(s->scope_mode), s->scope_seq, s->scope_depth);
   else
-    snprintf(who, sizeof who, "the orchestrator (pto2_%s_tensor_data, depth %u)",
-             write ? "set" : "get", s->scope_depth);
+    snprintf(who, sizeof who, "the orchestrator (pto2_%s_tensor_data, scope #%u, depth %u)",
+             write ? "set" : "get", s->scope_seq, s->scope_depth);
   size_t used = 0;
   region[0] = 0;
   for (unsigned d = 0; d < s->ndims && d < PTO2_MAX_DIMS; d++) {

@@ -1063,6 +1063,7 @@ void pto2__orch_run_begin(pto2_runtime *rt) {
   memset(o->blocked_ns, 0, sizeof o->blocked_ns);
   o->depth = 0;
   o->scope_task_count = 0;
+  o->next_scope_seq = 0; /* scopes are numbered per run, the root scope 0 */
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_run_begin(&rt->rings[i]);
   pto2_scope_mode root = rt->cfg.auto_strict ? PTO2_SCOPE_AUTO_STRICT : PTO2_SCOPE_AUTO;
   open_scope(o, root); /* the root scope */

@@ -61,6 +61,24 @@ static void war_auto(pto2_runtime *rt, void *arg) {
   c->t[1] = pto2_submit_aiv(rt, K_AIV2, &a); /* overwrites rows 2..5 */
 }
 
+/* ---- AUTO: write-after-read across two sibling scopes -------------------- */
+static void war_siblings(pto2_runtime *rt, void *arg) {
+  ctx *c = arg;
+  pto2_tensor x = ext2(X, 8, 8), y = ext2(Y, 8, 8);
+  pto2_arg a;
+  PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) { /* scope #1 */
+    pto2_arg_init(&a);
+    pto2_arg_add_input(&a, &x);
+    pto2_arg_add_output_existing(&a, &y);
+    c->t[0] = pto2_submit_aiv(rt, K_AIV, &a);
+  }
+  PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) { /* scope #2 */
+    pto2_arg_init(&a);
+    pto2_arg_add_inout(&a, &x);
+    c->t[1] = pto2_submit_aiv(rt, K_AIV2, &a);
+  }
+}
+
 /* ---- AUTO: OUTPUT_EXISTING after an unordered write ---------------------- */
 static void oe_after_write(pto2_runtime *rt, void *arg) {
   ctx *c = arg;
@@ -288,6 +306,21 @@ int main(void) {
   expect_side(&h->second, c.t[1], "vec2", PTO2_SCOPE_AUTO, PTO2_ARG_INOUT, 2, 4);
   ASSERT_STR_CONTAINS(h->cause, "write-after-read is not tracked in AUTO");
 
+  printf("WAR across sibling AUTO scopes: the scopes are told apart\n");
+  expect_fail(rt, war_siblings, &c, "write-after-read");
+  h = only_hazard(rt);
+  ASSERT_EQ_INT(h->kind, PTO2_HAZARD_WAR);
+  ASSERT_EQ_INT(h->first.scope_depth, 1);
+  ASSERT_EQ_INT(h->second.scope_depth, 1);
+  ASSERT_EQ_INT(h->first.scope_seq, 1); /* the run's scopes in opening order, root 0 */
+  ASSERT_EQ_INT(h->second.scope_seq, 2);
+  {
+    char line[1024];
+    pto2_hazard_format(h, line, sizeof line);
+    ASSERT_STR_CONTAINS(line, "'vec' (AUTO scope #1, depth 1)");
+    ASSERT_STR_CONTAINS(line, "'vec2' (AUTO scope #2, depth 1)");
+  }
+
   printf("OUTPUT_EXISTING after an unordered write\n");
   expect_fail(rt, oe_after_write, &c, "write-after-write");
   h = only_hazard(rt);
@@ -313,6 +346,7 @@ int main(void) {
   expect_side(&h->first, c.t[1], "vec", PTO2_SCOPE_GRAPH, PTO2_ARG_OUTPUT_EXISTING, 4, 4);
   expect_side(&h->second, c.t[2], "cube", PTO2_SCOPE_GRAPH, PTO2_ARG_INPUT, 0, 8);
   ASSERT_EQ_INT(h->first.scope_depth, 1);
+  ASSERT_EQ_INT(h->first.scope_seq, 1); /* numbered per run: this run's first inner scope */
   ASSERT_STR_CONTAINS(h->cause, "GRAPH scope");
 
   printf("MANUAL: dropped edge\n");
