@@ -106,6 +106,18 @@ static void zero_mat(const mat *m) {
   for (uint32_t r = 0; r < m->rows; r++) memset(elem(m, r, 0), 0, m->cols * sizeof(float));
 }
 
+/* o = sum_i p_i * v_i: the ISA's loop that writes o where it has one, else
+ * zero and accumulate (the same bits either way). */
+static void pv_set(const pa_tile_ops *ops, const mat *o, uint32_t count, const mat *p,
+                   const mat *v) {
+  if (ops->pv_set) {
+    ops->pv_set(o, count, p, v);
+    return;
+  }
+  zero_mat(o);
+  ops->pv(o, count, p, v);
+}
+
 /* The softmax arguments over tiles s and p (same rows and columns). */
 static pa_sf_args sf_args(const tiles *s, const tiles *p, uint32_t valid_last, float scale,
                           float *mij, float *lij) {
@@ -149,8 +161,7 @@ int pa_kernel_pv(const pto2_kernel_ctx *ctx) {
   if (!has_args(ctx, 3, 0) || !as_mat(&ctx->tensors[0], &p) || !as_mat(&ctx->tensors[1], &v) ||
       p.cols != v.rows || !as_f32_mat(&ctx->tensors[2], p.rows, v.cols, &o))
     return PTO2_E_INVALID_ARGS;
-  zero_mat(&o);
-  pa__tile_ops()->pv(&o, 1, &p, &v);
+  pv_set(pa__tile_ops(), &o, 1, &p, &v);
   return 0;
 }
 
@@ -233,14 +244,17 @@ int pa_kernel_pv_unroll(const pto2_kernel_ctx *ctx) {
   mat v[BATCH], pi[BATCH];
   for (uint32_t i = 0; i < p.count; i++)
     if (!cache_block(&cache, bt[i], p.first.cols, &v[0])) return PTO2_E_INVALID_ARGS;
-  zero_mat(&o);
+  if (!p.count) zero_mat(&o);
   for (uint32_t i0 = 0; i0 < p.count; i0 += BATCH) {
     uint32_t n = p.count - i0 < BATCH ? p.count - i0 : BATCH;
     for (uint32_t i = 0; i < n; i++) {
       pi[i] = tile_at(&p, i0 + i);
       (void)cache_block(&cache, bt[i0 + i], pi[i].cols, &v[i]);
     }
-    ops->pv(&o, n, pi, v);
+    if (i0 == 0)
+      pv_set(ops, &o, n, pi, v);
+    else
+      ops->pv(&o, n, pi, v);
   }
   return 0;
 }

@@ -204,8 +204,8 @@ static void update_portable(const pa_up_args *a) {
   }
 }
 
-static const pa_tile_ops portable_ops = {qk_portable, pv_portable, softmax_portable,
-                                         update_portable};
+static const pa_tile_ops portable_ops = {
+    .qk = qk_portable, .pv = pv_portable, .softmax = softmax_portable, .update = update_portable};
 
 const pa_tile_ops *pa__tile_ops_portable(void) { return &portable_ops; }
 

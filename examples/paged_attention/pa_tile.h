@@ -59,6 +59,10 @@ typedef struct pa_tile_ops {
   void (*qk)(const pa_mat *q, uint32_t count, const pa_mat *k, const pa_mat *s);
   /* o += sum_i p_i * v_i (p_i: M x N; v_i: N x K; o: M x K fp32). */
   void (*pv)(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v);
+  /* o = sum_i p_i * v_i: o's contents are never read, and the result has
+   * the bits of zeroing o and calling pv.  NULL where the ISA has no such
+   * loop (the caller zeroes o and calls pv). */
+  void (*pv_set)(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v);
   void (*softmax)(const pa_sf_args *a);
   void (*update)(const pa_up_args *a);
 } pa_tile_ops;
@@ -76,6 +80,7 @@ const pa_tile_ops *pa__tile_ops_amx(void);
  * AMX one for what it does not do itself. */
 void pa__qk_bf16dp(const pa_mat *q, uint32_t count, const pa_mat *k, const pa_mat *s);
 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v);
+void pa__pv_set_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v);
 void pa__softmax_avx512(const pa_sf_args *a);
 void pa__softmax_bf16(const pa_sf_args *a); /* bf16 rounding by vcvtneps2bf16 */
 void pa__update_avx512(const pa_up_args *a);

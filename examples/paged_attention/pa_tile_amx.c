@@ -260,7 +260,8 @@ PA_AMX static void pv_amx(const pa_mat *o, uint32_t count, const pa_mat *p, cons
   _tile_release();
 }
 
-static const pa_tile_ops amx_ops = {qk_amx, pv_amx, pa__softmax_bf16, pa__update_avx512};
+static const pa_tile_ops amx_ops = {
+    .qk = qk_amx, .pv = pv_amx, .softmax = pa__softmax_bf16, .update = pa__update_avx512};
 
 /* 0 unknown, 1 usable, 2 not. */
 static _Atomic int amx_state;

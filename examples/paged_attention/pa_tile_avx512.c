@@ -305,8 +305,8 @@ PA_AVX512 void pa__update_avx512(const pa_up_args *a) {
   }
 }
 
-static const pa_tile_ops avx512_ops = {qk_avx512, pv_avx512, pa__softmax_avx512,
-                                       pa__update_avx512};
+static const pa_tile_ops avx512_ops = {
+    .qk = qk_avx512, .pv = pv_avx512, .softmax = pa__softmax_avx512, .update = pa__update_avx512};
 
 /* ------------------------------------------------------------------------ */
 /* Packing and transposing                                                   */
@@ -603,7 +603,7 @@ static pv_cols_fn *const pv_cols_by_vecs[PV_CV] = {pv_cols_1, pv_cols_2, pv_cols
  * columns (after the last, those of the next block, `next`), the row-block
  * passes taking turns over the row pairs so that the reads spread out. */
 PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat *v,
-                             const uint16_t *next, const pa_mat *o) {
+                             const uint16_t *next, const pa_mat *o, const int set) {
   static const uint32_t in_lo[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
   static const uint32_t out_0[16] = {0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23};
   const __m512i ilo = _mm512_loadu_si512(in_lo), ihi = _mm512_add_epi32(ilo, _mm512_set1_epi32(4));
@@ -617,7 +617,8 @@ PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat
                                 : (const char *)v->data + (c0 + 2 * LANES) * 2;
     for (uint32_t r0 = 0; r0 < o->rows; r0 += 8) {
       __m512 lo[8], hi[8];
-      for (unsigned r = 0; r < 8; r++) {
+      for (unsigned r = 0; r < 8 && set; r++) lo[r] = hi[r] = _mm512_setzero_ps();
+      for (unsigned r = 0; r < 8 && !set; r++) {
         const float *orow = (const float *)o->data + (size_t)(r0 + r) * o->stride + c0;
         __m512 a = _mm512_loadu_ps(orow), b = _mm512_loadu_ps(orow + LANES);
         lo[r] = _mm512_permutex2var_ps(a, ilo, b);
@@ -659,16 +660,17 @@ PA_BF16_INLINE void pv8_tile(const uint32_t PST, const uint16_t *p, const pa_mat
   }
 }
 
+/* set: the first tile starts from zero instead of o (which is not read). */
 PA_BF16_INLINE void pv8_fixed(const uint32_t PST, uint32_t count, const pa_mat *p,
-                              const pa_mat *v, const pa_mat *o) {
+                              const pa_mat *v, const pa_mat *o, int set) {
   for (uint32_t i = 0; i < count; i++)
-    pv8_tile(PST, p[i].data, &v[i], i + 1 < count ? v[i + 1].data : NULL, o);
+    pv8_tile(PST, p[i].data, &v[i], i + 1 < count ? v[i + 1].data : NULL, o, set && i == 0);
 }
 
 #define PA_PV8_OF(PST)                                                                     \
   PA_BF16 static void pv8_##PST(uint32_t count, const pa_mat *p, const pa_mat *v,          \
-                                const pa_mat *o) {                                         \
-    pv8_fixed(PST, count, p, v, o);                                                        \
+                                const pa_mat *o, int set) {                                \
+    pv8_fixed(PST, count, p, v, o, set);                                                   \
   }
 PA_PV8_OF(64)
 PA_PV8_OF(128)
@@ -677,9 +679,8 @@ PA_PV8_OF(128)
  * columns a multiple of 32, every p tile of 64 or 128 columns, contiguous.
  * With more rows the packed loop below wins: its packing is shared by more
  * rows, and it needs no unpacking per row block. */
-static void (*pv8_for(uint32_t count, const pa_mat *p, const pa_mat *o))(uint32_t, const pa_mat *,
-                                                                          const pa_mat *,
-                                                                          const pa_mat *) {
+typedef void pv8_fn_t(uint32_t count, const pa_mat *p, const pa_mat *v, const pa_mat *o, int set);
+static pv8_fn_t *pv8_for(uint32_t count, const pa_mat *p, const pa_mat *o) {
   if ((o->rows != 8 && o->rows != 16) || o->cols % (2 * LANES)) return NULL;
   for (uint32_t i = 0; i < count; i++)
     if (p[i].cols != p[0].cols || p[i].stride != p[i].cols) return NULL;
@@ -692,9 +693,9 @@ PA_BF16 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, con
     pv_avx512(o, count, p, v);
     return;
   }
-  void (*fast)(uint32_t, const pa_mat *, const pa_mat *, const pa_mat *) = pv8_for(count, p, o);
+  pv8_fn_t *fast = pv8_for(count, p, o);
   if (fast) {
-    fast(count, p, v, o);
+    fast(count, p, v, o, 0);
     return;
   }
   _Alignas(64) uint32_t vp[PV_N / 2 * PV_C];
@@ -717,10 +718,25 @@ PA_BF16 void pa__pv_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, con
   }
 }
 
+/* o = the products: pv8 starts from zero; the other loops zero o first. */
+PA_BF16 void pa__pv_set_bf16dp(const pa_mat *o, uint32_t count, const pa_mat *p, const pa_mat *v) {
+  pv8_fn_t *fast = count && bf16_pairs(&p[0], &v[0]) ? pv8_for(count, p, o) : NULL;
+  if (fast) {
+    fast(count, p, v, o, 1);
+    return;
+  }
+  for (uint32_t r = 0; r < o->rows; r++)
+    memset((float *)o->data + (size_t)r * o->stride, 0, o->cols * sizeof(float));
+  pa__pv_bf16dp(o, count, p, v);
+}
+
 PA_SOFTMAX(pa__softmax_bf16, PA_BF16, store_rounded_bf16)
 
-static const pa_tile_ops avx512bf16_ops = {pa__qk_bf16dp, pa__pv_bf16dp, pa__softmax_bf16,
-                                           pa__update_avx512};
+static const pa_tile_ops avx512bf16_ops = {.qk = pa__qk_bf16dp,
+                                           .pv = pa__pv_bf16dp,
+                                           .pv_set = pa__pv_set_bf16dp,
+                                           .softmax = pa__softmax_bf16,
+                                           .update = pa__update_avx512};
 
 static int has_avx512(void) {
   __builtin_cpu_init();

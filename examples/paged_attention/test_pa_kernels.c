@@ -408,7 +408,11 @@ static void test_qk_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, co
   check(ok, "qk vs reference", d == PTO2_BFLOAT16 ? "bf16" : "fp16", isa, worst);
 }
 
-static void test_pv_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, const shape *sh) {
+/* pv (o += the products, o random) or, with set, pv_set (o = the products,
+ * o NaN before: never read), which must also give the bits of zeroing o and
+ * calling pv. */
+static void test_pv_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, const shape *sh,
+                       bool set) {
   pa_mat p[3], v[3], o = nan_mat(sh->m, sh->k, sh->k + 1);
   double worst = 0.0;
   bool ok = true;
@@ -417,10 +421,19 @@ static void test_pv_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, co
     v[i] = rand_mat(sh->n, sh->k, sh->k, d);
   }
   for (uint32_t m = 0; m < sh->m; m++)
-    for (uint32_t c = 0; c < sh->k; c++) *f32_at(&o, m, c) = (float)uniform(-1, 1);
+    for (uint32_t c = 0; c < sh->k; c++) *f32_at(&o, m, c) = set ? 0.0f : (float)uniform(-1, 1);
   pa_mat o0 = nan_mat(sh->m, sh->k, sh->k + 1);
   memcpy(o0.data, o.data, ((size_t)sh->m * o.stride + 1) * sizeof(float));
   ops->pv(&o, sh->count, p, v);
+  if (set) {
+    pa_mat os = nan_mat(sh->m, sh->k, sh->k + 1);
+    ops->pv_set(&os, sh->count, p, v);
+    for (uint32_t m = 0; m < sh->m; m++)
+      if (memcmp(f32_at(&os, m, 0), f32_at(&o, m, 0), sh->k * sizeof(float))) ok = false;
+    ok = ok && padding_untouched(&os);
+    free(o.data);
+    o = os;
+  }
   for (uint32_t m = 0; m < sh->m; m++)
     for (uint32_t c = 0; c < sh->k; c++) {
       double ref = *f32_at(&o0, m, c), mag = fabs(ref);
@@ -442,9 +455,9 @@ static void test_pv_op(const pa_tile_ops *ops, const char *isa, pto2_dtype d, co
   free(o.data);
   free(o0.data);
   if (!ok)
-    printf("  pv %s %s M%u N%u K%u x%u\n", isa, pto2_dtype_name(d), sh->m, sh->n, sh->k,
-           sh->count);
-  check(ok, "pv vs reference", d == PTO2_BFLOAT16 ? "bf16" : "fp16", isa, worst);
+    printf("  pv%s %s %s M%u N%u K%u x%u\n", set ? "_set" : "", isa, pto2_dtype_name(d), sh->m,
+           sh->n, sh->k, sh->count);
+  check(ok, set ? "pv_set vs reference and zero + pv" : "pv vs reference", d == PTO2_BFLOAT16 ? "bf16" : "fp16", isa, worst);
 }
 
 typedef struct sf_shape {
@@ -579,7 +592,8 @@ static void test_ops(void) {
     for (size_t d = 0; d < 2; d++)
       for (size_t i = 0; i < sizeof op_shapes / sizeof op_shapes[0]; i++) {
         test_qk_op(ops, name, dtypes[d], &op_shapes[i]);
-        test_pv_op(ops, name, dtypes[d], &op_shapes[i]);
+        test_pv_op(ops, name, dtypes[d], &op_shapes[i], false);
+        if (ops->pv_set) test_pv_op(ops, name, dtypes[d], &op_shapes[i], true);
       }
     for (size_t i = 0; i < sizeof sf_shapes / sizeof sf_shapes[0]; i++) {
       test_softmax_op(ops, name, PTO2_BFLOAT16, &sf_shapes[i]);
