@@ -111,14 +111,7 @@ static inline pto2__overlap pto2__rlog_overlap(const pto2_tensor *e, const pto2_
     return PTO2__OVERLAP_OTHER;
   for (unsigned d = 0; d < e->ndims; d++)
     if (e->raw_shapes[d] != t->raw_shapes[d]) return PTO2__OVERLAP_OTHER;
-  bool covered = true;
-  for (unsigned d = 0; d < e->ndims; d++) {
-    uint64_t eb = e->offsets[d], ee = eb + e->shapes[d];
-    uint64_t ib = t->offsets[d], ie = ib + t->shapes[d];
-    if (!(ee > ib && ie > eb)) return PTO2__NO_OVERLAP;
-    covered = covered && ib <= eb && ee <= ie;
-  }
-  return covered ? PTO2__OVERLAP_COVERED : PTO2__OVERLAP_OTHER;
+  return pto2__box_overlap(e->ndims, e->offsets, e->shapes, t);
 }
 
 #endif

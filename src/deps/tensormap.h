@@ -143,6 +143,20 @@ static inline void pto2__region_init(pto2__region *g, const pto2_tensor *t) {
   pto2__tensor_byte_range(t, &g->lo, &g->hi);
 }
 
+/* Two views of one layout, dimension by dimension: disjoint, or the view
+ * (offsets, shapes) inside `t` (covered), or overlapping otherwise. */
+static inline pto2__overlap pto2__box_overlap(unsigned ndims, const uint32_t *offsets,
+                                              const uint32_t *shapes, const pto2_tensor *t) {
+  bool covered = true;
+  for (unsigned d = 0; d < ndims; d++) {
+    uint64_t eb = offsets[d], ee = eb + shapes[d];
+    uint64_t ib = t->offsets[d], ie = ib + t->shapes[d];
+    if (!(ee > ib && ie > eb)) return PTO2__NO_OVERLAP;
+    covered = covered && ib <= eb && ee <= ie;
+  }
+  return covered ? PTO2__OVERLAP_COVERED : PTO2__OVERLAP_OTHER;
+}
+
 /* (T5) Classifies an access region against an entry of the same allocation. */
 static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const pto2__region *g) {
   const pto2_tensor *t = g->t;
@@ -153,14 +167,7 @@ static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const 
     same_layout = e->raw_shapes[d] == t->raw_shapes[d];
   if (!same_layout) return intersect ? PTO2__OVERLAP_OTHER : PTO2__NO_OVERLAP;
   if (!intersect) return PTO2__NO_OVERLAP;
-  bool covered = true;
-  for (unsigned d = 0; d < e->ndims; d++) {
-    uint64_t eb = e->offsets[d], ee = eb + e->shapes[d];
-    uint64_t ib = t->offsets[d], ie = ib + t->shapes[d];
-    if (!(ee > ib && ie > eb)) return PTO2__NO_OVERLAP;
-    covered = covered && ib <= eb && ee <= ie;
-  }
-  return covered ? PTO2__OVERLAP_COVERED : PTO2__OVERLAP_OTHER;
+  return pto2__box_overlap(e->ndims, e->offsets, e->shapes, t);
 }
 
 /* Adds an entry for `g` written by `producer` and links it into the chain
