@@ -193,15 +193,23 @@ static int check_lane(pto2_runtime *rt, int32_t id, unsigned lane, const char *a
   return 0;
 }
 
+/* A task's kernel per lane; a lone AIV1 runs as AIV0. */
+static inline void lane_ids(pto2_mixed_kernels mk, int32_t ids[PTO2__LANE_COUNT]) {
+  ids[PTO2__LANE_AIC] = mk.aic;
+  ids[PTO2__LANE_AIV0] = mk.aiv0;
+  ids[PTO2__LANE_AIV1] = mk.aiv1;
+  if (ids[PTO2__LANE_AIV0] == PTO2_NO_KERNEL && ids[PTO2__LANE_AIC] == PTO2_NO_KERNEL) {
+    ids[PTO2__LANE_AIV0] = ids[PTO2__LANE_AIV1];
+    ids[PTO2__LANE_AIV1] = PTO2_NO_KERNEL;
+  }
+}
+
 /* The checks of resolve_lanes() one by one, for the error message. */
 static __attribute__((noinline, cold)) int resolve_lanes_slow(pto2_runtime *rt,
                                                               pto2_mixed_kernels mk, lanes *l,
                                                               const char *api) {
-  int32_t ids[PTO2__LANE_COUNT] = {mk.aic, mk.aiv0, mk.aiv1};
-  if (ids[PTO2__LANE_AIV0] == PTO2_NO_KERNEL && ids[PTO2__LANE_AIC] == PTO2_NO_KERNEL) {
-    ids[PTO2__LANE_AIV0] = ids[PTO2__LANE_AIV1]; /* a lone AIV1 runs as AIV0 */
-    ids[PTO2__LANE_AIV1] = PTO2_NO_KERNEL;
-  }
+  int32_t ids[PTO2__LANE_COUNT];
+  lane_ids(mk, ids);
   l->mask = 0;
   for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) {
     l->kernel[lane] = -1;
@@ -225,11 +233,8 @@ static __attribute__((noinline, cold)) int resolve_lanes_slow(pto2_runtime *rt,
 static inline __attribute__((always_inline)) int resolve_lanes(pto2_runtime *rt,
                                                                pto2_mixed_kernels mk, lanes *l,
                                                                const char *api) {
-  int32_t ids[PTO2__LANE_COUNT] = {mk.aic, mk.aiv0, mk.aiv1};
-  if (ids[PTO2__LANE_AIV0] == PTO2_NO_KERNEL && ids[PTO2__LANE_AIC] == PTO2_NO_KERNEL) {
-    ids[PTO2__LANE_AIV0] = ids[PTO2__LANE_AIV1]; /* a lone AIV1 runs as AIV0 */
-    ids[PTO2__LANE_AIV1] = PTO2_NO_KERNEL;
-  }
+  int32_t ids[PTO2__LANE_COUNT];
+  lane_ids(mk, ids);
   unsigned mask = 0, bad = 0;
   for (unsigned lane = 0; lane < PTO2__LANE_COUNT; lane++) {
     uint32_t id = (uint32_t)ids[lane];
