@@ -1,7 +1,8 @@
 /* A task that is ready when its scope ends runs without any further call
- * of the orchestrator, even when every executor was busy at that moment:
- * the orchestration function may then block outside pto2 waiting for what
- * the task does.  One worker is kept busy by a task that spins until the
+ * of the orchestrator, even when every executor was busy at that moment
+ * (it waits in the orchestrator's ready batch until an idle executor takes
+ * it): the orchestration function may then block outside pto2 waiting for
+ * what the task does.  One worker is kept busy by a task that spins until the
  * orchestrator lets it go; a GRAPH scope and an AUTO scope each publish a
  * task that sets a flag; the orchestration function waits for the flag
  * (up to 10 s) without calling pto2. */
