@@ -727,6 +727,16 @@ PTO2_API bool pto2_is_fatal(const pto2_runtime *rt);
  * run's error code; PTO2_E_INVALID_ARGS outside a run. */
 PTO2_API int pto2_abort_run(pto2_runtime *rt, const char *message);
 
+/* pto2_abort_run() with the code: fails the current run with `code`, a
+ * PTO2_E_* error code, and `message` (unless it has already failed), for an
+ * orchestration or a language binding that found an error of a known kind
+ * itself (the Python package's argument checks: PTO2_E_INVALID_ARGS).
+ * pto2_run() returns the code and pto2_error_message() the message.  A
+ * `code` that is not a PTO2_E_* code fails the run with PTO2_E_INVALID_ARGS
+ * naming it.  Returns the run's error code; PTO2_E_INVALID_ARGS outside a
+ * run. */
+PTO2_API int pto2_fail_run(pto2_runtime *rt, int code, const char *message);
+
 /* Logs at `level` (filtered by the runtime's log level) to stderr. */
 PTO2_API void pto2_log(const pto2_runtime *rt, pto2_log_level level, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)

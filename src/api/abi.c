@@ -2,7 +2,7 @@
  * The stable ABI: exported, out-of-line definitions of every PTO2_INLINE
  * function of pto2.h (PTO2__ABI_DEFINE turns the header's inline bodies into
  * ordinary exported definitions), plus helpers for foreign-function
- * interfaces and pto2_abort_run().
+ * interfaces, pto2_abort_run() and pto2_fail_run().
  */
 #define PTO2__ABI_DEFINE 1
 #include "pto2/pto2.h"
@@ -51,5 +51,21 @@ int pto2_abort_run(pto2_runtime *rt, const char *message) {
     return PTO2_E_INVALID_ARGS;
   }
   pto2__fail(rt, PTO2_E_ABORTED, "%s", message && *message ? message : "run aborted");
+  return atomic_load_explicit(&rt->error, memory_order_relaxed);
+}
+
+int pto2_fail_run(pto2_runtime *rt, int code, const char *message) {
+  if (!rt) return PTO2_E_INVALID_ARGS;
+  if (!rt->in_run) {
+    pto2_log(rt, PTO2_LOG_ERROR, "pto2_fail_run called outside a run");
+    return PTO2_E_INVALID_ARGS;
+  }
+  if (code >= 0 || strcmp(pto2_err_name(code), "PTO2_E_UNKNOWN") == 0)
+    pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_fail_run: %d is not a PTO2_E_* error code (%s)",
+               code, message && *message ? message : "no message");
+  else
+    pto2__fail(rt, code, "%s", message && *message ? message : pto2_strerror(code));
+  /* Relaxed: only the code is read; after pto2__fail's CAS on this thread,
+   * coherence makes it the run's first error, never 0. */
   return atomic_load_explicit(&rt->error, memory_order_relaxed);
 }
