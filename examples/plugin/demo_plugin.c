@@ -1,5 +1,5 @@
 /*
- * The smallest useful pto2 plugin (libpto2_demo.so): three kernels and an
+ * The smallest useful pto2 plugin (libpto2_demo.so): four kernels and an
  * orchestration entry point, defined with PTO2_PLUGIN (pto2/plugin.h).
  *
  * Build it outside pto2's tree against an installed pto2:
@@ -8,6 +8,7 @@
  * Kernels (AIV): 0 scale [IN x, OUT y] scalar factor (float32 bits): y = factor * x
  *                1 add   [IN a, IN b, OUT c]: c = a + b
  *                2 noop  any arguments, does nothing
+ *                3 blocks [INOUT v] (int32, 1-D), SPMD: block b of n sets v[b] = n
  * Orchestration: tensors [x, y] (float32, same 2-D shape), scalar factor
  * (default 2.0): per block of 16 rows, t = scale(x), y = add(t, x).
  * Python can also submit these kernels one by one (pto2.Runtime.run with a
@@ -17,7 +18,7 @@
 
 #include "pto2/plugin.h"
 
-enum { K_SCALE = 0, K_ADD = 1, K_NOOP = 2, ROWS_PER_BLOCK = 16 };
+enum { K_SCALE = 0, K_ADD = 1, K_NOOP = 2, K_BLOCKS = 3, ROWS_PER_BLOCK = 16 };
 
 static float *at(const pto2_tensor *t, uint32_t r, uint32_t c) {
   return (float *)t->data + r * pto2_tensor_stride(t, 0) + c;
@@ -58,10 +59,26 @@ static int noop_kernel(const pto2_kernel_ctx *k) {
   return 0;
 }
 
+/* One invocation per SPMD block (pto2_arg_set_block_num, Python Args.block_num). */
+static int blocks_kernel(const pto2_kernel_ctx *k) {
+  const pto2_tensor *v = &k->tensors[0];
+  if (k->tensor_count != 1 || v->dtype != PTO2_INT32 || v->ndims != 1) {
+    pto2_kernel_set_error(k, "blocks: expects one 1-D int32 tensor");
+    return 1;
+  }
+  if ((uint32_t)k->block_idx >= v->shapes[0]) {
+    pto2_kernel_set_error(k, "blocks: the tensor has fewer elements than the task has blocks");
+    return 1;
+  }
+  ((int32_t *)v->data)[(uint64_t)k->block_idx * pto2_tensor_stride(v, 0)] = k->block_num;
+  return 0;
+}
+
 static int demo_register(pto2_runtime *rt) {
   int rc = pto2_kernel_register(rt, K_SCALE, PTO2_CORE_AIV, "scale", scale_kernel, NULL);
   if (!rc) rc = pto2_kernel_register(rt, K_ADD, PTO2_CORE_AIV, "add", add_kernel, NULL);
   if (!rc) rc = pto2_kernel_register(rt, K_NOOP, PTO2_CORE_AIV, "noop", noop_kernel, NULL);
+  if (!rc) rc = pto2_kernel_register(rt, K_BLOCKS, PTO2_CORE_AIV, "blocks", blocks_kernel, NULL);
   return rc;
 }
 
