@@ -19,7 +19,10 @@ copy bundled by `pip install` (pto2/_lib), pkg-config, the dynamic linker's
 search path, /usr/local/lib and /usr/lib.
 """
 import ctypes
+import operator
 import os
+import re
+import sys
 
 from . import _ffi
 
@@ -63,10 +66,22 @@ _DTYPE_BY_NUMPY = {
     "float32": FLOAT32, "float16": FLOAT16, "int32": INT32, "int16": INT16, "int8": INT8,
     "uint8": UINT8, "int64": INT64, "uint64": UINT64,
 }
+# The numpy dtype of each pto2 dtype's elements (Orchestrator.get_tensor_data
+# / set_tensor_data); numpy has no bfloat16: BFLOAT16 elements are their raw
+# uint16 bits.
+_NUMPY_BY_DTYPE = {v: k for k, v in _DTYPE_BY_NUMPY.items()}
+_NUMPY_BY_DTYPE[BFLOAT16] = "uint16"
+# Args.block_num: 1..32767 (pto2_arg_set_block_num).
+MAX_BLOCK_NUM = 32767
 
 
 class Error(RuntimeError):
-    """A pto2 error: .code (negative PTO2_E_* value), .name, and the message."""
+    """A pto2 error: .code (negative PTO2_E_* value), .name, and the message.
+
+    Raised inside a Python orchestration function (by the binding's checks or
+    by your own code) and not caught there, it fails the run with its code
+    and message (pto2_fail_run), so Runtime.error_code / error_message say
+    the same as the exception Runtime.run raises."""
 
     def __init__(self, code, message):
         self.code = code
@@ -211,6 +226,21 @@ class Args:
         _lib.pto2_arg_add_dep(self._p, task_id)
         return self
 
+    def block_num(self, n):
+        """SPMD (pto2_arg_set_block_num): the task's kernels run as `n`
+        independent blocks, 1..MAX_BLOCK_NUM (32767); each invocation sees
+        its block_idx and the block_num in its pto2_kernel_ctx.  Another n
+        raises pto2.Error (E_INVALID_ARGS)."""
+        try:
+            v = None if isinstance(n, bool) else operator.index(n)
+        except TypeError:
+            v = None
+        if v is None or not 1 <= v <= MAX_BLOCK_NUM:
+            raise Error(E_INVALID_ARGS, f"Args.block_num: n must be an int in "
+                        f"1..{MAX_BLOCK_NUM}, not {n!r}")
+        _lib.pto2_arg_set_block_num(self._p, v)
+        return self
+
 
 class Orchestrator:
     """What a Python orchestration function gets: submits tasks one by one.
@@ -219,7 +249,11 @@ class Orchestrator:
     Inside `with o.scope(pto2.SCOPE_MANUAL):` tasks are submitted with the
     *_manual methods and ordered with add_dependency (or Args.dep); every
     other scope takes submit_aiv / submit_aic / submit_task.  The wrong kind
-    raises pto2.Error (E_INVALID_ARGS), which aborts the run."""
+    raises pto2.Error (E_INVALID_ARGS), which fails the run with that code.
+
+    get_tensor_data / set_tensor_data read and write a tensor's elements
+    from the orchestration, waiting for the tasks that produce (and, for a
+    write, use) them."""
 
     def __init__(self, rt):
         self._rt = rt
@@ -305,6 +339,163 @@ class Orchestrator:
     def is_fatal(self):
         return _lib.pto2_is_fatal(self._rt)
 
+    # Blocking data access (pto2_get_tensor_data / pto2_set_tensor_data).
+
+    def _access_target(self, method, t):
+        """(tensor, shape, numpy dtype) of a data access's tensor, checked."""
+        import numpy as np
+        if self._modes and self._modes[-1] in (SCOPE_MANUAL, SCOPE_GRAPH):
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{method} inside a "
+                        f"{_SCOPE_NAMES[self._modes[-1]]} scope: blocking data access is "
+                        "supported only in AUTO and AUTO_STRICT scopes; call it after the "
+                        "scope ends")
+        if not isinstance(t, _ffi.Tensor):
+            if not hasattr(t, "__array_interface__"):
+                raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: expected a tensor "
+                            "(Orchestrator.tensor, Orchestrator.view, a submit's output) or "
+                            f"a numpy array, not {type(t).__name__}")
+            try:
+                t = self.tensor(t)
+            except (TypeError, ValueError) as e:
+                raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: {e}") from None
+        if not _lib.pto2_tensor_is_valid(ctypes.byref(t)):
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: not a valid tensor (the "
+                        "result of a failed Orchestrator.view?)")
+        shape = tuple(t.shapes[d] for d in range(t.ndims))
+        return t, shape, np.dtype(_NUMPY_BY_DTYPE[t.dtype])
+
+    @staticmethod
+    def _access_index(method, shape, index):
+        """`index` (a tuple of ints, or an int for a 1-D tensor) as a
+        ctypes uint32 array, checked against the view's shape."""
+        if len(shape) == 1 and not isinstance(index, (tuple, list)):
+            index = (index,)
+        try:
+            idx = tuple(None if isinstance(i, bool) else operator.index(i) for i in index)
+        except TypeError:
+            idx = (None,)
+        if None in idx or len(idx) != len(shape):
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: index must be {len(shape)} "
+                        f"int(s) for a tensor of shape {shape}, not {index!r}")
+        for d, (i, n) in enumerate(zip(idx, shape)):
+            if not 0 <= i < n:
+                raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: index {i} of dimension "
+                            f"{d} is out of range (shape {shape})")
+        return (ctypes.c_uint32 * len(shape))(*idx)
+
+    def _access_failed(self, rc):
+        return Error(rc, _lib.pto2_error_message(self._rt).decode(errors="replace"))
+
+    def _get_bits(self, t, idx):
+        bits = ctypes.c_uint64()
+        rc = _lib.pto2_get_tensor_data(self._rt, ctypes.byref(t), idx, ctypes.byref(bits))
+        if rc:
+            raise self._access_failed(rc)
+        return bits.value
+
+    def _set_bits(self, t, idx, bits):
+        rc = _lib.pto2_set_tensor_data(self._rt, ctypes.byref(t), idx, bits)
+        if rc:
+            raise self._access_failed(rc)
+
+    def get_tensor_data(self, t, out=None, index=None):
+        """Reads a tensor's elements once the tasks that write them have
+        finished (pto2_get_tensor_data: the tensor's creator and every
+        earlier task that wrote an overlapping region).
+
+        `t` is a tensor (Orchestrator.tensor, Orchestrator.view, a submit's
+        output) or a numpy array.  With `index` (a tuple of ints, or an int
+        for a 1-D tensor) returns that element as a numpy scalar; otherwise
+        fills `out` (a writable numpy array of the view's shape and dtype;
+        allocated when None) with the whole view and returns it.  dtypes are
+        the numpy ones of the tensor (BFLOAT16: its raw uint16 bits).  It is
+        one blocking access per element: for small tensors; move bulk data
+        with kernels.  Only in AUTO and AUTO_STRICT scopes.  Bad arguments
+        raise pto2.Error (E_INVALID_ARGS)."""
+        import numpy as np
+        m = "get_tensor_data"
+        t, shape, dtype = self._access_target(m, t)
+        if index is not None:
+            if out is not None:
+                raise Error(E_INVALID_ARGS, f"Orchestrator.{m}: give out or index, not both")
+            idx = self._access_index(m, shape, index)
+            raw = self._get_bits(t, idx).to_bytes(8, sys.byteorder)[:dtype.itemsize]
+            return np.frombuffer(raw, dtype)[0]
+        if out is None:
+            out = np.empty(shape, dtype)
+        elif not isinstance(out, np.ndarray):
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{m}: out must be a numpy array, not "
+                        f"{type(out).__name__}")
+        elif out.shape != shape or out.dtype != dtype:
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{m}: out has shape {out.shape} and "
+                        f"dtype {out.dtype}; the tensor has shape {shape} and dtype {dtype}")
+        elif not out.flags.writeable:
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{m}: out is read-only")
+        # Each element's bits arrive in the first bytes (in memory order) of
+        # a uint64, as the C call copies them.
+        bits = np.empty(out.size, np.uint64)
+        idx = (ctypes.c_uint32 * len(shape))()
+        for n, pos in enumerate(np.ndindex(*shape)):
+            idx[:] = pos
+            bits[n] = self._get_bits(t, idx)
+        elems = np.ascontiguousarray(bits.view(np.uint8).reshape(-1, 8)[:, :dtype.itemsize])
+        out[...] = elems.view(dtype).reshape(shape)
+        return out
+
+    def set_tensor_data(self, t, values, index=None):
+        """Writes a tensor's elements once every earlier task that writes or
+        reads them has finished (pto2_set_tensor_data); later tasks see the
+        new values.
+
+        `t` as for get_tensor_data.  With `index`, `values` is one value (a
+        Python or numpy scalar that converts to the tensor's dtype without
+        loss of kind or range: no float into an int tensor); otherwise a
+        numpy array of the view's shape and dtype.  One blocking access per
+        element; only in AUTO and AUTO_STRICT scopes.  Bad arguments raise
+        pto2.Error (E_INVALID_ARGS)."""
+        import numpy as np
+        m = "set_tensor_data"
+        t, shape, dtype = self._access_target(m, t)
+        if index is not None:
+            idx = self._access_index(m, shape, index)
+            raw = self._element(m, values, dtype).tobytes().ljust(8, b"\0")
+            self._set_bits(t, idx, int.from_bytes(raw, sys.byteorder))
+            return
+        if not isinstance(values, np.ndarray):
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{m}: values must be a numpy array of "
+                        f"shape {shape} and dtype {dtype} (or give index= for one element), "
+                        f"not {type(values).__name__}")
+        if values.shape != shape or values.dtype != dtype:
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{m}: values have shape {values.shape} "
+                        f"and dtype {values.dtype}; the tensor has shape {shape} and dtype "
+                        f"{dtype}")
+        raw = np.zeros((values.size, 8), np.uint8)
+        raw[:, :dtype.itemsize] = np.ascontiguousarray(values).reshape(-1).view(np.uint8) \
+            .reshape(-1, dtype.itemsize)
+        bits = raw.view(np.uint64).reshape(-1)
+        idx = (ctypes.c_uint32 * len(shape))()
+        for n, pos in enumerate(np.ndindex(*shape)):
+            idx[:] = pos
+            self._set_bits(t, idx, int(bits[n]))
+
+    @staticmethod
+    def _element(method, value, dtype):
+        """`value` as a numpy scalar of `dtype`, or pto2.Error."""
+        import numpy as np
+        try:
+            a = np.asarray(value)
+        except (TypeError, ValueError, OverflowError):
+            a = None
+        bad = a is None or a.shape != () or a.dtype.kind not in "biuf" or \
+            not np.can_cast(a.dtype, dtype, "same_kind")
+        if not bad and dtype.kind in "iu" and a.dtype.kind in "biu":
+            info = np.iinfo(dtype)
+            bad = not info.min <= int(a) <= info.max
+        if bad:
+            raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: {value!r} is not a value of "
+                        f"the tensor's dtype {dtype}")
+        return a.astype(dtype)
+
     def scope(self, mode=SCOPE_AUTO):
         """A scope (pto2_scope_begin/end) as a context manager:
         SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH or SCOPE_AUTO_STRICT."""
@@ -356,18 +547,48 @@ class HazardAccess:
                 f"arg_index={self.arg_index})")
 
 
+# The C names in the checker's texts (pto2_hazard.cause, pto2_hazard_format)
+# and what a Python orchestration calls instead; longer keys first.
+_PYTHON_NAMES = [
+    ("pto2_add_dependency", "Orchestrator.add_dependency"),
+    ("pto2_get_tensor_data", "Orchestrator.get_tensor_data"),
+    ("pto2_set_tensor_data", "Orchestrator.set_tensor_data"),
+    ("pto2_arg_add_dep", "Args.dep"),
+    ("PTO2_SCOPE_AUTO_STRICT", "pto2.SCOPE_AUTO_STRICT"),
+    ("PTO2_SCOPE_MANUAL", "pto2.SCOPE_MANUAL"),
+    ("PTO2_SCOPE_GRAPH", "pto2.SCOPE_GRAPH"),
+    ("PTO2_SCOPE_AUTO", "pto2.SCOPE_AUTO"),
+    ("add an explicit producer", "add an explicit producer (Args.dep)"),
+    ("read with INOUT", "read with INOUT (Args.inout)"),
+    ("NO_DEP argument", "NO_DEP argument (Args.no_dep)"),
+]
+_PYTHON_NAMES_RE = re.compile("|".join(r"\b" + re.escape(c) + r"\b" for c, _ in _PYTHON_NAMES))
+
+
+def _python_names(text):
+    """`text` of the hazard checker with the C API's names replaced by the
+    Python package's (Orchestrator.add_dependency for pto2_add_dependency,
+    ...)."""
+    names = dict(_PYTHON_NAMES)
+    return _PYTHON_NAMES_RE.sub(lambda m: names[m.group(0)], text)
+
+
 class Hazard:
     """A hazard found by the checker (pto2_hazard): .kind (HAZARD_RAW, _WAR,
     _WAW), .possible, .addr, .nbytes, .owner, .first and .second
     (HazardAccess, in program order), .cause; str() is the one-line
     description of pto2_hazard_format.  Task ids (.owner, .first.task) are
-    ints: the .raw of the ids the submits return."""
+    ints: the .raw of the ids the submits return.  After a run of a Python
+    orchestration function, .cause and str() name the Python calls
+    (Orchestrator.add_dependency, Args.dep, Orchestrator.get_tensor_data,
+    pto2.SCOPE_AUTO_STRICT, ...) where the C texts name pto2_add_dependency,
+    ...; after a plugin's (C) orchestration they are the C texts."""
 
     __slots__ = ("kind", "possible", "addr", "nbytes", "owner", "first", "second", "cause",
                  "text")
     _KIND_NAMES = {HAZARD_RAW: "RAW", HAZARD_WAR: "WAR", HAZARD_WAW: "WAW"}
 
-    def __init__(self, h):
+    def __init__(self, h, python_names=False):
         self.kind = h.contents.kind
         self.possible = h.contents.possible
         self.addr = h.contents.addr or 0
@@ -381,6 +602,9 @@ class Hazard:
         buf = ctypes.create_string_buffer(max(need, 0) + 1)
         _lib.pto2_hazard_format(h, buf, len(buf))
         self.text = buf.value.decode(errors="replace")
+        if python_names:
+            self.cause = _python_names(self.cause)
+            self.text = _python_names(self.text)
 
     @property
     def kind_name(self):
@@ -469,6 +693,7 @@ class Runtime:
             raise Error(rc, "pto2_runtime_create failed (the reason is on stderr)")
         self._rt = handle
         self._plugins = []
+        self._python_run = False  # the last run was a Python orchestration function
 
     def _handle(self):
         if self._rt is None:
@@ -524,8 +749,12 @@ class Runtime:
 
         `plugin` may instead be a Python function f(orchestrator) that submits
         the tasks itself (Orchestrator.submit_aiv with Args), using kernels
-        registered by loaded plugins.  An exception it raises aborts the run
-        (the runtime stays usable) and is re-raised."""
+        registered by loaded plugins.  An exception it raises ends the run
+        (the runtime stays usable) and is re-raised: a pto2.Error fails the
+        run with its own code and message (so error_code / error_message
+        agree with it; if the run had already failed, the run's first error
+        is raised instead, chained to it), any other exception with
+        E_ABORTED and a message naming it."""
         if callable(plugin) and not isinstance(plugin, Plugin):
             return self._run_python(plugin)
         if plugin not in self._plugins:
@@ -539,6 +768,7 @@ class Runtime:
         ss = (ctypes.c_uint64 * max(1, len(bits)))(*bits)
         args = _ffi.PluginArgs(ts, len(arrays), len(bits), ss, None)
         st = _ffi.RunStats()
+        self._python_run = False
         # ctypes releases the GIL for the call; `arrays` keeps the memory alive.
         rc = _lib.pto2_run(self._handle(), plugin._orchestrate, ctypes.byref(args),
                            ctypes.byref(st))
@@ -553,6 +783,9 @@ class Runtime:
         def trampoline(rt, _arg):
             try:
                 fn(orch)
+            except Error as e:  # the run fails with the error's own code and message
+                raised.append(e)
+                _lib.pto2_fail_run(rt, e.code, e.message.encode(errors="replace"))
             except BaseException as e:  # noqa: B902 - re-raised after the run
                 raised.append(e)
                 _lib.pto2_abort_run(rt, f"python orchestration raised {type(e).__name__}: "
@@ -560,10 +793,16 @@ class Runtime:
 
         cb = _ffi.ORCH_FN(trampoline)
         st = _ffi.RunStats()
+        self._python_run = True
         rc = _lib.pto2_run(self._handle(), cb, None, ctypes.byref(st))
         del orch
         if raised:
-            raise raised[0]
+            e = raised[0]
+            if isinstance(e, Error) and (rc, self.error_message) != (e.code, e.message):
+                # The run had failed before (its first error stays), or the
+                # code was not a PTO2_E_* code: raise what the runtime says.
+                raise Error(rc, self.error_message) from e
+            raise e
         if rc:
             raise Error(rc, self.error_message)
         return RunStats(st)
@@ -578,7 +817,7 @@ class Runtime:
         for i in range(_lib.pto2_hazard_count(rt)):
             h = _lib.pto2_hazard_get(rt, i)
             if h:
-                out.append(Hazard(h))
+                out.append(Hazard(h, python_names=self._python_run))
         return out
 
     def trace_enable(self, max_events=1 << 16):

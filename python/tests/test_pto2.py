@@ -427,3 +427,281 @@ def test_hazard_check_lists_hazards(demo):
         assert r.hazards() == [] and st.hazard_check_bytes == 0
     with pytest.raises(ValueError, match="HAZARD_CHECK_FAIL"):
         pto2.Runtime(hazard_check=7)
+
+
+# ---- A pto2.Error raised in a Python orchestration is the run's error --------
+
+def kind_error_in_manual(o):
+    with o.scope(pto2.SCOPE_MANUAL):
+        o.submit_aiv(2, pto2.Args())
+
+
+def kind_error_outside_manual(o):
+    o.submit_aiv_manual(2, pto2.Args())
+
+
+def block_num_error(o):
+    o.submit_aiv(2, pto2.Args().block_num(0))
+
+
+def data_access_error(o):
+    o.get_tensor_data(o.tensor(np.zeros(4, np.float32)), index=4)
+
+
+def own_error(o):
+    raise pto2.Error(pto2.E_DEPENDENCY_OVERFLOW, "my orchestration: too many producers")
+
+
+@pytest.mark.parametrize("orch,code", [
+    (kind_error_in_manual, pto2.E_INVALID_ARGS), (kind_error_outside_manual, pto2.E_INVALID_ARGS),
+    (block_num_error, pto2.E_INVALID_ARGS), (data_access_error, pto2.E_INVALID_ARGS),
+    (own_error, pto2.E_DEPENDENCY_OVERFLOW)])
+def test_python_error_in_orchestration_is_the_runs_error(drt, demo, orch, code):
+    with pytest.raises(pto2.Error) as e:
+        drt.run(orch)
+    assert e.value.code == code  # not E_ABORTED: one error, seen the same everywhere
+    assert drt.error_code == code
+    assert drt.error_message == e.value.message
+    assert "pto2_" not in e.value.message
+    x = np.ones((16, 4), np.float32)  # the runtime runs again
+    y = np.zeros_like(x)
+    drt.run(python_orchestration(x, y, 1.0))
+    np.testing.assert_array_equal(y, 2 * x)
+
+
+def test_python_error_after_an_earlier_failure_raises_the_runs_first_error(drt, demo):
+    def orch(o):
+        tid, _ = o.submit_aiv(63, pto2.Args())  # fails the run: no kernel 63
+        assert not pto2.task_id_is_valid(tid)
+        kind_error_outside_manual(o)
+    with pytest.raises(pto2.Error) as e:
+        drt.run(orch)
+    assert e.value.code == drt.error_code == pto2.E_UNKNOWN_KERNEL
+    assert e.value.message == drt.error_message
+    assert isinstance(e.value.__cause__, pto2.Error)  # the later one, chained
+    assert e.value.__cause__.code == pto2.E_INVALID_ARGS
+
+
+def test_python_error_with_a_code_that_is_not_an_error_code(drt, demo):
+    def orch(o):
+        raise pto2.Error(-999, "made up")
+    with pytest.raises(pto2.Error) as e:
+        drt.run(orch)
+    assert e.value.code == drt.error_code == pto2.E_INVALID_ARGS
+    assert "-999 is not a PTO2_E_* error code" in e.value.message
+    assert "made up" in e.value.message and e.value.message == drt.error_message
+
+
+# ---- Blocking data access and SPMD blocks -------------------------------------
+
+def test_get_tensor_data_reads_what_tasks_wrote(drt, demo):
+    x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    y = np.zeros_like(x)
+    seen = {}
+
+    def orch(o):
+        xt, yt = o.tensor(x), o.tensor(y)
+        _, (t,) = o.submit_aiv(0, pto2.Args().input(xt).output([16, 8]).scalar(2.0))
+        seen["t"] = o.get_tensor_data(t)  # waits for the scale task
+        seen["t_3_5"] = o.get_tensor_data(t, index=(3, 5))
+        o.submit_aiv(1, pto2.Args().input(t).input(xt).output_existing(yt))
+        out = np.full((4, 8), -1, np.float32)
+        seen["y_rows"] = o.get_tensor_data(o.view(yt, [4, 8], [12, 0]), out)
+        seen["y_rows_is_out"] = seen["y_rows"] is out
+        seen["y"] = o.get_tensor_data(y)  # a numpy array works as well
+    drt.run(orch)
+    np.testing.assert_array_equal(seen["t"], 2 * x)
+    assert seen["t"].dtype == np.float32 and seen["t"].shape == (16, 8)
+    assert seen["t_3_5"] == 2 * x[3, 5] and isinstance(seen["t_3_5"], np.float32)
+    np.testing.assert_array_equal(seen["y_rows"], 3 * x[12:])
+    assert seen["y_rows_is_out"]
+    np.testing.assert_array_equal(seen["y"], 3 * x)
+
+
+def test_set_tensor_data_is_seen_by_later_tasks_and_waits_for_earlier_readers(drt, demo):
+    x = np.ones((4, 4), np.float32)
+    y = np.zeros_like(x)
+    z = np.zeros_like(x)
+
+    def orch(o):
+        xt, yt, zt = o.tensor(x), o.tensor(y), o.tensor(z)
+        o.submit_aiv(0, pto2.Args().input(xt).output_existing(yt).scalar(2.0))  # y = 2x
+        # Waits for the scale task's read of x before writing x.
+        o.set_tensor_data(xt, np.full((4, 4), 10, np.float32))
+        o.set_tensor_data(xt, 7, index=(1, 2))  # an int converts to float32
+        o.submit_aiv(0, pto2.Args().input(xt).output_existing(zt).scalar(3.0))  # z = 3x
+    drt.run(orch)
+    np.testing.assert_array_equal(y, np.full((4, 4), 2, np.float32))
+    want = np.full((4, 4), 10, np.float32)
+    want[1, 2] = 7
+    np.testing.assert_array_equal(x, want)
+    np.testing.assert_array_equal(z, 3 * want)
+
+
+def test_tensor_data_of_integer_tensors(drt, demo):
+    v = np.arange(6, dtype=np.int16).reshape(2, 3)
+    b = np.zeros(3, np.uint64)
+    seen = {}
+
+    def orch(o):
+        vt = o.tensor(v)
+        o.set_tensor_data(vt, -300, index=(1, 0))
+        o.set_tensor_data(vt, np.int8(-5), index=(0, 2))
+        seen["v"] = o.get_tensor_data(vt)
+        o.set_tensor_data(b, (1 << 64) - 1, index=1)  # a 1-D tensor takes an int index
+        seen["b1"] = o.get_tensor_data(b, index=[1])
+    drt.run(orch)
+    np.testing.assert_array_equal(seen["v"], [[0, 1, -5], [-300, 4, 5]])
+    assert seen["v"].dtype == np.int16
+    assert seen["b1"] == (1 << 64) - 1 and seen["b1"].dtype == np.uint64
+    np.testing.assert_array_equal(b, [0, (1 << 64) - 1, 0])
+
+
+def bad_access(kind):
+    def orch(o):
+        xt = o.tensor(np.zeros((4, 4), np.float32))
+        it = o.tensor(np.zeros(4, np.int8))
+        {
+            "out_shape": lambda: o.get_tensor_data(xt, np.zeros((4, 3), np.float32)),
+            "out_dtype": lambda: o.get_tensor_data(xt, np.zeros((4, 4), np.float64)),
+            "out_type": lambda: o.get_tensor_data(xt, [0.0] * 16),
+            "out_readonly": lambda: o.get_tensor_data(
+                xt, np.broadcast_to(np.zeros(1, np.float32), (4, 4))),
+            "out_and_index": lambda: o.get_tensor_data(xt, np.zeros((4, 4), np.float32),
+                                                       index=(0, 0)),
+            "index_range": lambda: o.get_tensor_data(xt, index=(0, 4)),
+            "index_negative": lambda: o.get_tensor_data(xt, index=(-1, 0)),
+            "index_arity": lambda: o.get_tensor_data(xt, index=(0,)),
+            "index_type": lambda: o.get_tensor_data(xt, index=(0, 1.0)),
+            "values_shape": lambda: o.set_tensor_data(xt, np.zeros(16, np.float32)),
+            "values_dtype": lambda: o.set_tensor_data(xt, np.zeros((4, 4), np.int32)),
+            "values_type": lambda: o.set_tensor_data(xt, 1.0),
+            "value_float_into_int": lambda: o.set_tensor_data(it, 1.5, index=0),
+            "value_out_of_range": lambda: o.set_tensor_data(it, 128, index=0),
+            "value_not_scalar": lambda: o.set_tensor_data(xt, [1.0], index=(0, 0)),
+            "not_a_tensor": lambda: o.get_tensor_data("x"),
+            "non_contiguous": lambda: o.get_tensor_data(np.zeros((4, 4), np.float32).T),
+            "invalid_view": lambda: o.get_tensor_data(o.view(xt, [4, 4], [1, 0])),
+            "manual_scope": lambda: _in_scope(o, pto2.SCOPE_MANUAL,
+                                              lambda: o.get_tensor_data(xt)),
+            "graph_scope": lambda: _in_scope(o, pto2.SCOPE_GRAPH,
+                                             lambda: o.set_tensor_data(xt, 0.0, index=(0, 0))),
+        }[kind]()
+    return orch
+
+
+def _in_scope(o, mode, fn):
+    with o.scope(mode):
+        fn()
+
+
+@pytest.mark.parametrize("kind,words", [
+    ("out_shape", "shape (4, 4)"), ("out_dtype", "dtype float64"), ("out_type", "numpy array"),
+    ("out_readonly", "read-only"), ("out_and_index", "not both"),
+    ("index_range", "index 4 of dimension 1 is out of range"),
+    ("index_negative", "index -1 of dimension 0"), ("index_arity", "index must be 2 int"),
+    ("index_type", "index must be 2 int"), ("values_shape", "values have shape (16,)"),
+    ("values_dtype", "dtype int32"), ("values_type", "values must be a numpy array"),
+    ("value_float_into_int", "1.5 is not a value of the tensor's dtype int8"),
+    ("value_out_of_range", "128 is not a value"), ("value_not_scalar", "is not a value"),
+    ("not_a_tensor", "expected a tensor"), ("non_contiguous", "C-contiguous"),
+    ("invalid_view", "not a valid tensor"),
+    ("manual_scope", "get_tensor_data inside a MANUAL scope"),
+    ("graph_scope", "set_tensor_data inside a GRAPH scope")])
+def test_tensor_data_bad_arguments(drt, demo, kind, words):
+    with pytest.raises(pto2.Error) as e:
+        drt.run(bad_access(kind))
+    assert e.value.code == drt.error_code == pto2.E_INVALID_ARGS
+    assert words in e.value.message and e.value.message == drt.error_message
+    assert "Orchestrator." in e.value.message and "pto2_" not in e.value.message
+
+
+@pytest.mark.parametrize("n", [1, 5, 8])
+def test_block_num_runs_n_blocks(drt, demo, n):
+    v = np.zeros(8, np.int32)
+    seen = {}
+
+    def orch(o):
+        vt = o.tensor(v)
+        o.submit_aiv(3, pto2.Args().inout(vt).block_num(np.int64(n) if n == 8 else n))
+        seen["v"] = o.get_tensor_data(vt)  # read back inside the orchestration
+    drt.run(orch)
+    want = [n] * n + [0] * (8 - n)
+    np.testing.assert_array_equal(seen["v"], want)
+    np.testing.assert_array_equal(v, want)
+
+
+def test_block_num_default_and_too_many_blocks(drt, demo):
+    v = np.zeros(4, np.int32)
+    drt.run(lambda o: o.submit_aiv(3, pto2.Args().inout(o.tensor(v))))
+    np.testing.assert_array_equal(v, [1, 0, 0, 0])  # one block
+    with pytest.raises(pto2.Error) as e:  # block 4 finds no element: the kernel says so
+        drt.run(lambda o: o.submit_aiv(3, pto2.Args().inout(o.tensor(v)).block_num(5)))
+    assert e.value.code == pto2.E_KERNEL_FAILED and "fewer elements" in e.value.message
+
+
+@pytest.mark.parametrize("n", [0, -1, pto2.MAX_BLOCK_NUM + 1, 2.0, "3", True, None])
+def test_block_num_rejects_bad_n(n):
+    with pytest.raises(pto2.Error) as e:
+        pto2.Args().block_num(n)
+    assert e.value.code == pto2.E_INVALID_ARGS
+    assert f"Args.block_num: n must be an int in 1..32767, not {n!r}" == e.value.message
+    assert pto2.Args().block_num(pto2.MAX_BLOCK_NUM) is not None
+
+
+# ---- Hazards name the Python calls ---------------------------------------------
+
+def test_hazards_of_python_orchestrations_name_python_calls(demo):
+    x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    y = np.zeros_like(x)
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_WARN) as r:
+        r.load_plugin(demo)
+        r.run(manual_orchestration(x, y, 2.0, dependency=False))  # MANUAL: missing edge
+        (h,) = r.hazards()
+        assert h.cause == ("missing explicit edge (Orchestrator.add_dependency) between two "
+                           "tasks of one MANUAL scope")
+        assert h.cause in str(h) and "pto2_" not in str(h)
+        a, b, c = np.ones((4, 4), np.float32), np.zeros((4, 4), np.float32), np.ones((4, 4),
+                                                                                   np.float32)
+        r.run(war_orchestration(a, b, c, pto2.SCOPE_AUTO))  # AUTO: write-after-read
+        (h,) = r.hazards()
+        assert h.kind == pto2.HAZARD_WAR
+        assert "use pto2.SCOPE_AUTO_STRICT, read with INOUT (Args.inout), or add an explicit " \
+               "producer (Args.dep)" in h.cause
+        assert h.cause in str(h) and "PTO2_" not in str(h) and "pto2_" not in str(h)
+    # A blocking read the checker finds unordered: the orchestrator's side is
+    # Orchestrator.get_tensor_data.  No worker thread: the writer runs only
+    # when the orchestrator waits, after the read.
+    with pto2.Runtime(block_dim=2, worker_threads=pto2.WORKERS_NONE, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_WARN) as r:
+        r.load_plugin(demo)
+        z = np.ones((4, 4), np.float32)
+
+        def orch(o):
+            xt, zt = o.tensor(a), o.tensor(z)
+            xm = pto2._ffi.Tensor.from_buffer_copy(xt)
+            xm.manual_dep = True  # a write the TensorMap does not record
+            o.submit_aiv(0, pto2.Args().input(zt).output_existing(xm).scalar(2.0))
+            o.get_tensor_data(xt, index=(0, 0))
+        r.run(orch)
+        (h,) = r.hazards()
+        assert "the orchestrator (Orchestrator.get_tensor_data" in str(h)
+        assert "(for Orchestrator.set_tensor_data also their consumers)" in h.cause
+        assert "pto2_" not in str(h)
+
+
+def test_hazard_names_of_c_orchestrations_stay_c():
+    text = ("read-after-write hazard ...; likely cause: missing explicit edge "
+            "(pto2_add_dependency) in a GRAPH scope")
+    assert pto2._python_names(text).endswith("(Orchestrator.add_dependency) in a GRAPH scope")
+    assert pto2._python_names("pto2_add_dependency_x") == "pto2_add_dependency_x"  # whole names
+    # A plugin's run leaves the texts alone: the names are what its C code calls.
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT) as r:
+        assert r._python_run is False
+        r.run(lambda o: None)
+        assert r._python_run is True
+        demo = r.load_plugin(pto2.plugin_path("pto2_demo"))
+        x = np.ones((4, 4), np.float32)
+        r.run(demo, [x, np.zeros_like(x)])
+        assert r._python_run is False
