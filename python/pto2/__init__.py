@@ -582,7 +582,8 @@ class Hazard:
     orchestration function, .cause and str() name the Python calls
     (Orchestrator.add_dependency, Args.dep, Orchestrator.get_tensor_data,
     pto2.SCOPE_AUTO_STRICT, ...) where the C texts name pto2_add_dependency,
-    ...; after a plugin's (C) orchestration they are the C texts."""
+    ... (so does Runtime.error_message for E_HAZARD); after a plugin's (C)
+    orchestration they are the C texts."""
 
     __slots__ = ("kind", "possible", "addr", "nbytes", "owner", "first", "second", "cause",
                  "text")
@@ -729,7 +730,13 @@ class Runtime:
 
     @property
     def error_message(self):
-        return _lib.pto2_error_message(self._handle()).decode(errors="replace")
+        """The message of error_code ("" if none).  A hazard that failed a
+        Python orchestration's run (E_HAZARD) is described with the Python
+        names, as Hazard's str()."""
+        msg = _lib.pto2_error_message(self._handle()).decode(errors="replace")
+        if self._python_run and _lib.pto2_error_code(self._rt) == E_HAZARD:
+            msg = _python_names(msg)
+        return msg
 
     def load_plugin(self, plugin):
         """Loads a plugin (a path or a Plugin) and registers its kernels in

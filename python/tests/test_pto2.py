@@ -482,6 +482,15 @@ def test_python_error_after_an_earlier_failure_raises_the_runs_first_error(drt, 
     assert e.value.__cause__.code == pto2.E_INVALID_ARGS
 
 
+def test_python_nested_run_fails_the_outer_run_with_the_same_error(drt, demo):
+    def orch(o):
+        drt.run(lambda o2: None)  # pto2_run inside a run: E_BUSY
+    with pytest.raises(pto2.Error) as e:
+        drt.run(orch)
+    assert e.value.code == drt.error_code == pto2.E_BUSY
+    assert e.value.message == drt.error_message
+
+
 def test_python_error_with_a_code_that_is_not_an_error_code(drt, demo):
     def orch(o):
         raise pto2.Error(-999, "made up")
@@ -670,6 +679,16 @@ def test_hazards_of_python_orchestrations_name_python_calls(demo):
         assert "use pto2.SCOPE_AUTO_STRICT, read with INOUT (Args.inout), or add an explicit " \
                "producer (Args.dep)" in h.cause
         assert h.cause in str(h) and "PTO2_" not in str(h) and "pto2_" not in str(h)
+    # A run the hazard fails: its error names the Python calls too.
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_FAIL) as r:
+        r.load_plugin(demo)
+        with pytest.raises(pto2.Error) as e:
+            r.run(manual_orchestration(x, y, 2.0, dependency=False))
+        assert e.value.code == r.error_code == pto2.E_HAZARD
+        assert e.value.message == r.error_message == str(r.hazards()[0])
+        assert "(Orchestrator.add_dependency)" in e.value.message
+        assert "pto2_" not in e.value.message
     # A blocking read the checker finds unordered: the orchestrator's side is
     # Orchestrator.get_tensor_data.  No worker thread: the writer runs only
     # when the orchestrator waits, after the read.
