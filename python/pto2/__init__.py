@@ -448,9 +448,9 @@ class Orchestrator:
         new values.
 
         `t` as for get_tensor_data.  With `index`, `values` is one value (a
-        Python or numpy scalar that converts to the tensor's dtype without
-        loss of kind or range: no float into an int tensor); otherwise a
-        numpy array of the view's shape and dtype.  One blocking access per
+        Python or numpy scalar that numpy casts to the tensor's dtype within
+        its kind: no float into an int tensor, no int outside an int dtype's
+        range); otherwise a numpy array of the view's shape and dtype.  One blocking access per
         element; only in AUTO and AUTO_STRICT scopes.  Bad arguments raise
         pto2.Error (E_INVALID_ARGS)."""
         import numpy as np
