@@ -90,6 +90,33 @@ class Error(RuntimeError):
         super().__init__(f"{self.name}: {message}" if message else self.name)
 
 
+class ArgumentError(Error, ValueError):
+    """A bad argument the package itself rejects (an array it cannot pass as
+    a tensor, a view with the wrong number of extents, an unknown scope
+    mode): a pto2.Error with code E_INVALID_ARGS that is also a ValueError,
+    so that inside a Python orchestration it fails the run with
+    E_INVALID_ARGS, as the C calls do.  ArgumentTypeError and
+    ArgumentOverflowError are the same as a TypeError and an
+    OverflowError."""
+
+    def __init__(self, message):
+        super().__init__(E_INVALID_ARGS, message)
+
+
+class ArgumentTypeError(Error, TypeError):
+    """ArgumentError for an argument of the wrong type (also a TypeError)."""
+
+    def __init__(self, message):
+        super().__init__(E_INVALID_ARGS, message)
+
+
+class ArgumentOverflowError(Error, OverflowError):
+    """ArgumentError for a number out of range (also an OverflowError)."""
+
+    def __init__(self, message):
+        super().__init__(E_INVALID_ARGS, message)
+
+
 def strerror(code):
     return _lib.pto2_strerror(code).decode()
 
@@ -121,8 +148,8 @@ class RunStats:
 def _dtype_of(array):
     name = str(array.dtype)
     if name not in _DTYPE_BY_NUMPY:
-        raise TypeError(f"pto2: numpy dtype {name} has no pto2 dtype "
-                        f"(supported: {', '.join(sorted(_DTYPE_BY_NUMPY))})")
+        raise ArgumentTypeError(f"pto2: numpy dtype {name} has no pto2 dtype "
+                                f"(supported: {', '.join(sorted(_DTYPE_BY_NUMPY))})")
     return _DTYPE_BY_NUMPY[name]
 
 
@@ -134,18 +161,19 @@ def tensor(array):
     """
     iface = getattr(array, "__array_interface__", None)
     if iface is None:
-        raise TypeError("pto2: expected a numpy array")
+        raise ArgumentTypeError("pto2: expected a numpy array")
     if not array.flags["C_CONTIGUOUS"]:
-        raise ValueError("pto2: the array must be C-contiguous (use numpy.ascontiguousarray; "
-                         "a copy would not be written back)")
+        raise ArgumentError("pto2: the array must be C-contiguous (use "
+                            "numpy.ascontiguousarray; a copy would not be written back)")
     if not 1 <= array.ndim <= _ffi.MAX_DIMS:
-        raise ValueError(f"pto2: arrays of 1..{_ffi.MAX_DIMS} dimensions, not {array.ndim}")
+        raise ArgumentError(f"pto2: arrays of 1..{_ffi.MAX_DIMS} dimensions, not "
+                            f"{array.ndim}")
     shape = (ctypes.c_uint32 * array.ndim)(*array.shape)
     t = _lib.pto2_tensor_external(ctypes.c_void_p(iface["data"][0]), shape, array.ndim,
                                   _dtype_of(array))
     if not _lib.pto2_tensor_is_valid(ctypes.byref(t)):
-        raise ValueError(f"pto2: cannot make a tensor of shape {array.shape} "
-                         "(empty, or 2^48 bytes or more)")
+        raise ArgumentError(f"pto2: cannot make a tensor of shape {array.shape} "
+                            "(empty, or 2^48 bytes or more)")
     return t
 
 
@@ -163,11 +191,11 @@ def _scalar_bits(v):
         return int(v)
     if isinstance(v, int):
         if not -(1 << 63) <= v < (1 << 64):
-            raise OverflowError(f"pto2: scalar {v} does not fit in 64 bits")
+            raise ArgumentOverflowError(f"pto2: scalar {v} does not fit in 64 bits")
         return v & ((1 << 64) - 1)
     if isinstance(v, float):
         return int.from_bytes(ctypes.c_float(v), "little")
-    raise TypeError(f"pto2: unsupported scalar {v!r} (int, float or a numpy scalar)")
+    raise ArgumentTypeError(f"pto2: unsupported scalar {v!r} (int, float or a numpy scalar)")
 
 
 class Args:
@@ -278,11 +306,13 @@ class Orchestrator:
         return tensor(array)
 
     def view(self, t, shape, offsets):
+        """A view of `t` (pto2_tensor_view): `shape` extents from `offsets`;
+        an invalid tensor if it does not fit in `t`."""
+        if len(shape) != t.ndims or len(offsets) != t.ndims:
+            raise ArgumentError(f"pto2: view of a {t.ndims}-D tensor needs {t.ndims} extents "
+                                "and offsets")
         dims = (ctypes.c_uint32 * len(shape))(*shape)
         offs = (ctypes.c_uint32 * len(offsets))(*offsets)
-        if len(shape) != t.ndims or len(offsets) != t.ndims:
-            raise ValueError(f"pto2: view of a {t.ndims}-D tensor needs {t.ndims} extents "
-                             "and offsets")
         return _lib.pto2_tensor_view(ctypes.byref(t), dims, offs)
 
     def _submit(self, fn, kernel, args):
@@ -356,8 +386,8 @@ class Orchestrator:
                             f"a numpy array, not {type(t).__name__}")
             try:
                 t = self.tensor(t)
-            except (TypeError, ValueError) as e:
-                raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: {e}") from None
+            except Error as e:
+                raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: {e.message}") from None
         if not _lib.pto2_tensor_is_valid(ctypes.byref(t)):
             raise Error(E_INVALID_ARGS, f"Orchestrator.{method}: not a valid tensor (the "
                         "result of a failed Orchestrator.view?)")
@@ -500,8 +530,8 @@ class Orchestrator:
         """A scope (pto2_scope_begin/end) as a context manager:
         SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH or SCOPE_AUTO_STRICT."""
         if mode not in _SCOPE_NAMES:
-            raise ValueError(f"pto2: unknown scope mode {mode!r} (pto2.SCOPE_AUTO, "
-                             "SCOPE_MANUAL, SCOPE_GRAPH or SCOPE_AUTO_STRICT)")
+            raise ArgumentError(f"pto2: unknown scope mode {mode!r} (pto2.SCOPE_AUTO, "
+                                "SCOPE_MANUAL, SCOPE_GRAPH or SCOPE_AUTO_STRICT)")
         return _Scope(self, mode)
 
 
@@ -843,6 +873,7 @@ class Runtime:
             raise Error(rc, f"pto2_trace_write({path}) failed")
 
 
-__all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "Hazard",
+__all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "ArgumentError",
+           "ArgumentTypeError", "ArgumentOverflowError", "Hazard",
            "HazardAccess", "tensor", "plugin_path", "strerror", "task_id_is_valid",
            "library_path"]

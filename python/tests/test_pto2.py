@@ -724,3 +724,31 @@ def test_hazard_names_of_c_orchestrations_stay_c():
         x = np.ones((4, 4), np.float32)
         r.run(demo, [x, np.zeros_like(x)])
         assert r._python_run is False
+
+
+# ---- The package's own argument checks are E_INVALID_ARGS ----------------------
+
+@pytest.mark.parametrize("kind,base,words", [
+    ("view", ValueError, "view of a 2-D tensor needs 2 extents"),
+    ("scope", ValueError, "unknown scope mode 9"),
+    ("array_dtype", TypeError, "numpy dtype complex64 has no pto2 dtype"),
+    ("array_layout", ValueError, "must be C-contiguous"),
+    ("scalar_type", TypeError, "unsupported scalar 'x'"),
+    ("scalar_range", OverflowError, "does not fit in 64 bits")])
+def test_argument_checks_in_orchestration_fail_the_run_with_invalid_args(drt, demo, kind, base,
+                                                                          words):
+    def orch(o):
+        xt = o.tensor(np.zeros((4, 4), np.float32))
+        {
+            "view": lambda: o.view(xt, [4], [0]),
+            "scope": lambda: o.scope(9),
+            "array_dtype": lambda: pto2.Args().input(np.zeros(4, np.complex64)),
+            "array_layout": lambda: o.tensor(np.zeros((4, 4), np.float32).T),
+            "scalar_type": lambda: pto2.Args().scalar("x"),
+            "scalar_range": lambda: pto2.Args().scalar(1 << 64),
+        }[kind]()
+    with pytest.raises(pto2.Error) as e:
+        drt.run(orch)
+    assert isinstance(e.value, base)  # still the Python exception type it always was
+    assert e.value.code == drt.error_code == pto2.E_INVALID_ARGS
+    assert words in e.value.message and e.value.message == drt.error_message
