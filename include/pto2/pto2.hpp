@@ -102,6 +102,8 @@ class orchestrator {
   }
   bool is_fatal() const { return pto2_is_fatal(rt_); }
   int abort(const char *message) { return pto2_abort_run(rt_, message); }
+  /* Fails the run with a PTO2_E_* code of the caller's (pto2_fail_run). */
+  int fail(int code, const char *message) { return pto2_fail_run(rt_, code, message); }
 
  private:
   pto2_runtime *rt_;

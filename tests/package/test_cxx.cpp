@@ -99,6 +99,14 @@ int main() {
   ASSERT_EQ_INT(rc, PTO2_E_ABORTED);
   ASSERT_STR_CONTAINS(pto2_error_message(rt.get()), "bad shape 7");
 
+  // 2b. orchestrator::fail: the run fails with the caller's own code.
+  rc = rt.run([&](pto2::orchestrator &o) {
+    ASSERT_EQ_INT(o.fail(PTO2_E_INVALID_ARGS, "shape 7 does not fit"), PTO2_E_INVALID_ARGS);
+    ASSERT_TRUE(o.is_fatal());
+  });
+  ASSERT_EQ_INT(rc, PTO2_E_INVALID_ARGS);
+  ASSERT_STR_CONTAINS(pto2_error_message(rt.get()), "shape 7 does not fit");
+
   // 3. The runtime is usable: a lambda taking pto2_runtime *, with stats.
   std::fill(x.begin(), x.end(), 0.0f);
   pto2_run_stats st;
