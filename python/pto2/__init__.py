@@ -725,6 +725,7 @@ class Runtime:
         self._rt = handle
         self._plugins = []
         self._python_run = False  # the last run was a Python orchestration function
+        self._runs = 0  # runs in progress (pto2_run calls not yet returned)
 
     def _handle(self):
         if self._rt is None:
@@ -732,9 +733,17 @@ class Runtime:
         return self._rt
 
     def close(self):
-        if self._rt is not None:
-            _lib.pto2_runtime_destroy(self._rt)
-            self._rt = None
+        """Destroys the runtime.  Inside a run (from its orchestration
+        function or another thread) the library refuses: the run fails with
+        E_BUSY, the runtime stays open and this raises pto2.Error(E_BUSY)."""
+        if self._rt is None:
+            return
+        if self._runs:
+            _lib.pto2_runtime_destroy(self._rt)  # fails the run, frees nothing
+            raise Error(E_BUSY, "pto2: Runtime.close() inside a run: the runtime stays open; "
+                        "close it after Runtime.run returns")
+        _lib.pto2_runtime_destroy(self._rt)
+        self._rt = None
 
     def __enter__(self):
         return self
@@ -807,8 +816,12 @@ class Runtime:
         st = _ffi.RunStats()
         self._python_run = False
         # ctypes releases the GIL for the call; `arrays` keeps the memory alive.
-        rc = _lib.pto2_run(self._handle(), plugin._orchestrate, ctypes.byref(args),
-                           ctypes.byref(st))
+        self._runs += 1
+        try:
+            rc = _lib.pto2_run(self._handle(), plugin._orchestrate, ctypes.byref(args),
+                               ctypes.byref(st))
+        finally:
+            self._runs -= 1
         if rc:
             raise Error(rc, self.error_message)
         return RunStats(st)
@@ -831,7 +844,11 @@ class Runtime:
         cb = _ffi.ORCH_FN(trampoline)
         st = _ffi.RunStats()
         self._python_run = True
-        rc = _lib.pto2_run(self._handle(), cb, None, ctypes.byref(st))
+        self._runs += 1
+        try:
+            rc = _lib.pto2_run(self._handle(), cb, None, ctypes.byref(st))
+        finally:
+            self._runs -= 1
         del orch
         if raised:
             e = raised[0]

@@ -752,3 +752,19 @@ def test_argument_checks_in_orchestration_fail_the_run_with_invalid_args(drt, de
     assert isinstance(e.value, base)  # still the Python exception type it always was
     assert e.value.code == drt.error_code == pto2.E_INVALID_ARGS
     assert words in e.value.message and e.value.message == drt.error_message
+
+
+def test_close_inside_a_run_keeps_the_runtime_open():
+    # The library refuses to destroy a runtime inside its run (the run fails
+    # with E_BUSY); the Python object must keep its handle, not leak it.
+    with pto2.Runtime(worker_threads=1, log_level=pto2.LOG_SILENT) as rt:
+        def orch(o):
+            with pytest.raises(pto2.Error) as e:
+                rt.close()
+            assert e.value.code == pto2.E_BUSY
+        with pytest.raises(pto2.Error) as e:
+            rt.run(orch)
+        assert e.value.code == rt.error_code == pto2.E_BUSY
+        rt.run(lambda o: None)  # still open and usable
+    with pytest.raises(pto2.Error):
+        rt.error_code  # closed by the with block
