@@ -1,6 +1,6 @@
 /* The sequential loop: every task in submission (topological) order on the
  * calling thread; no runtime.  `total` = the loop. */
-#include "pa_graph.h"
+#include "graph.h"
 
 static uint64_t round_seq(pg_graph *g, void *ctx) {
   (void)ctx;
@@ -12,7 +12,7 @@ static uint64_t round_seq(pg_graph *g, void *ctx) {
 int main(int argc, char **argv) {
   pg_options o;
   pg_graph g;
-  if (pg_parse(argc, argv, &o, "seq") || pg_init(&g, o.case_name, o.busy_ns)) return 2;
+  if (pg_parse(argc, argv, &o, "seq") || pg_init(&g, &o)) return 2;
   o.threads = 1;
   int rc = pg_main("seq", &o, &g, round_seq, 0);
   pg_fini(&g);

@@ -6,7 +6,7 @@
  * destroying the task structures.  starpu_init runs once, outside. */
 #include <starpu.h>
 
-#include "pa_graph.h"
+#include "graph.h"
 
 static pg_graph *graph;
 
@@ -18,7 +18,7 @@ static void cpu_fn(void *buffers[], void *arg) {
 static struct starpu_codelet cl = {
     .cpu_funcs = {cpu_fn},
     .nbuffers = 0,
-    .name = "pa_task",
+    .name = "peer_task",
 };
 
 static uint64_t round_starpu(pg_graph *g, void *ctx) {
@@ -30,9 +30,9 @@ static uint64_t round_starpu(pg_graph *g, void *ctx) {
     k->cl_arg = (void *)(uintptr_t)id;
     k->destroy = 0;
     t[id] = k;
-    uint64_t p[3];
+    uint64_t p[PG_MAX_PREDS];
     int n = pg_preds(g, id, p);
-    struct starpu_task *deps[3];
+    struct starpu_task *deps[PG_MAX_PREDS];
     for (int i = 0; i < n; i++) deps[i] = t[p[i]];
     if (n) starpu_task_declare_deps_array(k, (unsigned)n, deps);
     if (starpu_task_submit(k) != 0) return 0;
@@ -45,7 +45,7 @@ static uint64_t round_starpu(pg_graph *g, void *ctx) {
 int main(int argc, char **argv) {
   pg_options o;
   pg_graph g;
-  if (pg_parse(argc, argv, &o, "starpu") || pg_init(&g, o.case_name, o.busy_ns)) return 2;
+  if (pg_parse(argc, argv, &o, "starpu") || pg_init(&g, &o)) return 2;
   graph = &g;
   setenv("STARPU_SILENT", "1", 0);
   struct starpu_conf conf;

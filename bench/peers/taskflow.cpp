@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "pa_graph.h"
+#include "graph.h"
 
 static uint64_t round_tf(pg_graph *g, void *ctx) {
   tf::Executor &ex = *static_cast<tf::Executor *>(ctx);
@@ -16,7 +16,7 @@ static uint64_t round_tf(pg_graph *g, void *ctx) {
     std::vector<tf::Task> tasks(g->tasks);
     for (uint64_t id = 0; id < g->tasks; id++) {
       tasks[id] = flow.emplace([g, id]() { pg_kernel(g, id); });
-      uint64_t p[3];
+      uint64_t p[PG_MAX_PREDS];
       int n = pg_preds(g, id, p);
       for (int i = 0; i < n; i++) tasks[p[i]].precede(tasks[id]);
     }
@@ -28,7 +28,7 @@ static uint64_t round_tf(pg_graph *g, void *ctx) {
 int main(int argc, char **argv) {
   pg_options o;
   pg_graph g;
-  if (pg_parse(argc, argv, &o, "taskflow") || pg_init(&g, o.case_name, o.busy_ns)) return 2;
+  if (pg_parse(argc, argv, &o, "taskflow") || pg_init(&g, &o)) return 2;
   tf::Executor ex(o.threads);
   int rc = pg_main("taskflow", &o, &g, round_tf, &ex);
   pg_fini(&g);

@@ -8,7 +8,7 @@
 
 #include <deque>
 
-#include "pa_graph.h"
+#include "graph.h"
 
 using namespace oneapi::tbb;
 using node_t = flow::continue_node<flow::continue_msg>;
@@ -20,12 +20,12 @@ static uint64_t round_tbb(pg_graph *g, void *) {
     std::deque<node_t> nodes;
     for (uint64_t id = 0; id < g->tasks; id++) {
       nodes.emplace_back(fg, [g, id](const flow::continue_msg &) { pg_kernel(g, id); });
-      uint64_t p[3];
+      uint64_t p[PG_MAX_PREDS];
       int n = pg_preds(g, id, p);
       for (int i = 0; i < n; i++) flow::make_edge(nodes[p[i]], nodes[id]);
     }
     for (uint64_t id = 0; id < g->tasks; id++) {
-      uint64_t p[3];
+      uint64_t p[PG_MAX_PREDS];
       if (pg_preds(g, id, p) == 0) nodes[id].try_put(flow::continue_msg());
     }
     fg.wait_for_all();
@@ -36,7 +36,7 @@ static uint64_t round_tbb(pg_graph *g, void *) {
 int main(int argc, char **argv) {
   pg_options o;
   pg_graph g;
-  if (pg_parse(argc, argv, &o, "onetbb") || pg_init(&g, o.case_name, o.busy_ns)) return 2;
+  if (pg_parse(argc, argv, &o, "onetbb") || pg_init(&g, &o)) return 2;
   global_control gc(global_control::max_allowed_parallelism, o.threads);
   int rc = pg_main("onetbb", &o, &g, round_tbb, nullptr);
   pg_fini(&g);
