@@ -1,9 +1,11 @@
 /*
  * pto2-tmap-bench: submit cost against the number of live TensorMap
- * entries on one allocation.
+ * entries on one allocation, and the tiled GEMM of the peer harnesses.
  *
  *   pto2-tmap-bench [--scene tiles|bgemm|all] [--n LIST] [--grid LIST]
- *                   [--probe N] [--k N] [--repeat N] [--format table|json]
+ *                   [--probe N] [--k N] [--repeat N] [--warmup N]
+ *                   [--lane auto,manual,graph|all] [--kernels noop|busy]
+ *                   [--busy-us N] [--threads N] [--format table|json]
  *
  * tiles  A task creates a buffer of N + 1 rows of 16 floats; N tasks, each
  *        in an inner AUTO scope of its own, update (INOUT) rows 0 .. N-1,
@@ -19,14 +21,33 @@
  * bgemm  A tiled matrix multiplication C += A x B on G x G tiles of 16x16
  *        floats with K-split: for every k, for every tile (m, n), a task
  *        reads A(m, k) and B(k, n) and accumulates into C(m, n) with INOUT,
- *        one AUTO scope per k step (the shape of the upstream bgemm
- *        benchmark: all tiles of C are views of one allocation).  ns/task
- *        is the orchestration time per task.  --grid gives the values of G
- *        (default 4,16,64), --k the steps (default 4).
+ *        in this order (the shape of the upstream bgemm benchmark: all
+ *        tiles of C are views of one allocation).  ns/task is the
+ *        orchestration time per task.  --grid gives the values of G
+ *        (default 4,16,64), --k the steps (default 4).  --lane (default
+ *        auto) says how the dependencies are declared:
+ *          auto    an AUTO scope per k step: the TensorMap finds each
+ *                  task's previous writer of its C tile;
+ *          manual  a MANUAL scope per k step and row of C (A and B
+ *                  manual_dep): no edge inside a scope, the previous
+ *                  step's writer of the C tile is found from the TensorMap
+ *                  at the scope boundary;
+ *          graph   a GRAPH scope per k step and row of C:
+ *                  pto2_add_dependency from the previous step's task on
+ *                  the same tile, no TensorMap.
+ *        Every lane must give the graph of bench/peers/bgemm_graph.h: K G^2
+ *        tasks and (K - 1) G^2 edges as the runtime counts them, or the
+ *        bench fails.
  *
- * Kernels are empty; every figure is the median of --repeat runs (default
- * 5, the values of N interleaved round by round after one warm-up run) on
- * one runtime with the default configuration.
+ * Kernels are empty (--kernels busy: every kernel spins --busy-us
+ * microseconds, default 2).  Every figure is the median of --repeat runs
+ * (default 5; tiles: the values of N interleaved round by round after one
+ * warm-up run; bgemm: after --warmup runs, default 0, per G and lane) on one
+ * runtime, with the default configuration but for --threads N (worker
+ * threads besides the caller; 0: none).  With --format json every bgemm
+ * line carries the elapsed time (orchestration start to the last task's
+ * completion) and the orchestration time, their median, min and max, the
+ * way pto2-bench's lines do (bench/peers/run.sh reads them).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,7 +57,7 @@
 
 #include "pto2/pto2.h"
 
-enum { K_HUB = 0, K_UPDATE = 1, MAX_VALUES = 32, MAX_REPEAT = 101, ROW = 16 };
+enum { K_HUB = 0, K_UPDATE = 1, K_GEMM = 2, MAX_VALUES = 32, MAX_REPEAT = 101, ROW = 16 };
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -89,29 +110,103 @@ static void orch_tiles(pto2_runtime *rt, void *arg) {
   }
 }
 
+typedef enum lane { LANE_AUTO, LANE_MANUAL, LANE_GRAPH, LANE_COUNT } lane;
+
+static const char *lane_name(lane l) {
+  static const char *names[LANE_COUNT] = {"auto", "manual", "graph"};
+  return names[l];
+}
+
 typedef struct bgemm_job {
   uint32_t grid, k;
+  lane lane;
   pto2_tensor a, b, c;
+  pto2_task_id *prev; /* graph lane: per tile of C, its task of the previous step */
 } bgemm_job;
 
-static void orch_bgemm(pto2_runtime *rt, void *arg) {
-  const bgemm_job *j = arg;
-  for (uint32_t k = 0; k < j->k && !pto2_is_fatal(rt); k++) {
-    PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
-      for (uint32_t m = 0; m < j->grid; m++)
-        for (uint32_t n = 0; n < j->grid; n++) {
-          pto2_tensor at = pto2_tensor_view2(&j->a, ROW, ROW, m * ROW, k * ROW);
-          pto2_tensor bt = pto2_tensor_view2(&j->b, ROW, ROW, k * ROW, n * ROW);
-          pto2_tensor ct = pto2_tensor_view2(&j->c, ROW, ROW, m * ROW, n * ROW);
-          pto2_arg a;
-          pto2_arg_init(&a);
-          pto2_arg_add_input(&a, &at);
-          pto2_arg_add_input(&a, &bt);
-          pto2_arg_add_inout(&a, &ct);
-          pto2_submit_aiv(rt, K_UPDATE, &a);
-        }
+/* The tasks of row m of C at step k. */
+static void bgemm_row(pto2_runtime *rt, bgemm_job *j, uint32_t k, uint32_t m) {
+  for (uint32_t n = 0; n < j->grid; n++) {
+    pto2_tensor at = pto2_tensor_view2(&j->a, ROW, ROW, m * ROW, k * ROW);
+    pto2_tensor bt = pto2_tensor_view2(&j->b, ROW, ROW, k * ROW, n * ROW);
+    pto2_tensor ct = pto2_tensor_view2(&j->c, ROW, ROW, m * ROW, n * ROW);
+    /* a view does not inherit manual_dep; the manual lane leaves A and B
+     * out of the TensorMap, as pto2-bench's manual lane does its inputs */
+    at.manual_dep = bt.manual_dep = j->lane == LANE_MANUAL;
+    pto2_arg a;
+    pto2_arg_init(&a);
+    pto2_arg_add_input(&a, &at);
+    pto2_arg_add_input(&a, &bt);
+    pto2_arg_add_inout(&a, &ct);
+    if (j->lane == LANE_MANUAL) {
+      pto2_submit_aiv_manual(rt, K_GEMM, &a);
+    } else if (j->lane == LANE_GRAPH) {
+      pto2_task_id id = pto2_submit_aiv(rt, K_GEMM, &a), *prev = &j->prev[m * j->grid + n];
+      if (k) pto2_add_dependency(rt, *prev, id);
+      *prev = id;
+    } else {
+      pto2_submit_aiv(rt, K_GEMM, &a);
     }
   }
+}
+
+/* auto: an AUTO scope per k step.  manual and graph: a MANUAL or GRAPH
+ * scope per row of C and k step.  Such a scope holds its tasks back until
+ * it ends, and they hold their producers of the previous step, so a scope
+ * per step would need room for two steps (2 G^2 tasks) in the task ring
+ * at once; a row needs 2 G. */
+static void orch_bgemm(pto2_runtime *rt, void *arg) {
+  bgemm_job *j = arg;
+  for (uint32_t k = 0; k < j->k && !pto2_is_fatal(rt); k++) {
+    if (j->lane == LANE_AUTO) {
+      PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+        for (uint32_t m = 0; m < j->grid; m++) bgemm_row(rt, j, k, m);
+      }
+      continue;
+    }
+    pto2_scope_mode mode = j->lane == LANE_MANUAL ? PTO2_SCOPE_MANUAL : PTO2_SCOPE_GRAPH;
+    for (uint32_t m = 0; m < j->grid; m++) {
+      PTO2_SCOPE(rt, mode) { bgemm_row(rt, j, k, m); }
+    }
+  }
+}
+
+static void spin(uint64_t ns) {
+  uint64_t start = now_ns();
+  while (now_ns() - start < ns) {
+  }
+}
+
+/* Spins for the nanoseconds given at registration (--kernels busy). */
+static int busy(const pto2_kernel_ctx *ctx) {
+  spin((uint64_t)(uintptr_t)ctx->user);
+  return 0;
+}
+
+/* The bgemm kernel checks the order the way the peer harnesses' kernels
+ * do: task (k, m, n) finds its tile of C updated by exactly k earlier
+ * tasks, and counts itself.  It reads k from its tile of A and (m, n) from
+ * its tile of C (the views' origins), so the task carries nothing extra.
+ * Tasks of one tile are ordered by their edges; no two tasks touch one
+ * counter otherwise. */
+typedef struct gemm_check {
+  const float *a, *c;
+  uint32_t kside, side, grid;
+  uint8_t *steps;   /* per tile of C: the tasks that ran on it */
+  uint8_t *bad;     /* per tile of C: a task found a wrong count */
+  uint64_t busy_ns;
+} gemm_check;
+
+static int gemm_kernel(const pto2_kernel_ctx *ctx) {
+  gemm_check *g = ctx->user;
+  size_t ai = (size_t)((const float *)ctx->tensors[0].data - g->a);
+  size_t ci = (size_t)((const float *)ctx->tensors[2].data - g->c);
+  uint32_t k = (uint32_t)(ai % g->kside) / ROW;
+  uint32_t tile = (uint32_t)(ci / g->side / ROW) * g->grid + (uint32_t)(ci % g->side) / ROW;
+  if (g->steps[tile] != k) g->bad[tile] = 1;
+  g->steps[tile]++;
+  if (g->busy_ns) spin(g->busy_ns);
+  return 0;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -119,6 +214,7 @@ static int cmp_double(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
+/* Sorts v. */
 static double median(double *v, int n) {
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
@@ -138,16 +234,122 @@ static int parse_list(const char *s, uint32_t *out, int *count) {
   return *count ? 0 : -1;
 }
 
+static int parse_lanes(const char *s, bool lanes[LANE_COUNT]) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", s);
+  for (int l = 0; l < LANE_COUNT; l++) lanes[l] = false;
+  int count = 0;
+  for (char *save = 0, *w = strtok_r(buf, ",", &save); w; w = strtok_r(0, ",", &save), count++) {
+    int l = 0;
+    while (l < LANE_COUNT && strcmp(w, lane_name((lane)l))) l++;
+    if (l < LANE_COUNT) lanes[l] = true;
+    else if (!strcmp(w, "all")) lanes[LANE_AUTO] = lanes[LANE_MANUAL] = lanes[LANE_GRAPH] = true;
+    else return -1;
+  }
+  return count ? 0 : -1;
+}
+
 static int usage(void) {
   fprintf(stderr, "usage: pto2-tmap-bench [--scene tiles|bgemm|all] [--n LIST] [--grid LIST]\n"
-                  "                       [--probe N] [--k N] [--repeat N] [--format table|json]\n");
+                  "                       [--probe N] [--k N] [--repeat N] [--warmup N]\n"
+                  "                       [--lane auto,manual,graph|all] [--kernels noop|busy]\n"
+                  "                       [--busy-us N] [--threads N] [--format table|json]\n");
   return 2;
 }
 
+typedef struct bgemm_opts {
+  uint32_t k, repeat, warmup, workers;
+  const char *kernels;
+  bool json;
+  gemm_check *check; /* the K_GEMM kernel's */
+} bgemm_opts;
+
+/* 0 when every task ran once, after its predecessor on the tile. */
+static int gemm_verify(const gemm_check *g, uint32_t ksteps, lane l) {
+  for (uint32_t t = 0; t < g->grid * g->grid; t++)
+    if (g->steps[t] != ksteps || g->bad[t]) {
+      fprintf(stderr, "pto2-tmap-bench: bgemm G=%u %s: tile %u ran %u of %u steps%s\n", g->grid,
+              lane_name(l), t, g->steps[t], ksteps, g->bad[t] ? ", out of order" : "");
+      return -1;
+    }
+  return 0;
+}
+
+/* One G on one lane: warm-up and measured runs, the counts checked, one
+ * line.  *first: the lane's ns/task at the first G (0: this is it). */
+static int bgemm_measure(pto2_runtime *rt, const bgemm_opts *o, uint32_t g, lane l, double *first) {
+  uint32_t side = g * ROW, kside = o->k * ROW;
+  float *a = calloc((size_t)side * kside, sizeof *a), *b = calloc((size_t)kside * side, sizeof *b),
+        *c = calloc((size_t)side * side, sizeof *c);
+  pto2_task_id *prev = calloc((size_t)g * g, sizeof *prev);
+  gemm_check *chk = o->check;
+  chk->steps = calloc((size_t)g * g, 1);
+  chk->bad = calloc((size_t)g * g, 1);
+  int status = 0;
+  if (!a || !b || !c || !prev || !chk->steps || !chk->bad) {
+    fprintf(stderr, "pto2-tmap-bench: out of memory\n");
+    status = 1;
+    goto out;
+  }
+  const uint32_t sa[2] = {side, kside}, sb[2] = {kside, side}, sc[2] = {side, side};
+  bgemm_job j = {g, o->k, l, pto2_tensor_external(a, sa, 2, PTO2_FLOAT32),
+                 pto2_tensor_external(b, sb, 2, PTO2_FLOAT32),
+                 pto2_tensor_external(c, sc, 2, PTO2_FLOAT32), prev};
+  chk->a = a, chk->c = c, chk->kside = kside, chk->side = side, chk->grid = g;
+  const uint64_t tasks = (uint64_t)o->k * g * g, edges = (uint64_t)(o->k - 1) * g * g;
+  double orch[MAX_REPEAT], el[MAX_REPEAT];
+  uint64_t recorded = 0; /* the runtime's edge count of the last run */
+  for (uint32_t r = 0; r < o->warmup + o->repeat; r++) {
+    pto2_run_stats st;
+    memset(chk->steps, 0, (size_t)g * g);
+    memset(chk->bad, 0, (size_t)g * g);
+    if (pto2_run(rt, orch_bgemm, &j, &st)) {
+      fprintf(stderr, "pto2-tmap-bench: bgemm G=%u %s: %s\n", g, lane_name(l), pto2_error_message(rt));
+      status = 1;
+      goto out;
+    }
+    /* The graph lane records every edge it declares; auto and manual
+     * record none to a producer already retired when the consumer is
+     * submitted (its k step's scope ended and it finished), so they may
+     * count fewer. */
+    if (gemm_verify(chk, o->k, l) || st.tasks != tasks ||
+        (l == LANE_GRAPH ? st.edges != edges : st.edges > edges)) {
+      fprintf(stderr, "pto2-tmap-bench: bgemm G=%u K=%u %s: %llu tasks and %llu edges (expected %llu and %s%llu)\n",
+              g, o->k, lane_name(l), (unsigned long long)st.tasks, (unsigned long long)st.edges,
+              (unsigned long long)tasks, l == LANE_GRAPH ? "" : "at most ", (unsigned long long)edges);
+      status = 1;
+      goto out;
+    }
+    recorded = st.edges;
+    if (r >= o->warmup) {
+      orch[r - o->warmup] = st.orch_ns / 1e3;
+      el[r - o->warmup] = st.elapsed_ns / 1e3;
+    }
+  }
+  int n = (int)o->repeat;
+  double om = median(orch, n), em = median(el, n), ns = om * 1e3 / (double)tasks;
+  if (*first == 0) *first = ns;
+  if (o->json)
+    printf("{\"scene\":\"bgemm\",\"grid\":%u,\"k\":%u,\"lane\":\"%s\",\"kernels\":\"%s\","
+           "\"workers\":%u,\"tasks\":%llu,\"edges\":%llu,\"rounds\":%u,"
+           "\"elapsed_us\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
+           "\"orch_us\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"ns_per_task\":%.1f}\n",
+           g, o->k, lane_name(l), o->kernels, o->workers, (unsigned long long)tasks,
+           (unsigned long long)recorded, o->repeat, em, el[0], el[n - 1], om, orch[0], orch[n - 1], ns);
+  else
+    printf("  %8u %-7s %8llu %12.1f %10.2f %14.1f\n", g, lane_name(l), (unsigned long long)tasks, ns,
+           ns / *first, em);
+out:
+  free(a), free(b), free(c), free(prev), free(chk->steps), free(chk->bad);
+  chk->steps = chk->bad = 0;
+  return status;
+}
+
 int main(int argc, char **argv) {
-  uint32_t ns[MAX_VALUES], grids[MAX_VALUES], probe = 1000, ksteps = 4, repeat = 5;
+  uint32_t ns[MAX_VALUES], grids[MAX_VALUES], probe = 1000, busy_us = 0, threads = 0;
+  bgemm_opts bo = {.k = 4, .repeat = 5, .warmup = 0, .kernels = "noop"};
   int nn, ng;
-  bool tiles = true, bgemm = true, json = false;
+  bool tiles = true, bgemm = true, threads_set = false, lanes[LANE_COUNT] = {true, false, false};
   parse_list("0,1000,10000,30000,60000", ns, &nn);
   parse_list("4,16,64", grids, &ng);
   for (int i = 1; i < argc; i++) {
@@ -165,27 +367,54 @@ int main(int argc, char **argv) {
       if (parse_list(v, grids, &ng)) return usage();
       for (int g = 0; g < ng; g++)
         if (grids[g] == 0 || grids[g] > 1024) return usage();
-    } else if (!strcmp(o, "--probe") || !strcmp(o, "--k") || !strcmp(o, "--repeat")) {
+    } else if (!strcmp(o, "--lane")) {
+      if (parse_lanes(v, lanes)) return usage();
+    } else if (!strcmp(o, "--kernels")) {
+      if (strcmp(v, "noop") && strcmp(v, "busy")) return usage();
+      bo.kernels = !strcmp(v, "busy") ? "busy" : "noop";
+    } else if (!strcmp(o, "--probe") || !strcmp(o, "--k") || !strcmp(o, "--repeat") ||
+               !strcmp(o, "--busy-us")) {
       if (parse_list(v, one, &cnt) || cnt != 1 || one[0] == 0) return usage();
       if (!strcmp(o, "--probe")) probe = one[0];
-      else if (!strcmp(o, "--k")) ksteps = one[0];
+      else if (!strcmp(o, "--k")) {
+        if (one[0] > 1024) return usage();
+        bo.k = one[0];
+      } else if (!strcmp(o, "--busy-us")) busy_us = one[0];
       else if (one[0] > MAX_REPEAT) return usage();
-      else repeat = one[0];
+      else bo.repeat = one[0];
+    } else if (!strcmp(o, "--warmup") || !strcmp(o, "--threads")) {
+      if (parse_list(v, one, &cnt) || cnt != 1 || one[0] > 256) return usage();
+      if (!strcmp(o, "--warmup")) bo.warmup = one[0];
+      else threads = one[0], threads_set = true;
     } else if (!strcmp(o, "--format")) {
       if (strcmp(v, "table") && strcmp(v, "json")) return usage();
-      json = !strcmp(v, "json");
+      bo.json = !strcmp(v, "json");
     } else return usage();
   }
+  if (!strcmp(bo.kernels, "busy") && !busy_us) busy_us = 2;
+  if (busy_us && strcmp(bo.kernels, "busy")) return usage(); /* --busy-us without busy kernels */
 
+  pto2_config cfg = {0};
+  cfg.worker_threads = !threads_set ? 0 /* the default */ : threads ? threads : PTO2_WORKERS_NONE;
+  pto2_kernel_fn fn = busy_us ? busy : noop;
+  void *user = (void *)(uintptr_t)(busy_us * UINT64_C(1000));
+  static gemm_check check;
+  check.busy_ns = busy_us * UINT64_C(1000);
+  bo.check = &check;
   pto2_runtime *rt;
-  if (pto2_runtime_create(NULL, &rt) ||
-      pto2_kernel_register(rt, K_HUB, PTO2_CORE_AIV, "hub", noop, 0) ||
-      pto2_kernel_register(rt, K_UPDATE, PTO2_CORE_AIV, "update", noop, 0)) {
+  if (pto2_runtime_create(&cfg, &rt) ||
+      pto2_kernel_register(rt, K_HUB, PTO2_CORE_AIV, "hub", fn, user) ||
+      pto2_kernel_register(rt, K_UPDATE, PTO2_CORE_AIV, "update", fn, user) ||
+      pto2_kernel_register(rt, K_GEMM, PTO2_CORE_AIV, "gemm", gemm_kernel, &check)) {
     fprintf(stderr, "pto2-tmap-bench: runtime setup failed\n");
     return 1;
   }
+  pto2_config eff;
+  pto2_runtime_get_config(rt, &eff);
+  bo.workers = eff.worker_threads;
+  const uint32_t repeat = bo.repeat;
+  const bool json = bo.json;
   int status = 0;
-  double v[MAX_REPEAT];
   if (tiles) {
     if (!json) printf("tiles: %u probe submits after N live entries on one buffer (median of %u)\n"
                       "  %8s %12s %10s\n", probe, repeat, "N", "ns/task", "x N=first");
@@ -213,42 +442,15 @@ int main(int argc, char **argv) {
     }
   }
   if (bgemm) {
-    if (!json) printf("bgemm: G x G tiles of C, %u K steps, INOUT accumulation (median of %u)\n"
-                      "  %8s %8s %12s %10s\n", ksteps, repeat, "G", "tasks", "ns/task", "x G=first");
-    double first = 0;
-    for (int i = 0; i < ng; i++) {
-      uint32_t g = grids[i], side = g * ROW, kside = ksteps * ROW;
-      float *a = calloc((size_t)side * kside, sizeof *a), *b = calloc((size_t)kside * side, sizeof *b),
-            *c = calloc((size_t)side * side, sizeof *c);
-      if (!a || !b || !c) {
-        fprintf(stderr, "pto2-tmap-bench: out of memory\n");
-        free(a), free(b), free(c);
-        status = 1;
-        goto out;
-      }
-      const uint32_t sa[2] = {side, kside}, sb[2] = {kside, side}, sc[2] = {side, side};
-      bgemm_job j = {g, ksteps, pto2_tensor_external(a, sa, 2, PTO2_FLOAT32),
-                     pto2_tensor_external(b, sb, 2, PTO2_FLOAT32),
-                     pto2_tensor_external(c, sc, 2, PTO2_FLOAT32)};
-      uint64_t tasks = 0;
-      for (uint32_t r = 0; r < repeat && !status; r++) {
-        pto2_run_stats st;
-        if (pto2_run(rt, orch_bgemm, &j, &st)) {
-          fprintf(stderr, "pto2-tmap-bench: bgemm G=%u: %s\n", g, pto2_error_message(rt));
-          status = 1;
-        }
-        v[r] = (double)st.orch_ns / (double)st.tasks;
-        tasks = st.tasks;
-      }
-      free(a), free(b), free(c);
-      if (status) goto out;
-      double m = median(v, (int)repeat);
-      if (i == 0) first = m;
-      if (json)
-        printf("{\"scene\":\"bgemm\",\"grid\":%u,\"k\":%u,\"tasks\":%llu,\"ns_per_task\":%.1f}\n",
-               g, ksteps, (unsigned long long)tasks, m);
-      else printf("  %8u %8llu %12.1f %10.2f\n", g, (unsigned long long)tasks, m, m / first);
-    }
+    if (!json)
+      printf("bgemm: G x G tiles of C, %u K steps, INOUT accumulation, %s kernels, %u workers "
+             "(median of %u)\n  %8s %-7s %8s %12s %10s %14s\n",
+             bo.k, bo.kernels, bo.workers, repeat, "G", "lane", "tasks", "ns/task", "x G=first",
+             "elapsed(us)");
+    double first[LANE_COUNT] = {0};
+    for (int i = 0; i < ng && !status; i++)
+      for (int l = 0; l < LANE_COUNT && !status; l++)
+        if (lanes[l]) status = bgemm_measure(rt, &bo, grids[i], (lane)l, &first[l]);
   }
 out:
   pto2_runtime_destroy(rt);
