@@ -49,9 +49,11 @@ install: build
 clean:
 	rm -rf $(BUILD)
 
-# The peer runtimes on pto2's paged-attention graph (bench/peers/): builds
-# the harnesses that can be built here (installing oneTBB's headers and g++
-# when missing) and prints one table, pto2's lanes measured in the same run.
+# The peer runtimes on pto2's paged-attention graph and tiled GEMM
+# (bench/peers/): builds the harnesses that can be built here (installing
+# oneTBB's headers and g++ when missing) and prints one table per graph and
+# kernel, pto2's lanes measured in the same run.  Environment: see
+# bench/peers/run.sh (SCENES, CASES, GRID, K, PASSES, ROUNDS, BUSY_US, THREADS).
 # TASKFLOW_DIR: a Taskflow checkout (default: ../shared/third_party/taskflow
 # next to the repository, or one level further up for a worktree).
 TASKFLOW_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/third_party/taskflow \
@@ -62,4 +64,4 @@ bench-peers: build
 	  echo "installing g++ and oneTBB (libtbb-dev)"; \
 	  apt-get update -qq && apt-get install -y -qq g++ libtbb-dev >/dev/null; }
 	$(MAKE) -C bench/peers OUT=$(abspath $(BUILD))/peers TASKFLOW_DIR=$(abspath $(TASKFLOW_DIR))
-	bench/peers/run.sh $(BUILD)/peers $(BUILD)/bin/pto2-bench
+	bench/peers/run.sh $(BUILD)/peers $(BUILD)/bin/pto2-bench $(BUILD)/bin/pto2-tmap-bench

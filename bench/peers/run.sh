@@ -1,22 +1,42 @@
 #!/bin/sh
-# Runs the peer harnesses and pto2-bench's lanes on the same paged-attention
-# graphs, interleaved: each pass runs every runtime once (one process each,
-# in an order rotated from pass to pass); the table shows the median over
-# passes of each process's median round.
+# Runs the peer harnesses and pto2's lanes on the same task graphs,
+# interleaved: each pass runs every runtime once per graph and kernel (one
+# process each, in an order rotated from pass to pass); the tables show the
+# median over passes of each process's median round.  The graphs: paged
+# attention (pto2-bench's lanes; graph.h's paged_attention scene) for each
+# case, and the tiled GEMM (pto2-tmap-bench's bgemm lanes; the bgemm scene).
 #
-#   run.sh PEERS_DIR PTO2_BENCH
+#   run.sh PEERS_DIR PTO2_BENCH [PTO2_TMAP_BENCH]
+# PTO2_TMAP_BENCH defaults to pto2-tmap-bench next to PTO2_BENCH.
 # x ideal (busy kernels): elapsed / (tasks x busy / threads), threads = 1 for
 # the sequential loop.
-# Environment: PASSES (default 5), ROUNDS per process (3), CASES ("Case1 Case2"),
+# Environment: PASSES (default 5), ROUNDS per process (3),
+# SCENES ("paged_attention bgemm"), CASES of paged attention ("Case1 Case2"),
+# GRID and K of bgemm (64 and 4: 16,384 tasks),
 # BUSY_US ("0 2": empty kernels and 2 us spins), THREADS (2).
 set -eu
 PEERS=$1
 BENCH=$2
+TMAP=${3:-$(dirname "$BENCH")/pto2-tmap-bench}
 PASSES=${PASSES:-5}
 ROUNDS=${ROUNDS:-3}
+SCENES=${SCENES:-"paged_attention bgemm"}
 CASES=${CASES:-"Case1 Case2"}
+GRID=${GRID:-64}
+K=${K:-4}
 BUSY_US=${BUSY_US:-"0 2"}
 THREADS=${THREADS:-2}
+
+# The graphs, one word each: a paged-attention case, or bgemm-G<G>-K<K>
+# (the label the harnesses print).
+GRAPHS=""
+for s in $SCENES; do
+  case $s in
+    paged_attention) GRAPHS="$GRAPHS $CASES" ;;
+    bgemm) GRAPHS="$GRAPHS bgemm-G$GRID-K$K" ;;
+    *) echo "run.sh: unknown scene '$s' (paged_attention, bgemm)" >&2; exit 2 ;;
+  esac
+done
 
 RUNTIMES=""
 for r in seq openmp onetbb taskflow starpu; do
@@ -29,18 +49,29 @@ trap 'rm -f "$RAW"' EXIT
 # pto2-bench's worker_threads: executor threads besides the caller.
 WORKERS=$((THREADS - 1))
 
-run_one() { # runtime case busy_us -> lines "runtime case kernels us tasks"
+run_one() { # runtime graph busy_us -> lines "runtime graph kernels us tasks"
   rt=$1 c=$2 us=$3
   k=noop; [ "$us" -gt 0 ] && k=busy
+  case $c in
+    bgemm-*) peer_graph="--scene bgemm --grid $GRID --k $K"
+             pto2_prog=$TMAP pto2_graph="--scene bgemm --grid $GRID --k $K --repeat $ROUNDS" ;;
+    *) peer_graph="--scene paged_attention --case $c"
+       pto2_prog=$BENCH pto2_graph="--case $c --rounds $ROUNDS" ;;
+  esac
+  # A process that fails (a failed verification or count included) leaves
+  # no line: the caller reports it.
   if [ "$rt" = pto2 ]; then
     if [ "$us" -gt 0 ]; then kargs="--kernels busy --busy-us $us"; else kargs="--kernels noop"; fi
     # shellcheck disable=SC2086
-    "$BENCH" --case "$c" --lane all $kargs --threads "$WORKERS" --rounds "$ROUNDS" --warmup 1 \
-      --format json |
+    out=$("$pto2_prog" $pto2_graph --lane all $kargs --threads "$WORKERS" --warmup 1 --format json) || return 1
+    echo "$out" |
       sed -n 's/.*"lane":"\([a-z]*\)".*"tasks":\([0-9]*\).*"elapsed_us":{"median":\([0-9.]*\).*/pto2:\1 \2 \3/p' |
       while read -r name tasks us_med; do echo "$name $c $k $us_med $tasks"; done
   else
-    "$PEERS/$rt" --case "$c" --busy-us "$us" --threads "$THREADS" --rounds "$ROUNDS" --warmup 1 |
+    # shellcheck disable=SC2086
+    out=$("$PEERS/$rt" $peer_graph --busy-us "$us" --threads "$THREADS" --rounds "$ROUNDS" --warmup 1) ||
+      return 1
+    echo "$out" |
       sed -n 's/.*"tasks":\([0-9]*\).*"elapsed_us":{"median":\([0-9.]*\).*/\1 \2/p' |
       while read -r tasks us_med; do echo "$rt $c $k $us_med $tasks"; done
   fi
@@ -50,7 +81,7 @@ n=$(echo $RUNTIMES | wc -w)
 for pass in $(seq 1 "$PASSES"); do
   # rotate the order by the pass number
   order=$(echo $RUNTIMES | tr ' ' '\n' | awk -v s="$pass" -v n="$n" '{a[NR]=$0} END{for(i=0;i<n;i++) print a[(i+s)%n+1]}')
-  for c in $CASES; do
+  for c in $GRAPHS; do
     for us in $BUSY_US; do
       for rt in $order; do
         run_one "$rt" "$c" "$us" >>"$RAW" || echo "$rt $c us=$us failed" >&2
@@ -61,7 +92,9 @@ for pass in $(seq 1 "$PASSES"); do
 done
 
 echo
-echo "peers: paged-attention graph (graph lane's tasks and edges), $THREADS threads, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
+echo "peers:$GRAPHS, $THREADS threads, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs"
+echo "paged attention: pto2's graph lane's tasks and edges (pto2-bench); bgemm-G<G>-K<K>: C += A x B on"
+echo "G x G tiles of C, K steps, a chain of K tasks per tile (pto2-tmap-bench --scene bgemm)"
 echo "median over $PASSES interleaved processes of each process's median of $ROUNDS rounds"
 echo "x graph = elapsed / pto2 graph lane's; x seq = elapsed / sequential loop's;"
 echo "busy kernels: x ideal = elapsed / (tasks x busy / $THREADS threads; 1 for seq)"
