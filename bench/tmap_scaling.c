@@ -192,7 +192,7 @@ static int busy(const pto2_kernel_ctx *ctx) {
 typedef struct gemm_check {
   const float *a, *c;
   uint32_t kside, side, grid;
-  uint8_t *steps;   /* per tile of C: the tasks that ran on it */
+  uint32_t *steps;  /* per tile of C: the tasks that ran on it */
   uint8_t *bad;     /* per tile of C: a task found a wrong count */
   uint64_t busy_ns;
 } gemm_check;
@@ -283,7 +283,7 @@ static int bgemm_measure(pto2_runtime *rt, const bgemm_opts *o, uint32_t g, lane
         *c = calloc((size_t)side * side, sizeof *c);
   pto2_task_id *prev = calloc((size_t)g * g, sizeof *prev);
   gemm_check *chk = o->check;
-  chk->steps = calloc((size_t)g * g, 1);
+  chk->steps = calloc((size_t)g * g, sizeof *chk->steps);
   chk->bad = calloc((size_t)g * g, 1);
   int status = 0;
   if (!a || !b || !c || !prev || !chk->steps || !chk->bad) {
@@ -301,7 +301,7 @@ static int bgemm_measure(pto2_runtime *rt, const bgemm_opts *o, uint32_t g, lane
   uint64_t recorded = 0; /* the runtime's edge count of the last run */
   for (uint32_t r = 0; r < o->warmup + o->repeat; r++) {
     pto2_run_stats st;
-    memset(chk->steps, 0, (size_t)g * g);
+    memset(chk->steps, 0, (size_t)g * g * sizeof *chk->steps);
     memset(chk->bad, 0, (size_t)g * g);
     if (pto2_run(rt, orch_bgemm, &j, &st)) {
       fprintf(stderr, "pto2-tmap-bench: bgemm G=%u %s: %s\n", g, lane_name(l), pto2_error_message(rt));
@@ -341,7 +341,8 @@ static int bgemm_measure(pto2_runtime *rt, const bgemm_opts *o, uint32_t g, lane
            ns / *first, em);
 out:
   free(a), free(b), free(c), free(prev), free(chk->steps), free(chk->bad);
-  chk->steps = chk->bad = 0;
+  chk->steps = 0;
+  chk->bad = 0;
   return status;
 }
 
