@@ -76,6 +76,8 @@ void pto2__tmap_clear(pto2__tensormap *m) {
   m->free_list = 0;
   m->chunk_used = 0;
   m->live = 0;
+  m->caller_keys_in_heap = false;
+  m->caller_key_seen = 0;
 }
 
 int pto2__tmap_hits_grow(pto2__tensormap *m) {
@@ -302,6 +304,30 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   *head = e;
   if (++m->live > m->high_water) m->high_water = m->live;
   return e;
+}
+
+void pto2__tmap_reuse(pto2__tensormap *m, pto2__tmap_entry *e, pto2_task_id producer,
+                      void **chain) {
+  (void)m;
+  e->producer = producer;
+  pto2__tmap_alloc *a = e->alloc;
+  if (a->entries != e) { /* (T1) newest first */
+    *e->pprev = e->next;
+    if (e->next) e->next->pprev = e->pprev;
+    e->next = a->entries;
+    e->pprev = &a->entries;
+    a->entries->pprev = &e->next;
+    a->entries = e;
+  }
+  pto2__tmap_entry **head = (pto2__tmap_entry **)chain;
+  if (*head != e) {
+    *e->chain_pprev = e->chain_next;
+    if (e->chain_next) e->chain_next->chain_pprev = e->chain_pprev;
+    e->chain_next = *head;
+    e->chain_pprev = head;
+    if (*head) (*head)->chain_pprev = &e->chain_next;
+    *head = e;
+  }
 }
 
 static void free_entry(pto2__tensormap *m, pto2__tmap_entry *e) {

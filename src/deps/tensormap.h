@@ -39,6 +39,17 @@
  *  (T5) Overlap is decided per dimension when both regions share the raw
  *       layout (rank, raw shapes and raw origin); otherwise from their
  *       bounding byte ranges, conservatively (never COVERED).
+ *  (T6) By T3 a runtime-created buffer whose creator's chain is empty has
+ *       no entry, so the orchestrator skips its lookup without probing a
+ *       bucket; unless caller memory was ever keyed inside a ring heap
+ *       (caller_keys_in_heap), where it could share the buffer's key.
+ *  (T7) An INOUT access in a plain AUTO scope that covers an entry with
+ *       exactly its region (same layout, offsets and shapes) keeps the
+ *       entry and takes it over (pto2__tmap_reuse) when it records its
+ *       write: the writer becomes the access's task, the entry moves to
+ *       the front of its allocation's list and into the chain T3 names,
+ *       and its region, byte range and tree position stay as they are.
+ *       Same result as removing it and inserting the access's entry.
  */
 #ifndef PTO2_DEPS_TENSORMAP_H
 #define PTO2_DEPS_TENSORMAP_H
@@ -118,6 +129,11 @@ typedef struct pto2__tensormap {
   uint32_t hits_cap;
   uint32_t rng;             /* treap priorities */
   uint64_t live, high_water;
+  /* Set by the orchestrator when caller memory is keyed inside a ring
+   * heap, where it could share a created buffer's key (T6); cleared with
+   * the map. */
+  bool caller_keys_in_heap;
+  const void *caller_key_seen; /* the last caller key checked for that */
 } pto2__tensormap;
 
 int pto2__tmap_init(pto2__tensormap *m, uint32_t bucket_count, uint32_t initial_entries,
@@ -169,6 +185,22 @@ static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const 
   if (!intersect) return PTO2__NO_OVERLAP;
   return pto2__box_overlap(e->ndims, e->offsets, e->shapes, t);
 }
+
+/* (T7) True if entry `e` holds exactly the region of `g` (which covers
+ * it: same version and layout). */
+static inline bool pto2__tmap_same_region(const pto2__tmap_entry *e, const pto2__region *g) {
+  const pto2_tensor *t = g->t;
+  if (e->lo != g->lo || e->hi != g->hi) return false;
+  for (unsigned d = 0; d < e->ndims; d++)
+    if (e->offsets[d] != t->offsets[d] || e->shapes[d] != t->shapes[d]) return false;
+  return true;
+}
+
+/* (T7) Makes `producer` the writer of the live entry `e` and moves it to
+ * the front of its allocation's list and of the chain whose head is
+ * *chain, as if it had been removed and inserted again. */
+void pto2__tmap_reuse(pto2__tensormap *m, pto2__tmap_entry *e, pto2_task_id producer,
+                      void **chain);
 
 /* Adds an entry for `g` written by `producer` and links it into the chain
  * whose head is *chain.  Returns NULL when memory runs out. */

@@ -172,6 +172,10 @@ typedef struct found {
   pto2__slot *slots[PTO2_MAX_FANIN];
   pto2__task_meta *metas[PTO2_MAX_FANIN]; /* of the live ones */
   pto2_task_id held_ids[PTO2_MAX_TENSOR_ARGS];
+  /* Plain AUTO (T7): bit i set when INOUT arg i covers an entry with its
+   * exact region, reuse[i], which step 5 takes over instead of inserting. */
+  uint32_t reuse_mask;
+  pto2__tmap_entry *reuse[PTO2_MAX_TENSOR_ARGS];
 } found;
 
 /* Validated form of the kernels of one submit. */
@@ -392,24 +396,81 @@ restart:;
   return 0;
 }
 
+/* True if an earlier INOUT argument of this submit took `e` over (T7). */
+static bool reuse_claimed(const found *f, const pto2__tmap_entry *e) {
+  for (uint32_t m = f->reuse_mask; m; m &= m - 1)
+    if (f->reuse[__builtin_ctz(m)] == e) return true;
+  return false;
+}
+
+/* An INOUT access that covers `e`.  (T7) reuse: an entry with the access's
+ * exact region is left in place for step 5 to take over; an entry taken
+ * over by an earlier argument stays too (step 5 replaces its writer with
+ * this task, as the removal and insert would).  Otherwise it is
+ * superseded (T4). */
+static inline __attribute__((always_inline)) void cover_entry(pto2_runtime *rt, found *f,
+                                                             pto2__tmap_entry *e,
+                                                             const pto2__region *g,
+                                                             unsigned argi, bool reuse) {
+  if (reuse) {
+    if (PTO2_UNLIKELY(f->reuse_mask) && reuse_claimed(f, e)) return;
+    if (pto2__tmap_same_region(e, g) && !(f->reuse_mask >> argi & 1u)) {
+      f->reuse_mask |= 1u << argi;
+      f->reuse[argi] = e;
+      return;
+    }
+  }
+  pto2__tmap_supersede(&rt->tmap, e, g); /* (T4) */
+}
+
 static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, found *f,
                                                               pto2__tmap_entry *e,
                                                               const pto2__region *g, bool inout,
                                                               pto2_task_id self, unsigned argi,
-                                                              unsigned kind, bool traced) {
+                                                              unsigned kind, bool traced,
+                                                              bool reuse) {
   pto2__overlap ov = pto2__tmap_overlap(e, g);
   if (ov == PTO2__NO_OVERLAP) return 0;
   if (traced) pto2__rec_overlap_add(rt, e, g->t);
   int rc = add_producer(rt, f, e->producer, self, argi, kind, PTO2_EDGE_TENSORMAP,
                         "overlap lookup");
   if (rc) return rc;
-  if (inout && ov == PTO2__OVERLAP_COVERED) pto2__tmap_supersede(&rt->tmap, e, g); /* (T4) */
+  if (inout && ov == PTO2__OVERLAP_COVERED) cover_entry(rt, f, e, g, argi, reuse);
   return 0;
 }
 
-/* Plain scopes: every writer whose region overlaps `t` (T2). */
+/* (T6) True if `t` is a runtime-created buffer with no TensorMap entry: its
+ * creator's chain is empty.  Entries on a created buffer are chained to
+ * its creator (T3), which is alive (check_args), so an empty chain means
+ * none; the lookup, and its probe of a hash bucket that a fresh buffer
+ * address makes a cache miss, can be skipped.  Caller memory keyed inside
+ * a ring heap (caller_keys_in_heap) could share a created buffer's key:
+ * then every access looks up. */
+static inline bool created_unwritten(pto2_runtime *rt, const pto2_tensor *t) {
+  if (!pto2_task_id_is_valid(t->owner) || rt->tmap.caller_keys_in_heap) return false;
+  pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
+  return !pto2__ring_meta(r, pto2_task_id_local(t->owner))->tmap_chain;
+}
+
+/* Marks the map when caller memory is keyed inside a ring heap (T6).  The
+ * heaps only move in a recovery, which clears the map, so a key checked
+ * once needs no second check. */
+static void note_caller_key(pto2_runtime *rt, pto2__tensormap *m, const void *addr) {
+  uintptr_t p = (uintptr_t)addr;
+  m->caller_key_seen = addr;
+  for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
+    const pto2__heap *h = &rt->rings[i].heap;
+    if (h->base && p >= (uintptr_t)h->base && p - (uintptr_t)h->base < h->size)
+      m->caller_keys_in_heap = true;
+  }
+}
+
+/* Plain scopes: every writer whose region overlaps `t` (T2).  reuse: INOUT
+ * entries may be taken over in step 5 (T7); only where nothing can remove
+ * an entry before then (no waits: not strict AUTO) and nothing counts the
+ * map's updates (not recorded). */
 static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
-                          pto2_task_id self, unsigned argi, bool traced) {
+                          pto2_task_id self, unsigned argi, bool traced, bool reuse) {
   pto2__tensormap *m = &rt->tmap;
   pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
   if (!al || !al->count) {
@@ -424,7 +485,7 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
     for (pto2__tmap_entry *e = al->entries, *next; e; e = next) {
       next = e->next;
       walked++;
-      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind, traced);
+      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind, traced, reuse);
       if (rc) return rc;
     }
     if (traced) pto2__rec_lookup(rt, walked, walked);
@@ -436,7 +497,7 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
                       (unsigned long long)m->live);
   pto2__tmap_entry **hits = m->hits; /* removing one leaves the others valid */
   for (int i = 0; i < n; i++) {
-    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind, traced);
+    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind, traced, reuse);
     if (rc) return rc;
   }
   if (traced) pto2__rec_lookup(rt, (uint32_t)n, (uint32_t)n);
@@ -565,7 +626,7 @@ static int lookup_writers_strict(pto2_runtime *rt, found *f, const pto2_tensor *
   const pto2__tmap_alloc *al = pto2__tmap_find_alloc(&rt->tmap, t->addr);
   if (!al || !al->count) return 0;
   if (f->count + al->count <= f->lookup_limit)
-    return lookup_writers(rt, f, t, inout, self, argi, false);
+    return lookup_writers(rt, f, t, inout, self, argi, false, false);
   return lookup_map(rt, &rt->tmap, f, t, inout, true, inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT,
                     self, argi);
 }
@@ -629,7 +690,7 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
                                                                 pto2_task_id self, found *f,
                                                                 const pto2__mode_policy *pol,
                                                                 bool traced) {
-  f->count = f->live = f->holds = 0;
+  f->count = f->live = f->holds = f->reuse_mask = 0;
   if (pol->strict) {
     /* Room for every creator and explicit producer; lookups wait beyond. */
     uint32_t reserve = a->dep_count;
@@ -652,8 +713,15 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
     }
     if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
       bool inout = kind == PTO2_ARG_INOUT;
-      int rc = pol->strict ? lookup_writers_strict(rt, f, t, inout, self, i)
-                           : lookup_writers(rt, f, t, inout, self, i, traced);
+      int rc;
+      if (pol->strict) {
+        rc = lookup_writers_strict(rt, f, t, inout, self, i);
+      } else if (created_unwritten(rt, t)) {
+        if (traced) pto2__rec_lookup(rt, 0, 0);
+        rc = 0;
+      } else {
+        rc = lookup_writers(rt, f, t, inout, self, i, traced, !traced);
+      }
       if (rc) return rc;
     }
     if (pol->strict && (kind == PTO2_ARG_INOUT || kind == PTO2_ARG_OUTPUT_EXISTING) &&
@@ -675,6 +743,7 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
                                                                const pto2_arg *a,
                                                                pto2_task_id self,
                                                                pto2__task_meta *self_meta,
+                                                               const found *f,
                                                                const pto2__mode_policy *pol) {
   for (unsigned i = 0; pol->tensormap && i < a->tensor_count; i++) {
     unsigned kind = a->kinds[i];
@@ -705,9 +774,16 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
                           t->addr);
     }
     pto2__tensormap *map = reader ? &rt->rmap : &rt->tmap;
+    if (!pto2_task_id_is_valid(t->owner) && t->addr != map->caller_key_seen)
+      note_caller_key(rt, map, t->addr);
+    void **chain = reader ? &chained->rmap_chain : &chained->tmap_chain;
+    if (f->reuse_mask >> i & 1u) { /* (T7) the entry with this region, found in step 4 */
+      pto2__tmap_reuse(map, f->reuse[i], self, chain);
+      continue;
+    }
     pto2__region g;
     pto2__region_init(&g, t);
-    if (!pto2__tmap_insert(map, &g, self, reader ? &chained->rmap_chain : &chained->tmap_chain))
+    if (!pto2__tmap_insert(map, &g, self, chain))
       return pto2__fail(rt, PTO2_E_NO_MEMORY, "out of memory growing the TensorMap (%llu entries)",
                         (unsigned long long)map->live);
   }
@@ -932,7 +1008,7 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   pto2__payload *pl = s->payload;
   pto2__task_meta *m = pto2__ring_meta(r, pto2_task_id_local(pl->id));
   found f;
-  if (find_producers(rt, a, pl->id, &f, pol, traced) || record_writes(rt, a, pl->id, m, pol))
+  if (find_producers(rt, a, pl->id, &f, pol, traced) || record_writes(rt, a, pl->id, m, &f, pol))
     return PTO2_TASK_ID_INVALID;
   if (traced)
     s->rec = pto2__rec_task_add(rt, pl->id.raw, l.kernel, a->block_num, r->id, (uint8_t)mode,

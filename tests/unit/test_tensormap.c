@@ -5,7 +5,8 @@
  * unlinks from both the allocation's list and the task chain and recycles
  * the entry.  pto2__tmap_free_chain frees exactly the entries of one chain
  * and leaves entries of another chain, interleaved with them in the same
- * allocation, findable.  pto2__tmap_clear empties
+ * allocation, findable.  pto2__tmap_reuse (T7) hands a live entry to
+ * another writer and chain in place.  pto2__tmap_clear empties
  * every bucket; the map is usable (and grows) again afterwards.  live and
  * high_water count entries. */
 #include <stdint.h>
@@ -203,6 +204,49 @@ int main(void) {
   /* Freeing an empty chain does nothing. */
   pto2__tmap_free_chain(&map, &chain_odd);
   ASSERT_EQ_U64(map.live, 23);
+
+  /* (T7) Reuse: B's oldest entry (rows 0..7, producer 1000, last in B's
+   * list) matches exactly the region it was inserted with, not a part or a
+   * superset of it; taken over by producer 1100 on another chain it moves
+   * to the front of B's list and of that chain, as a removal and insert
+   * would leave it, and the map's entry count does not change. */
+  {
+    pto2_tensor rows0 = pto2_tensor_view2(&tb, 8, COLS, 0, 0);
+    pto2_tensor part = pto2_tensor_view2(&tb, 4, COLS, 0, 0);
+    pto2__region g;
+    pto2__tmap_alloc *al = pto2__tmap_find_alloc(&map, tb.addr);
+    pto2__tmap_entry *old = al->entries;
+    while (old->next) old = old->next;
+    ASSERT_EQ_U64(old->producer.raw, 1000);
+    pto2__region_init(&g, &rows0);
+    ASSERT_TRUE(pto2__tmap_same_region(old, &g));
+    pto2__region_init(&g, &part);
+    ASSERT_TRUE(!pto2__tmap_same_region(old, &g));
+    pto2__region_init(&g, &tb);
+    ASSERT_TRUE(!pto2__tmap_same_region(old, &g));
+    uint64_t live = map.live;
+    void *chain_r = 0;
+    pto2__tmap_reuse(&map, old, (pto2_task_id){1100}, &chain_r);
+    ASSERT_EQ_U64(map.live, live);
+    ASSERT_TRUE(al->entries == old && old->pprev == &al->entries);
+    ASSERT_TRUE(chain_r == old);
+    ASSERT_EQ_U64(chain_length(chain_r), 1);
+    ASSERT_EQ_U64(chain_length(chain_b), 4);
+    walk(&rows0, &f);
+    ASSERT_EQ_U64(f.n, 1);
+    ASSERT_EQ_U64(f.producer[0], 1100);
+    walk(&tb, &f);
+    ASSERT_EQ_U64(f.n, 5);
+    ASSERT_TRUE(has_producer(&f, 1100) && !has_producer(&f, 1000));
+    /* Reused again at the front of its list and chain: nothing moves. */
+    pto2__tmap_reuse(&map, old, (pto2_task_id){1000}, &chain_r);
+    ASSERT_TRUE(al->entries == old && chain_r == old);
+    /* Back to chain_b, where the next steps expect it. */
+    pto2__tmap_reuse(&map, old, (pto2_task_id){1000}, &chain_b);
+    ASSERT_TRUE(chain_r == NULL);
+    ASSERT_EQ_U64(chain_length(chain_b), 5);
+    ASSERT_EQ_U64(map.live, live);
+  }
 
   /* Free the rest chain by chain: nothing is left anywhere. */
   pto2__tmap_free_chain(&map, &chain_b);
