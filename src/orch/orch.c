@@ -314,9 +314,12 @@ static int overflow(pto2_runtime *rt, pto2_task_id self, unsigned argi, unsigned
 }
 
 /* Adds a producer once.  Retired producers count as edges but need no
- * wiring: their slot may already hold another task. */
-static int add_producer(pto2_runtime *rt, found *f, pto2_task_id id, pto2_task_id self,
-                        unsigned argi, unsigned kind, uint8_t why, const char *reason) {
+ * wiring: their slot may already hold another task.  Inline: two to five
+ * calls per task, and the call cost as much as the work. */
+static inline __attribute__((always_inline)) int add_producer(pto2_runtime *rt, found *f,
+                                                              pto2_task_id id, pto2_task_id self,
+                                                              unsigned argi, unsigned kind,
+                                                              uint8_t why, const char *reason) {
   for (uint32_t i = 0; i < f->count; i++)
     if (f->ids[i].raw == id.raw) {
       f->why[i] |= why;
@@ -469,14 +472,10 @@ static void note_caller_key(pto2_runtime *rt, pto2__tensormap *m, const void *ad
  * entries may be taken over in step 5 (T7); only where nothing can remove
  * an entry before then (no waits: not strict AUTO) and nothing counts the
  * map's updates (not recorded). */
-static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
-                          pto2_task_id self, unsigned argi, bool traced, bool reuse) {
+static int lookup_writers_in(pto2_runtime *rt, found *f, pto2__tmap_alloc *al,
+                             const pto2_tensor *t, bool inout, pto2_task_id self, unsigned argi,
+                             bool traced, bool reuse) {
   pto2__tensormap *m = &rt->tmap;
-  pto2__tmap_alloc *al = pto2__tmap_find_alloc(m, t->addr);
-  if (!al || !al->count) {
-    if (traced) pto2__rec_lookup(rt, 0, 0);
-    return 0;
-  }
   pto2__region g;
   pto2__region_init(&g, t);
   unsigned kind = inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT;
@@ -502,6 +501,20 @@ static int lookup_writers(pto2_runtime *rt, found *f, const pto2_tensor *t, bool
   }
   if (traced) pto2__rec_lookup(rt, (uint32_t)n, (uint32_t)n);
   return 0;
+}
+
+/* The bucket probe inline: most accesses find no record (caller memory
+ * nobody writes). */
+static inline __attribute__((always_inline)) int lookup_writers(pto2_runtime *rt, found *f,
+                                                                const pto2_tensor *t, bool inout,
+                                                                pto2_task_id self, unsigned argi,
+                                                                bool traced, bool reuse) {
+  pto2__tmap_alloc *al = pto2__tmap_find_alloc(&rt->tmap, t->addr);
+  if (!al || !al->count) {
+    if (traced) pto2__rec_lookup(rt, 0, 0);
+    return 0;
+  }
+  return lookup_writers_in(rt, f, al, t, inout, self, argi, traced, reuse);
 }
 
 /* The reader list of the task `local` of ring r (empty if the slot's list
@@ -623,10 +636,10 @@ static int lookup_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, unsig
  * Not traced: strict lookups are not in the TensorMap statistics. */
 static int lookup_writers_strict(pto2_runtime *rt, found *f, const pto2_tensor *t, bool inout,
                                  pto2_task_id self, unsigned argi) {
-  const pto2__tmap_alloc *al = pto2__tmap_find_alloc(&rt->tmap, t->addr);
+  pto2__tmap_alloc *al = pto2__tmap_find_alloc(&rt->tmap, t->addr);
   if (!al || !al->count) return 0;
   if (f->count + al->count <= f->lookup_limit)
-    return lookup_writers(rt, f, t, inout, self, argi, false, false);
+    return lookup_writers_in(rt, f, al, t, inout, self, argi, false, false);
   return lookup_map(rt, &rt->tmap, f, t, inout, true, inout ? PTO2_ARG_INOUT : PTO2_ARG_INPUT,
                     self, argi);
 }
