@@ -186,14 +186,21 @@ static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const 
   return pto2__box_overlap(e->ndims, e->offsets, e->shapes, t);
 }
 
-/* (T7) True if entry `e` holds exactly the region of `g` (which covers
- * it: same version and layout). */
+/* (T7) True if entry `e` holds exactly the region of `g`: same byte range,
+ * version and layout (T5), same offsets and shapes; then
+ * pto2__tmap_overlap() would classify it COVERED.  Cheaper than that test
+ * for the in-place accumulator, and rejects most other entries at the
+ * byte range. */
 static inline bool pto2__tmap_same_region(const pto2__tmap_entry *e, const pto2__region *g) {
   const pto2_tensor *t = g->t;
-  if (e->lo != g->lo || e->hi != g->hi) return false;
-  for (unsigned d = 0; d < e->ndims; d++)
-    if (e->offsets[d] != t->offsets[d] || e->shapes[d] != t->shapes[d]) return false;
-  return true;
+  if (e->lo != g->lo || e->hi != g->hi || e->version != t->version || e->ndims != t->ndims ||
+      e->raw_origin != g->raw_origin)
+    return false;
+  unsigned diff = 0;
+  for (unsigned d = 0; d < t->ndims; d++)
+    diff |= (e->offsets[d] ^ t->offsets[d]) | (e->shapes[d] ^ t->shapes[d]) |
+            (e->raw_shapes[d] ^ t->raw_shapes[d]);
+  return diff == 0;
 }
 
 /* (T7) Makes `producer` the writer of the live entry `e` and moves it to

@@ -414,10 +414,11 @@ static bool reuse_claimed(const found *f, const pto2__tmap_entry *e) {
 static inline __attribute__((always_inline)) void cover_entry(pto2_runtime *rt, found *f,
                                                              pto2__tmap_entry *e,
                                                              const pto2__region *g,
-                                                             unsigned argi, bool reuse) {
+                                                             unsigned argi, bool reuse,
+                                                             bool exact) {
   if (reuse) {
     if (PTO2_UNLIKELY(f->reuse_mask) && reuse_claimed(f, e)) return;
-    if (pto2__tmap_same_region(e, g) && !(f->reuse_mask >> argi & 1u)) {
+    if (exact && !(f->reuse_mask >> argi & 1u)) {
       f->reuse_mask |= 1u << argi;
       f->reuse[argi] = e;
       return;
@@ -432,13 +433,15 @@ static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, 
                                                               pto2_task_id self, unsigned argi,
                                                               unsigned kind, bool traced,
                                                               bool reuse) {
-  pto2__overlap ov = pto2__tmap_overlap(e, g);
+  /* (T7) the exact region first: it is COVERED, and the common case */
+  bool exact = reuse && inout && pto2__tmap_same_region(e, g);
+  pto2__overlap ov = exact ? PTO2__OVERLAP_COVERED : pto2__tmap_overlap(e, g);
   if (ov == PTO2__NO_OVERLAP) return 0;
   if (traced) pto2__rec_overlap_add(rt, e, g->t);
   int rc = add_producer(rt, f, e->producer, self, argi, kind, PTO2_EDGE_TENSORMAP,
                         "overlap lookup");
   if (rc) return rc;
-  if (inout && ov == PTO2__OVERLAP_COVERED) cover_entry(rt, f, e, g, argi, reuse);
+  if (inout && ov == PTO2__OVERLAP_COVERED) cover_entry(rt, f, e, g, argi, reuse, exact);
   return 0;
 }
 
