@@ -432,16 +432,22 @@ static inline __attribute__((always_inline)) int visit_writer(pto2_runtime *rt, 
                                                               const pto2__region *g, bool inout,
                                                               pto2_task_id self, unsigned argi,
                                                               unsigned kind, bool traced,
-                                                              bool reuse) {
-  /* (T7) the exact region first: it is COVERED, and the common case */
-  bool exact = reuse && inout && pto2__tmap_same_region(e, g);
+                                                              bool reuse, bool exact_first) {
+  /* (T7) exact_first (a short list, usually the accumulator's one entry):
+   * the exact region is COVERED without the overlap test.  In a tree's
+   * result most candidates are other tiles of the row band: test exactness
+   * only for the COVERED ones. */
+  bool exact = reuse && inout && exact_first && pto2__tmap_same_region(e, g);
   pto2__overlap ov = exact ? PTO2__OVERLAP_COVERED : pto2__tmap_overlap(e, g);
   if (ov == PTO2__NO_OVERLAP) return 0;
   if (traced) pto2__rec_overlap_add(rt, e, g->t);
   int rc = add_producer(rt, f, e->producer, self, argi, kind, PTO2_EDGE_TENSORMAP,
                         "overlap lookup");
   if (rc) return rc;
-  if (inout && ov == PTO2__OVERLAP_COVERED) cover_entry(rt, f, e, g, argi, reuse, exact);
+  if (inout && ov == PTO2__OVERLAP_COVERED) {
+    if (reuse && !exact_first) exact = pto2__tmap_same_region(e, g);
+    cover_entry(rt, f, e, g, argi, reuse, exact);
+  }
   return 0;
 }
 
@@ -487,7 +493,7 @@ static int lookup_writers_in(pto2_runtime *rt, found *f, pto2__tmap_alloc *al,
     for (pto2__tmap_entry *e = al->entries, *next; e; e = next) {
       next = e->next;
       walked++;
-      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind, traced, reuse);
+      int rc = visit_writer(rt, f, e, &g, inout, self, argi, kind, traced, reuse, true);
       if (rc) return rc;
     }
     if (traced) pto2__rec_lookup(rt, walked, walked);
@@ -499,7 +505,7 @@ static int lookup_writers_in(pto2_runtime *rt, found *f, pto2__tmap_alloc *al,
                       (unsigned long long)m->live);
   pto2__tmap_entry **hits = m->hits; /* removing one leaves the others valid */
   for (int i = 0; i < n; i++) {
-    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind, traced, reuse);
+    int rc = visit_writer(rt, f, hits[i], &g, inout, self, argi, kind, traced, reuse, false);
     if (rc) return rc;
   }
   if (traced) pto2__rec_lookup(rt, (uint32_t)n, (uint32_t)n);

@@ -14,7 +14,8 @@
  *    the entry (the same region again, a larger region, a read) must see
  *    what they would see had it been removed, and later tasks only the
  *    new writer: an in-place accumulator, one tensor passed twice as
- *    INOUT, an exact and a covering INOUT in either order.
+ *    INOUT, an exact and a covering INOUT in either order, exact rewrites
+ *    of the rows of an allocation indexed by an interval tree.
  *
  * Each case runs untraced and traced (the recorded path keeps the plain
  * removal and insert).  Edges are counted by the run statistics (pto2_run_stats.edges), which
@@ -136,6 +137,26 @@ static void cover_orch(pto2_runtime *rt, void *arg) {
   }
 }
 
+/* (T7) in an allocation with an interval tree (16 entries or more): 18
+ * rows of z written, each rewritten exactly (taken over through the
+ * tree's result), each read (the rewriter only), then rows 0..7 read at
+ * once.  Edges: 18 + 18 + 8. */
+static float ext_z[18 * 4];
+static void tree_orch(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+    const uint32_t shape[2] = {18, 4};
+    pto2_tensor z = pto2_tensor_external(ext_z, shape, 2, PTO2_FLOAT32);
+    pto2_tensor row[18];
+    for (uint32_t r = 0; r < 18; r++) row[r] = pto2_tensor_view2(&z, 1, 4, r, 0);
+    for (int pass = 0; pass < 2; pass++)
+      for (uint32_t r = 0; r < 18; r++) submit1(rt, PTO2_ARG_INOUT, &row[r]);
+    for (uint32_t r = 0; r < 18; r++) submit1(rt, PTO2_ARG_INPUT, &row[r]);
+    pto2_tensor top = pto2_tensor_view2(&z, 8, 4, 0, 0);
+    submit1(rt, PTO2_ARG_INPUT, &top);
+  }
+}
+
 static void run(pto2_runtime *rt, void (*orch)(pto2_runtime *, void *), void *arg,
                 uint64_t tasks, uint64_t edges) {
   pto2_run_stats st;
@@ -157,6 +178,7 @@ int main(void) {
     run(rt, accumulate_orch, 0, 5, 7);
     run(rt, twice_orch, 0, 3, 2);
     run(rt, cover_orch, 0, 6, 5);
+    run(rt, tree_orch, 0, 55, 44);
   }
   pto2_runtime_destroy(rt);
   printf("test_tmap_shortcuts: ok\n");
