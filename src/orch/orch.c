@@ -742,7 +742,9 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
         if (traced) pto2__rec_lookup(rt, 0, 0);
         rc = 0;
       } else {
-        rc = lookup_writers(rt, f, t, inout, self, i, traced, !traced);
+        /* (T7) in plain AUTO scopes, as the TensorMap documents it */
+        rc = lookup_writers(rt, f, t, inout, self, i, traced,
+                            !traced && pol->hold == PTO2__HOLD_NONE);
       }
       if (rc) return rc;
     }
