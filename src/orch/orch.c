@@ -794,7 +794,7 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
     if (rc) return rc;
   }
   pto2__payload *pl = s->payload;
-  pto2__slot_arm(s, f->live);
+  pto2__slot_arm(s, f->live, deferred);
   pl->hold_mask = 0;
   uint32_t satisfied = 0; /* producers that had finished: they will not decrement */
   bool linked = false;

@@ -8,10 +8,13 @@
  *   MANUAL { A: in X, out Y;  B: in Y, inout Z;  add_dependency(A, B) }
  *   (B reads A's Y: B holds A's memory alive, a lifetime hold that pto2
  *   adds for created tensors in MANUAL and GRAPH scopes; the edge then
- *   takes over that reference.)
+ *   takes over that reference.  A and B are held back: their publish share
+ *   is PTO2__HELD_SHARE, B counts the edge in late_fanin, and A, which
+ *   cannot run yet, takes the hold and the link without its lock.)
  *   C (AUTO): in Z — finds B through the TensorMap.
  */
 #include "runtime.h"
+#include "sched/slot_inl.h"
 #include "test.h"
 
 static float zbuf[4];
@@ -29,6 +32,14 @@ static pto2__slot *slot_of(pto2_runtime *rt, pto2_task_id id) {
 #define FANOUT(s) atomic_load(&(s)->fanout_count)
 #define RELEASED(s) atomic_load(&(s)->fanout_refcount)
 #define STATE(s) atomic_load(&(s)->state)
+/* What a held-back task waits for, its share counted as one (S1): the
+ * producers linked at submit that have not finished, the producers of
+ * explicit edges (late_fanin, added at the publish) and the publish. */
+static int held_waits(const pto2__slot *s) {
+  int state, waiting;
+  pto2__slot_peek(s, &state, &waiting);
+  return waiting;
+}
 
 /* Runs the next ready task on the orchestrating thread. */
 static void run_one(pto2_runtime *rt) {
@@ -64,7 +75,8 @@ static void appendix_a(pto2_runtime *rt, void *arg) {
     pto2_tensor y = a.outputs[0];
     sa = slot_of(rt, ia);
     ASSERT_EQ_INT(FANOUT(p), 2);
-    ASSERT_EQ_INT(REMAINING(sa), 2); /* P + the held publish share */
+    ASSERT_EQ_INT(REMAINING(sa), 1 + PTO2__HELD_SHARE); /* P + the held publish share */
+    ASSERT_EQ_INT(held_waits(sa), 2);
     ASSERT_EQ_INT(FANOUT(sa), 1);
 
     pto2_arg_init(&a); /* step 2: Y is manual-local; Z boundary, W finished */
@@ -73,7 +85,8 @@ static void appendix_a(pto2_runtime *rt, void *arg) {
     pto2_task_id ib = pto2_submit_aiv_manual(rt, 0, &a);
     sb = slot_of(rt, ib);
     ASSERT_EQ_INT(FANOUT(w), 2);       /* B holds W until it completes */
-    ASSERT_EQ_INT(REMAINING(sb), 1);   /* only the publish share */
+    ASSERT_EQ_INT(REMAINING(sb), PTO2__HELD_SHARE); /* only the publish share */
+    ASSERT_EQ_INT(held_waits(sb), 1);
     ASSERT_EQ_INT(FANOUT(sa), 2);      /* B's lifetime hold on Y's creator */
     ASSERT_EQ_INT(sb->payload->hold_mask, 2); /* fanin: W (finished producer), A (hold) */
 
@@ -81,7 +94,13 @@ static void appendix_a(pto2_runtime *rt, void *arg) {
     ASSERT_EQ_INT(FANOUT(sa), 2);      /* the edge takes over B's hold on A */
     ASSERT_EQ_INT(sb->payload->fanin_count, 2); /* W, A: both producers now */
     ASSERT_EQ_INT(sb->payload->hold_mask, 0);
-    ASSERT_EQ_INT(REMAINING(sb), 2);
+    /* A is held back: linked without its lock, counted in B's late_fanin
+     * (no atomic on B), entered with B's publish. */
+    ASSERT_EQ_INT(REMAINING(sb), PTO2__HELD_SHARE);
+    ASSERT_EQ_INT(sb->late_fanin, 1);
+    ASSERT_EQ_INT(held_waits(sb), 2);
+    ASSERT_TRUE(sa->fanout_head && sa->fanout_head->consumer == sb);
+    ASSERT_EQ_INT(atomic_load(&sa->fanout_lock), 0);
     ASSERT_EQ_INT(STATE(sa), PTO2__TASK_PENDING);
   }
   /* Step 4: published, scope references dropped; neither is ready. */
