@@ -24,16 +24,16 @@ static const char *const ADD_DEP_MODE_MSG =
     "pto2_add_dependency is only valid inside PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) or "
     "PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH)";
 
-static int check_ids(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consumer) {
+/* The checks of pto2_add_dependency() on the ids, in order, for tasks
+ * that are not both in the innermost scope (`local`). */
+static int check_ids(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consumer, bool local) {
   if (producer.raw == consumer.raw)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_add_dependency does not allow self-dependency");
-  if (pto2__policy(rt->orch.mode)->edges == PTO2__EDGES_CURRENT_SCOPE) {
-    if (!pto2__in_current_scope(rt, producer) || !pto2__in_current_scope(rt, consumer))
-      return pto2__fail(rt, PTO2_E_INVALID_ARGS,
-                        "pto2_add_dependency requires producer and consumer to belong to the "
-                        "current manual scope");
-    return 0;
-  }
+  if (local) return 0;
+  if (pto2__policy(rt->orch.mode)->edges == PTO2__EDGES_CURRENT_SCOPE)
+    return pto2__fail(rt, PTO2_E_INVALID_ARGS,
+                      "pto2_add_dependency requires producer and consumer to belong to the "
+                      "current manual scope");
   if (!pto2__ring_of(rt, producer) || !pto2__ring_of(rt, consumer))
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_add_dependency: producer and consumer must be task ids this runtime "
@@ -41,11 +41,14 @@ static int check_ids(pto2_runtime *rt, pto2_task_id producer, pto2_task_id consu
   return 0;
 }
 
-static pto2__slot *unpublished_consumer(pto2_runtime *rt, pto2_task_id consumer) {
+/* The consumer's slot if it is still held back (unpublished), else NULL.
+ * A task of the innermost scope (`local`) has not retired: its scope holds
+ * it. */
+static pto2__slot *unpublished_consumer(pto2_runtime *rt, pto2_task_id consumer, bool local) {
   pto2__ring *r = &rt->rings[pto2_task_id_ring(consumer)];
-  uint64_t local = pto2_task_id_local(consumer);
-  if (pto2__task_retired(r, local)) return 0;
-  pto2__slot *s = pto2__ring_slot(r, local);
+  uint64_t clocal = pto2_task_id_local(consumer);
+  if (!local && pto2__task_retired(r, clocal)) return 0;
+  pto2__slot *s = pto2__ring_slot(r, clocal);
   return pto2__slot_is_deferred(s) ? s : 0;
 }
 
@@ -115,9 +118,13 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   if (!rt || !pto2__orch_ok(rt)) return pto2__orch_refuse(rt, "pto2_add_dependency");
   if (pto2__policy(rt->orch.mode)->edges == PTO2__EDGES_NONE)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS, "%s", ADD_DEP_MODE_MSG);
-  int rc = check_ids(rt, producer, consumer);
+  /* The common case: both tasks in the innermost scope, hence issued and
+   * alive, on one ring (its order is the submission order) and pinned by
+   * that scope. */
+  bool local = pto2__in_current_scope(rt, producer) && pto2__in_current_scope(rt, consumer);
+  int rc = check_ids(rt, producer, consumer, local);
   if (rc) return rc;
-  pto2__slot *c = unpublished_consumer(rt, consumer);
+  pto2__slot *c = unpublished_consumer(rt, consumer, local);
   if (!c)
     return pto2__fail(rt, PTO2_E_INVALID_ARGS,
                       "pto2_add_dependency: consumer task %u:%llu is already published (it was "
@@ -127,16 +134,22 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
                       (unsigned long long)pto2_task_id_local(consumer));
   pto2__ring *pr = &rt->rings[pto2_task_id_ring(producer)];
   pto2__ring *cr = &rt->rings[pto2_task_id_ring(consumer)];
-  uint64_t plocal = pto2_task_id_local(producer);
+  uint64_t plocal = pto2_task_id_local(producer), clocal = pto2_task_id_local(consumer);
   rc = record_producer(rt, cr, consumer, producer);
   if (rc <= 0) return rc;
   if (PTO2_UNLIKELY(rt->hz) && pto2__hz_edge(rt->hz, producer, consumer))
     return pto2__fail(rt, PTO2_E_NO_MEMORY, "hazard checker: out of memory recording an edge");
+  if (local) {
+    /* One ring: local order is submission order (note_order()).  The
+     * producer's own scope is the consumer's, so no pin is needed. */
+    if (plocal > clocal) rt->orch.scopes[rt->orch.depth - 1].backward_edge = true;
+    return wire(rt, pto2__ring_slot(pr, plocal), c, cr);
+  }
   if (pto2__task_retired(pr, plocal)) return 0; /* finished long ago: nothing to wait for */
-  note_order(rt, pr, plocal, cr, pto2_task_id_local(consumer));
+  note_order(rt, pr, plocal, cr, clocal);
   /* The pin lasts as long as the consumer is held back: until the end of
    * the consumer's own scope, which may be an outer GRAPH scope. */
-  const pto2__task_meta *cm = pto2__ring_meta(cr, pto2_task_id_local(consumer));
+  const pto2__task_meta *cm = pto2__ring_meta(cr, clocal);
   pto2__mark_held_at(&rt->orch, pto2__ring_meta(pr, plocal), cm->scope_depth, cm->scope_seq);
   return wire(rt, pto2__ring_slot(pr, plocal), c, cr);
 }

@@ -67,7 +67,7 @@ static uint8_t ring_of_depth(uint32_t depth) {
   return (uint8_t)(depth - 1 < PTO2_RING_COUNT - 1 ? depth - 1 : PTO2_RING_COUNT - 1);
 }
 
-static void open_scope(pto2__orch *o, pto2_scope_mode mode) {
+static void open_scope(pto2_runtime *rt, pto2__orch *o, pto2_scope_mode mode) {
   pto2__scope *sc = &o->scopes[o->depth++];
   sc->begin = o->scope_task_count;
   sc->seq = o->next_scope_seq++;
@@ -75,6 +75,7 @@ static void open_scope(pto2__orch *o, pto2_scope_mode mode) {
   sc->backward_edge = false;
   o->ring = sc->ring = ring_of_depth(o->depth);
   o->mode = (uint8_t)mode;
+  sc->first_local = rt->rings[o->ring].next_local;
 }
 
 /* Publishes a task held back until its scope's end (S1: the publish
@@ -121,7 +122,7 @@ int pto2_scope_begin(pto2_runtime *rt, pto2_scope_mode mode) {
   /* AUTO is strict when configured so or inside a strict scope. */
   if (mode == PTO2_SCOPE_AUTO && (rt->cfg.auto_strict || pto2__policy(o->mode)->strict))
     mode = PTO2_SCOPE_AUTO_STRICT;
-  open_scope(o, mode);
+  open_scope(rt, o, mode);
   if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_scope_open(rt, (uint8_t)mode, o->ring, o->depth);
   return 0;
 }
@@ -755,7 +756,7 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
     }
   }
   int rc = PTO2_UNLIKELY(a->dep_count) ? add_explicit(rt, a, self, f) : 0;
-  if (pol->hold != PTO2__HOLD_NONE && f->holds) drop_held_producers(f);
+  if (pol->hold != PTO2__HOLD_NONE && f->holds && f->count) drop_held_producers(f);
   return rc;
 }
 
@@ -875,7 +876,9 @@ static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *p
       pl->hold_mask |= 1u << recorded;
       pl->fanin[recorded++] = pto2__ring_slot(cr, local);
     }
-    if (deferred) pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
+    /* A creator of the innermost scope is pinned by that scope already. */
+    if (deferred && !pto2__in_current_scope(rt, f->held_ids[i]))
+      pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
   }
   return recorded;
 }
@@ -891,7 +894,7 @@ static inline __attribute__((always_inline)) int wire_and_publish(pto2_runtime *
     if (rc) return rc;
   }
   pto2__payload *pl = s->payload;
-  pto2__slot_arm(s, f->live);
+  pto2__slot_arm(s, f->live, deferred);
   pl->hold_mask = 0;
   uint32_t satisfied = 0; /* producers that had finished: they will not decrement */
   bool linked = false;
@@ -1173,7 +1176,7 @@ void pto2__orch_run_begin(pto2_runtime *rt) {
   o->next_scope_seq = 0; /* scopes are numbered per run, the root scope 0 */
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) pto2__ring_run_begin(&rt->rings[i]);
   pto2_scope_mode root = rt->cfg.auto_strict ? PTO2_SCOPE_AUTO_STRICT : PTO2_SCOPE_AUTO;
-  open_scope(o, root); /* the root scope */
+  open_scope(rt, o, root); /* the root scope */
   if (PTO2_UNLIKELY(rt->tracing)) pto2__rec_scope_open(rt, root, o->ring, o->depth);
   o->active = true;
 }

@@ -14,6 +14,7 @@
 #include "sched/slot.h"
 
 typedef struct pto2__scope {
+  uint64_t first_local; /* its ring's next_local when it opened: its tasks come after */
   uint32_t begin;       /* index of its first task in scope_tasks */
   uint32_t seq;         /* unique per runtime; identifies the scope once it ended */
   uint8_t mode;         /* pto2_scope_mode */

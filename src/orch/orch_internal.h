@@ -61,19 +61,25 @@ static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
   pto2__mark_held_at(o, m, o->depth - 1, o->scopes[o->depth - 1].seq);
 }
 
-/* True if `id` is a task of the innermost scope.  Exact (it compares the
- * task's recorded scope), needs no slot contents (the slot may hold a later task), and is
- * valid before the task submitted now is even allocated. */
+/* True if `id` is a task of the innermost scope.  Exact, needs no slot
+ * contents (the slot may hold a later task), and is valid before the task
+ * submitted now is even allocated.  The innermost scope submits to ring
+ * o->ring, its tasks from first_local on (an invalid id never names that
+ * ring: its ring number is >= PTO2_RING_COUNT).  A ring below the last
+ * serves one scope depth, and sibling scopes follow one another, so every
+ * task there since the scope opened is the scope's own (and alive: the
+ * scope holds it); the last ring also serves the scopes nested deeper, so
+ * there the task's recorded scope decides. */
 static inline bool pto2__in_current_scope(pto2_runtime *rt, pto2_task_id id) {
-  unsigned ring = pto2_task_id_ring(id);
-  if (!pto2_task_id_is_valid(id) || ring >= PTO2_RING_COUNT) return false;
-  const pto2__ring *r = &rt->rings[ring];
-  uint64_t local = pto2_task_id_local(id);
-  if (local >= r->next_local) return false;
-  const pto2__task_meta *m = &r->meta[local & r->mask];
   const pto2__orch *o = &rt->orch;
-  return m->local == local && m->scope_depth == o->depth - 1 &&
-         m->scope_seq == o->scopes[o->depth - 1].seq;
+  if (pto2_task_id_ring(id) != o->ring) return false;
+  const pto2__ring *r = &rt->rings[o->ring];
+  const pto2__scope *sc = &o->scopes[o->depth - 1];
+  uint64_t local = pto2_task_id_local(id);
+  if (local < sc->first_local || local >= r->next_local) return false;
+  if (o->ring < PTO2_RING_COUNT - 1) return true;
+  const pto2__task_meta *m = &r->meta[local & r->mask];
+  return m->local == local && m->scope_depth == o->depth - 1 && m->scope_seq == sc->seq;
 }
 
 /* Ring of a task id, or NULL for an id this runtime never issued. */

@@ -16,17 +16,23 @@
  *       decrement that reaches zero makes the task ready.  The publish share
  *       keeps it above zero until the orchestrator lets go, and nothing
  *       about the task is read after a decrement (the task may be finished
- *       and its slot reused by then).
+ *       and its slot reused by then).  A held-back task's share is
+ *       PTO2__HELD_SHARE, more than the producers explicit edges can add,
+ *       so those edges are counted in the orchestrator's late_fanin and
+ *       enter fanin_remaining with the publish, in one subtraction.
  *  (S2) fanout_count counts references that must be dropped before the
  *       task's memory may be reused: one for its scope plus one per
  *       registered consumer or lifetime holder (a holder that becomes a
  *       consumer keeps its one reference).  fanout_refcount counts dropped
- *       references.
+ *       references.  Only the orchestrator writes fanout_count.
  *  (S3) fanout_count, fanout_head and the COMPLETED / CONSUMED transitions
  *       change only under fanout_lock, so a consumer registering late either
  *       sees COMPLETED (and counts the producer as finished) or is linked
  *       before the completion walk reads the list, and never registers on a
- *       CONSUMED task.
+ *       CONSUMED task.  Except while the task is held back (unpublished):
+ *       then it cannot run, so no executor reads its list or changes its
+ *       state, and the orchestrator registers without the lock; its publish
+ *       releases those writes to the executor that completes it.
  *  (S4) A CONSUMED task's slot is reclaimed once every older task of its
  *       ring is CONSUMED too (the ring watermark passes it).
  */
@@ -95,6 +101,8 @@ typedef struct pto2__slot {
   atomic_int next_block;       /* block_num > 1: next block to claim */
   int16_t block_num;           /* 1..32767 */
   bool deferred;               /* orchestrator only: published at scope end */
+  uint8_t late_fanin;          /* orchestrator only: producers linked to the held-back task
+                                  by explicit edges, not yet in fanin_remaining (S1) */
   uint32_t rec;                /* while tracing: the task's record (util/record.h), set
                                   before the publish */
   pto2__payload *payload;      /* fixed at ring init */

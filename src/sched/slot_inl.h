@@ -53,6 +53,7 @@ static inline void pto2__slot_init(pto2__slot *s, uint8_t ring, uint8_t shape, u
   atomic_store_explicit(&s->state, PTO2__TASK_PENDING, memory_order_relaxed);
   s->ring = ring;
   s->deferred = false;
+  s->late_fanin = 0;
   s->shape = shape;
   s->active_mask = mask;
   s->block_num = (int16_t)block_num;
@@ -62,16 +63,48 @@ static inline void pto2__slot_init(pto2__slot *s, uint8_t ring, uint8_t shape, u
   }
 }
 
-/* Before any link: the task waits for `producers` plus the publish share
- * (S1).  Relaxed: producers see it through their fanout lock (S1, S3). */
-static inline void pto2__slot_arm(pto2__slot *s, uint32_t producers) {
-  atomic_store_explicit(&s->fanin_remaining, (int)producers + 1, memory_order_relaxed);
+/* The publish share of a task held back until its scope ends (S1): above
+ * the producers explicit edges may add meanwhile (at most PTO2_MAX_FANIN
+ * in all), so that no producer's decrement can reach zero before the
+ * publish has added them. */
+#define PTO2__HELD_SHARE (PTO2_MAX_FANIN + 1)
+_Static_assert(PTO2_MAX_FANIN < 255, "late_fanin counts explicit producers in a uint8_t");
+
+/* Before any link: the task waits for `producers` plus the publish share,
+ * PTO2__HELD_SHARE if it will be held back (S1).  Relaxed: producers see it
+ * through their fanout lock, or, if they are held back too, through their
+ * own publish (S1, S3). */
+static inline void pto2__slot_arm(pto2__slot *s, uint32_t producers, bool held) {
+  atomic_store_explicit(&s->fanin_remaining, (int)producers + (held ? PTO2__HELD_SHARE : 1),
+                        memory_order_relaxed);
+}
+
+/* Pushes `s` on the fanout list of the held-back task `p` (S3): p cannot
+ * run before the orchestrator publishes it, so no executor reads the list,
+ * changes p's state or takes its lock meanwhile (an executor dropping a
+ * reference on p, a lifetime holder, takes the lock only for the last
+ * one, and p's scope still holds its own).  The plain writes and the
+ * relaxed fanout_count store (the orchestrator is its only writer, S2)
+ * reach the executor that completes p as the payload does: p's publish is
+ * an acq_rel read-modify-write of p's fanin_remaining, and that executor
+ * acquired the decrement that made p ready (S1). */
+static inline void pto2__slot_link_held_back(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
+  int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+  atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
+  pto2__dep_entry *e = pto2__dep_pool_take(pool);
+  e->consumer = s;
+  e->next = p->fanout_head;
+  p->fanout_head = e;
 }
 
 /* Registers `s` as a consumer of `p` (S3), taking an entry from `pool` if p
  * has not finished.  Returns 1 if p had finished, 0 if s was linked into
  * p's fanout list, -1 if p was already CONSUMED (no reference taken). */
 static inline int pto2__slot_link(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
+  if (p->deferred) { /* held back: PENDING, and no lock needed (S3) */
+    pto2__slot_link_held_back(p, s, pool);
+    return 0;
+  }
   pto2__spin_lock(&p->fanout_lock);
   uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
   int finished = -1;
@@ -94,6 +127,11 @@ static inline int pto2__slot_link(pto2__slot *p, pto2__slot *s, pto2__dep_pool *
  * completes; no fanout link, nothing to wait for.  False if p was already
  * CONSUMED (no reference taken). */
 static inline bool pto2__slot_hold(pto2__slot *p) {
+  if (p->deferred) { /* held back: not CONSUMED, and no lock needed (S3) */
+    int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+    atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
+    return true;
+  }
   pto2__spin_lock(&p->fanout_lock);
   bool alive = atomic_load_explicit(&p->state, memory_order_relaxed) != PTO2__TASK_CONSUMED;
   if (alive) {
@@ -122,11 +160,12 @@ static inline bool pto2__slot_publish(pto2_runtime *rt, pto2__slot *s, bool link
   return before == drop;
 }
 
-/* Holds the task back until its scope ends: drops only the shares of the
- * producers that had finished, keeping the publish share (S1). */
+/* Holds the task back until its scope ends (armed with `held`): drops only
+ * the shares of the producers that had finished, keeping the publish share
+ * (S1). */
 static inline void pto2__slot_defer(pto2__slot *s, bool linked, uint32_t satisfied) {
   s->deferred = true;
-  if (!linked) atomic_store_explicit(&s->fanin_remaining, 1, memory_order_relaxed);
+  if (!linked) atomic_store_explicit(&s->fanin_remaining, PTO2__HELD_SHARE, memory_order_relaxed);
   else if (satisfied)
     atomic_fetch_sub_explicit(&s->fanin_remaining, (int)satisfied, memory_order_relaxed);
 }
@@ -134,26 +173,30 @@ static inline void pto2__slot_defer(pto2__slot *s, bool linked, uint32_t satisfi
 /* True while the task is held back (orchestrator only). */
 static inline bool pto2__slot_is_deferred(const pto2__slot *s) { return s->deferred; }
 
-/* Publishes a held-back task at its scope's end.  True if it is ready. */
+/* Publishes a held-back task at its scope's end: drops the held share and
+ * adds the producers its explicit edges linked meanwhile (S1), in one
+ * subtraction.  True if it is ready. */
 static inline bool pto2__slot_publish_deferred(pto2_runtime *rt, pto2__slot *s) {
   s->deferred = false;
-  /* acq_rel: releases the payload and the explicit wiring to the executor
-   * whose decrement makes the task ready (S1). */
-  int before = atomic_fetch_sub_explicit(&s->fanin_remaining, 1, memory_order_acq_rel);
-  PTO2_CHECK(rt, "S1", before >= 1);
-  return before == 1;
+  int drop = PTO2__HELD_SHARE - (int)s->late_fanin;
+  /* acq_rel: releases the payload, the explicit wiring and the fanout
+   * entries registered on the task while it was held back (S3) to the
+   * executor whose decrement makes the task ready (S1). */
+  int before = atomic_fetch_sub_explicit(&s->fanin_remaining, drop, memory_order_acq_rel);
+  PTO2_CHECK(rt, "S1", before >= drop);
+  return before == drop;
 }
 
-/* An explicit edge from `p` to the held-back consumer `c`.  Counts the
- * producer before linking; the held publish share keeps the count above
- * zero meanwhile (S1).  Returns what pto2__slot_link returns. */
+/* An explicit edge from `p` to the held-back consumer `c`.  The producer is
+ * counted in c's late_fanin, which only the orchestrator touches: c's held
+ * share keeps fanin_remaining above zero whatever the linked producers
+ * decrement before the publish adds them (S1).  Returns what
+ * pto2__slot_link returns. */
 static inline int pto2__slot_link_late(pto2_runtime *rt, pto2__slot *p, pto2__slot *c,
                                        pto2__dep_pool *pool) {
-  PTO2_CHECK(rt, "S1", c->deferred);
-  /* Relaxed: the producer's lock orders it before the producer's decrement. */
-  atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  PTO2_CHECK(rt, "S1", c->deferred && c->late_fanin < PTO2_MAX_FANIN);
   int finished = pto2__slot_link(p, c, pool);
-  if (finished != 0) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  if (finished == 0) c->late_fanin++;
   return finished;
 }
 
@@ -161,25 +204,31 @@ static inline int pto2__slot_link_late(pto2_runtime *rt, pto2__slot *p, pto2__sl
  * holds `p` (a lifetime hold, S2): the hold's reference becomes the edge's,
  * so fanout_count does not change; only the fanout entry is added (S3).
  * The hold keeps p from CONSUMED until c completes.  Counts the producer
- * before linking, like pto2__slot_link_late (S1).  Returns 1 if p had
- * finished (nothing linked), 0 if linked. */
+ * like pto2__slot_link_late (S1).  Returns 1 if p had finished (nothing
+ * linked), 0 if linked. */
 static inline int pto2__slot_link_held(pto2_runtime *rt, pto2__slot *p, pto2__slot *c,
                                        pto2__dep_pool *pool) {
-  PTO2_CHECK(rt, "S1", c->deferred);
-  /* Relaxed: the producer's lock orders it before the producer's decrement. */
-  atomic_fetch_add_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
-  pto2__spin_lock(&p->fanout_lock);
-  uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
-  int finished = st != PTO2__TASK_PENDING;
-  if (!finished) {
+  PTO2_CHECK(rt, "S1", c->deferred && c->late_fanin < PTO2_MAX_FANIN);
+  int finished = 0;
+  if (p->deferred) { /* held back: PENDING, and no lock needed (S3) */
     pto2__dep_entry *e = pto2__dep_pool_take(pool);
     e->consumer = c;
     e->next = p->fanout_head;
     p->fanout_head = e;
+  } else {
+    pto2__spin_lock(&p->fanout_lock);
+    uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
+    finished = st != PTO2__TASK_PENDING;
+    if (!finished) {
+      pto2__dep_entry *e = pto2__dep_pool_take(pool);
+      e->consumer = c;
+      e->next = p->fanout_head;
+      p->fanout_head = e;
+    }
+    pto2__spin_unlock(&p->fanout_lock);
+    PTO2_CHECK(rt, "S2", st != PTO2__TASK_CONSUMED);
   }
-  pto2__spin_unlock(&p->fanout_lock);
-  PTO2_CHECK(rt, "S2", st != PTO2__TASK_CONSUMED);
-  if (finished) atomic_fetch_sub_explicit(&c->fanin_remaining, 1, memory_order_relaxed);
+  if (!finished) c->late_fanin++;
   return finished;
 }
 
@@ -222,10 +271,14 @@ static inline bool pto2__slot_finished(const pto2__slot *p, bool consumers_too,
 }
 
 /* Diagnostics only (relaxed): the state and the count still awaited. */
+/* Orchestrator only (it reads the held-back task's late_fanin): the count
+ * as if the held share were one publish share and the late producers were
+ * in it. */
 static inline void pto2__slot_peek(const pto2__slot *p, int *state, int *waiting) {
   pto2__slot *s = (pto2__slot *)p;
   *state = atomic_load_explicit(&s->state, memory_order_relaxed);
   *waiting = atomic_load_explicit(&s->fanin_remaining, memory_order_relaxed);
+  if (s->deferred) *waiting -= PTO2__HELD_SHARE - 1 - (int)s->late_fanin;
 }
 
 #endif

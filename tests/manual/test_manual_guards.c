@@ -193,6 +193,38 @@ static void not_in_scope(pto2_runtime *rt, void *arg) {
   }
 }
 
+/* The same on the last ring, which serves every scope from depth 4 on:
+ * a task of a nested MANUAL scope that has ended, or of the enclosing
+ * MANUAL scope, shares the ring (and follows the enclosing scope's first
+ * task) but is not in the current scope. */
+static void not_in_scope_deep(pto2_runtime *rt, void *arg) {
+  guard_case *g = arg;
+  PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+    PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+      PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) { /* depth 4: the last ring */
+        pto2_task_id outer = submit_noop(rt, true), inner = PTO2_TASK_ID_INVALID;
+        PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) { inner = submit_noop(rt, true); }
+        pto2_task_id a = submit_noop(rt, true);
+        ASSERT_EQ_INT(pto2_task_id_ring(inner), pto2_task_id_ring(a));
+        ASSERT_EQ_INT(pto2_add_dependency(rt, outer, a), 0); /* fine: both in scope */
+        if (g->variant < 2) {
+          /* the ended inner scope's task, as producer or consumer */
+          pto2_task_id p = g->variant ? a : inner, c = g->variant ? inner : a;
+          ASSERT_EQ_INT(pto2_add_dependency(rt, p, c), PTO2_E_INVALID_ARGS);
+        } else {
+          PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) { /* depth 5: the enclosing scope's task */
+            pto2_task_id b = submit_noop(rt, true);
+            pto2_task_id p = g->variant == 2 ? outer : b, c = g->variant == 2 ? b : a;
+            ASSERT_EQ_INT(pto2_add_dependency(rt, p, c), PTO2_E_INVALID_ARGS);
+          }
+        }
+        ASSERT_STR_CONTAINS(pto2_error_message(rt), MSG_NOT_IN_SCOPE);
+        expect_sticky(rt, PTO2_E_INVALID_ARGS);
+      }
+    }
+  }
+}
+
 /* ---- GRAPH: ids this runtime never issued -------------------------------- */
 
 static void graph_bogus_ids(pto2_runtime *rt, void *arg) {
@@ -356,6 +388,8 @@ int main(void) {
        MSG_SELF},
       {"ids outside the current manual scope", not_in_scope, 6, PTO2_E_INVALID_ARGS,
        MSG_NOT_IN_SCOPE},
+      {"ids outside the current manual scope, depth 4 and 5 (one ring)", not_in_scope_deep, 4,
+       PTO2_E_INVALID_ARGS, MSG_NOT_IN_SCOPE},
       {"GRAPH: producer id never issued (add_dependency x2, at submit)", graph_bogus_ids, 3,
        PTO2_E_INVALID_ARGS, "this runtime"},
       {"get/set_tensor_data inside MANUAL", data_in_manual, 2, PTO2_E_INVALID_ARGS,

@@ -6,9 +6,19 @@
  * each of its producers has finished, and counts itself; after each run
  * every (task, block, lane) must have run exactly once.
  *
- * The same DAG is expressed two ways: GRAPH scopes with pto2_add_dependency,
- * and AUTO scopes where task i writes element i of a buffer and reads the
- * elements of its producers (dependencies found by the TensorMap).
+ * The same DAG is expressed four ways: GRAPH scopes with pto2_add_dependency,
+ * AUTO scopes where task i writes element i of a buffer and reads the
+ * elements of its producers (dependencies found by the TensorMap), and two
+ * that add lifetime holds and mix the explicit-edge paths (docs/concurrency.md
+ * S1-S3): GRAPH scopes, and MANUAL scopes whose tasks take their producers
+ * either at submit (published at once) or by pto2_add_dependency (held back),
+ * each nested in an AUTO scope whose first task ("anchor") creates a tensor.
+ * There, tasks create small outputs and read the outputs of earlier tasks of
+ * their scope (a hold on a held-back creator, registered without its lock,
+ * or on a published one; an edge from a creator the consumer reads takes
+ * over the hold) and the anchor's (a hold, or in MANUAL a producer, that may
+ * be running or finished); edges from the previous scope link producers that
+ * may be running, finished or retired.
  *
  * Usage: stress_runtime <threads> <iterations> <size>
  */
@@ -36,6 +46,8 @@ static atomic_int done[MAX_TASKS];    /* finished (block, lane) invocations */
 static atomic_int violations;
 static uint32_t cells[MAX_TASKS];     /* AUTO variant: task i writes cells[i] */
 static pto2_task_id ids[MAX_TASKS];
+static bool has_out[MAX_TASKS];       /* hold variants: task i created outs[i] */
+static pto2_tensor outs[MAX_TASKS];
 
 static int total_of(int t) { return g.blocks[t] * (g.lanes[t] == 3 ? 3 : 1); }
 
@@ -85,6 +97,113 @@ static pto2_task_id submit(pto2_runtime *rt, int t, pto2_arg *a) {
   if (g.lanes[t] == 2) return pto2_submit_aiv(rt, 1, a);
   pto2_mixed_kernels mk = {0, 1, 1};
   return pto2_submit_task(rt, mk, a);
+}
+
+static pto2_task_id submit_manual(pto2_runtime *rt, int t, pto2_arg *a) {
+  if (g.lanes[t] == 1) return pto2_submit_aic_manual(rt, 0, a);
+  if (g.lanes[t] == 2) return pto2_submit_aiv_manual(rt, 1, a);
+  pto2_mixed_kernels mk = {0, 1, 1};
+  return pto2_submit_task_manual(rt, mk, a);
+}
+
+static int noop_kernel(const pto2_kernel_ctx *k) {
+  (void)k;
+  return 0;
+}
+
+static const uint32_t one_elem[1] = {1};
+
+/* The anchor of an AUTO scope: creates a tensor the scopes nested in it read. */
+static pto2_tensor submit_anchor(pto2_runtime *rt) {
+  pto2_create_info ci = pto2_create_info_make(one_elem, 1, PTO2_FLOAT32);
+  pto2_arg a;
+  pto2_arg_init(&a);
+  pto2_arg_add_output(&a, &ci);
+  pto2_submit_aiv(rt, 2, &a);
+  return a.outputs[0];
+}
+
+static bool is_producer(int t, int p) {
+  for (int i = 0; i < g.nprod[t]; i++)
+    if (g.prod[t][i] == p) return true;
+  return false;
+}
+
+/* Hold variants: task t (of the scope starting at `base`) reads the anchor
+ * (sometimes) and the outputs of up to two earlier tasks of its scope, more
+ * often those of its producers, and creates an output itself (sometimes).
+ * Reads only: the kernels do not touch the data. */
+static void add_holds(pto2_arg *a, int t, int base, const pto2_tensor *anchor,
+                      const pto2_create_info *ci) {
+  if (rnd(2)) pto2_arg_add_input(a, anchor);
+  for (int k = 0; k < 2 && t > base; k++) {
+    int c = t - 1 - (int)rnd((uint32_t)(t - base));
+    if (!has_out[c] || (!is_producer(t, c) && rnd(2))) continue;
+    pto2_arg_add_input(a, &outs[c]); /* the same one twice: one hold */
+  }
+  has_out[t] = rnd(2) != 0;
+  if (has_out[t]) pto2_arg_add_output(a, ci);
+}
+
+static void take_output(const pto2_arg *a, int t) {
+  if (has_out[t]) outs[t] = a->outputs[0];
+}
+
+/* GRAPH scopes of SCOPE_TASKS tasks, two to an AUTO scope with an anchor. */
+static void orch_graph_holds(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  pto2_create_info ci = pto2_create_info_make(one_elem, 1, PTO2_FLOAT32);
+  for (int outer = 0; outer < g.n; outer += 2 * SCOPE_TASKS) {
+    PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+      pto2_tensor anchor = submit_anchor(rt);
+      for (int base = outer; base < outer + 2 * SCOPE_TASKS && base < g.n; base += SCOPE_TASKS) {
+        PTO2_SCOPE(rt, PTO2_SCOPE_GRAPH) {
+          for (int t = base; t < base + SCOPE_TASKS && t < g.n; t++) {
+            pto2_arg a;
+            pto2_arg_init(&a);
+            add_holds(&a, t, base, &anchor, &ci); /* tensors before scalars */
+            fill_args(&a, t);
+            ids[t] = submit(rt, t, &a);
+            take_output(&a, t);
+            for (int i = 0; i < g.nprod[t]; i++)
+              pto2_add_dependency(rt, ids[g.prod[t][i]], ids[t]);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* The same with MANUAL scopes: a task whose producers are all in its scope
+ * takes them by pto2_add_dependency (held back) two times in three, else at
+ * submit (published at once, perhaps before its held-back producers);
+ * producers in an earlier scope only at submit. */
+static void orch_manual_holds(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  pto2_create_info ci = pto2_create_info_make(one_elem, 1, PTO2_FLOAT32);
+  for (int outer = 0; outer < g.n; outer += 2 * SCOPE_TASKS) {
+    PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+      pto2_tensor anchor = submit_anchor(rt);
+      for (int base = outer; base < outer + 2 * SCOPE_TASKS && base < g.n; base += SCOPE_TASKS) {
+        PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) {
+          for (int t = base; t < base + SCOPE_TASKS && t < g.n; t++) {
+            bool local = true;
+            for (int i = 0; i < g.nprod[t]; i++) local = local && g.prod[t][i] >= base;
+            bool at_submit = !local || rnd(3) == 0;
+            pto2_arg a;
+            pto2_arg_init(&a);
+            add_holds(&a, t, base, &anchor, &ci); /* tensors before scalars */
+            fill_args(&a, t);
+            for (int i = 0; at_submit && i < g.nprod[t]; i++) pto2_arg_add_dep(&a, ids[g.prod[t][i]]);
+            ids[t] = submit_manual(rt, t, &a);
+            take_output(&a, t);
+            for (int i = 0; !at_submit && i < g.nprod[t]; i++)
+              pto2_add_dependency(rt, ids[g.prod[t][i]], ids[t]);
+          }
+        }
+      }
+    }
+  }
 }
 
 static void orch_graph(pto2_runtime *rt, void *arg) {
@@ -152,13 +271,14 @@ int main(int argc, char **argv) {
     pto2_config c = {0};
     c.worker_threads = (uint32_t)threads;
     c.task_window = windows[w];
-    c.heap_size = 1024;
+    c.heap_size = 2048; /* outputs of the hold variants: 64 bytes each */
     c.dep_pool = 64;
     c.log_level = PTO2_LOG_ERROR;
     pto2_runtime *rt;
     ASSERT_EQ_INT(pto2_runtime_create(&c, &rt), 0);
     ASSERT_EQ_INT(pto2_kernel_register(rt, 0, PTO2_CORE_AIC, "check_aic", check_kernel, 0), 0);
     ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "check_aiv", check_kernel, 0), 0);
+    ASSERT_EQ_INT(pto2_kernel_register(rt, 2, PTO2_CORE_AIV, "anchor", noop_kernel, 0), 0);
     for (int it = 0; it < iterations; it++) {
       uint64_t seed = (uint64_t)w * 1000003u + (uint64_t)it;
       rng_state = seed;
@@ -166,9 +286,13 @@ int main(int argc, char **argv) {
       check_run(rt, pto2_run(rt, orch_graph, 0, 0), "graph", seed);
       for (int t = 0; t < g.n; t++) atomic_store(&done[t], 0);
       check_run(rt, pto2_run(rt, orch_auto, 0, 0), "auto", seed);
+      for (int t = 0; t < g.n; t++) atomic_store(&done[t], 0);
+      check_run(rt, pto2_run(rt, orch_graph_holds, 0, 0), "graph with holds", seed);
+      for (int t = 0; t < g.n; t++) atomic_store(&done[t], 0);
+      check_run(rt, pto2_run(rt, orch_manual_holds, 0, 0), "manual with holds", seed);
     }
     pto2_runtime_destroy(rt);
   }
-  printf("stress_runtime: %d passed, 0 failed\n", iterations * 2 * 3);
+  printf("stress_runtime: %d passed, 0 failed\n", iterations * 4 * 3);
   return 0;
 }
