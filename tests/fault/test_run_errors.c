@@ -119,11 +119,24 @@ int main(void) {
   ASSERT_STR_CONTAINS(pto2_error_message(rt), "kernel 'failing' (id 1) returned 42");
   good_run(rt);
 
-  /* 60 ms of work with a 100 ms stall budget, repeated past the budget:
-   * a running kernel is progress, not a stall. */
-  sleep_ms = 60;
-  k = K_SLEEP;
-  for (int i = 0; i < 4; i++) ASSERT_EQ_INT(pto2_run(rt, one_task, &k, 0), 0);
+  /* A running kernel is progress, not a stall: a 250 ms kernel with a
+   * 100 ms stall budget succeeds.  Its own runtime has a kernel timeout far
+   * above the kernel, so a slow (loaded) machine cannot turn the sleep into
+   * a kernel timeout; a longer sleep only makes the check stronger. */
+  {
+    pto2_config lc = c;
+    lc.kernel_timeout_ms = 60000;
+    lc.workers_only = true; /* the worker sleeps (the caller would skip it) */
+    pto2_runtime *lrt;
+    ASSERT_EQ_INT(pto2_runtime_create(&lc, &lrt), 0);
+    ASSERT_EQ_INT(pto2_kernel_register(lrt, K_SLEEP, PTO2_CORE_AIV, "sleeper", sleep_kernel, 0), 0);
+    sleep_ms = 250;
+    k = K_SLEEP;
+    atomic_store(&slept_on_worker, 0);
+    for (int i = 0; i < 2; i++) ASSERT_EQ_INT(pto2_run(lrt, one_task, &k, 0), 0);
+    ASSERT_TRUE(atomic_load(&slept_on_worker));
+    pto2_runtime_destroy(lrt);
+  }
 
   /* 400 ms kernel, 100 ms budget: the run ends early with a timeout.  The
    * kernel must land on the worker thread; retry if the caller took it. */
