@@ -45,6 +45,16 @@ void pto2__slot_complete(pto2_runtime *rt, struct pto2__executor *ex, pto2__slot
 /* ---- submit ------------------------------------------------------------ */
 
 /* A fresh task: one reference, its scope's (S2); PENDING. */
+/* Adds consumer c to p's fanout list, with an entry from the
+ * orchestrator's pool; the caller holds p's fanout lock or p is held back
+ * (S3). */
+static inline void pto2__fanout_push(pto2__slot *p, pto2__dep_pool *pool, pto2__slot *c) {
+  pto2__dep_entry *e = pto2__dep_pool_take(pool);
+  e->consumer = c;
+  e->next = p->fanout_head;
+  p->fanout_head = e;
+}
+
 static inline void pto2__slot_init(pto2__slot *s, uint8_t ring, uint8_t shape, uint8_t mask,
                                    uint16_t block_num) {
   atomic_store_explicit(&s->fanout_count, 1, memory_order_relaxed); /* the scope (S2) */
@@ -91,10 +101,7 @@ static inline void pto2__slot_arm(pto2__slot *s, uint32_t producers, bool held) 
 static inline void pto2__slot_link_held_back(pto2__slot *p, pto2__slot *s, pto2__dep_pool *pool) {
   int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
   atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
-  pto2__dep_entry *e = pto2__dep_pool_take(pool);
-  e->consumer = s;
-  e->next = p->fanout_head;
-  p->fanout_head = e;
+  pto2__fanout_push(p, pool, s);
 }
 
 /* Registers `s` as a consumer of `p` (S3), taking an entry from `pool` if p
@@ -113,10 +120,7 @@ static inline int pto2__slot_link(pto2__slot *p, pto2__slot *s, pto2__dep_pool *
     atomic_store_explicit(&p->fanout_count, count + 1, memory_order_relaxed);
     finished = st == PTO2__TASK_COMPLETED;
     if (!finished) {
-      pto2__dep_entry *e = pto2__dep_pool_take(pool);
-      e->consumer = s;
-      e->next = p->fanout_head;
-      p->fanout_head = e;
+      pto2__fanout_push(p, pool, s);
     }
   }
   pto2__spin_unlock(&p->fanout_lock);
@@ -211,19 +215,13 @@ static inline int pto2__slot_link_held(pto2_runtime *rt, pto2__slot *p, pto2__sl
   PTO2_CHECK(rt, "S1", c->deferred && c->late_fanin < PTO2_MAX_FANIN);
   int finished = 0;
   if (p->deferred) { /* held back: PENDING, and no lock needed (S3) */
-    pto2__dep_entry *e = pto2__dep_pool_take(pool);
-    e->consumer = c;
-    e->next = p->fanout_head;
-    p->fanout_head = e;
+    pto2__fanout_push(p, pool, c);
   } else {
     pto2__spin_lock(&p->fanout_lock);
     uint8_t st = atomic_load_explicit(&p->state, memory_order_relaxed);
     finished = st != PTO2__TASK_PENDING;
     if (!finished) {
-      pto2__dep_entry *e = pto2__dep_pool_take(pool);
-      e->consumer = c;
-      e->next = p->fanout_head;
-      p->fanout_head = e;
+      pto2__fanout_push(p, pool, c);
     }
     pto2__spin_unlock(&p->fanout_lock);
     PTO2_CHECK(rt, "S2", st != PTO2__TASK_CONSUMED);
