@@ -186,9 +186,11 @@ def _candidates():
     found = ctypes.util.find_library("pto2")
     if found:
         yield found
+    # The usual library folders of a prefix (lib, lib64, lib/<multiarch>),
+    # not a recursive search: that walks all of /usr/lib and takes minutes.
     for prefix in ("/usr/local", "/usr"):
-        yield from sorted(glob.glob(os.path.join(prefix, "lib*", "**", "libpto2.so.0"),
-                                    recursive=True))
+        for pattern in ("lib*/libpto2.so.0", "lib*/*-linux-gnu*/libpto2.so.0"):
+            yield from sorted(glob.glob(os.path.join(prefix, pattern)))
 
 
 def _declare(lib):

@@ -768,3 +768,21 @@ def test_close_inside_a_run_keeps_the_runtime_open():
         rt.run(lambda o: None)  # still open and usable
     with pytest.raises(pto2.Error):
         rt.error_code  # closed by the with block
+
+
+def test_import_without_the_library_does_not_hang(tmp_path):
+    # The source tree's package has no bundled library: with no
+    # PTO2_LIBRARY it searches a few fixed places and either loads an
+    # installed libpto2 or raises ImportError at once (it once walked all
+    # of /usr/lib recursively, for minutes).
+    import os
+    import subprocess
+    import sys
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir)
+    env = {k: v for k, v in os.environ.items() if k != "PTO2_LIBRARY"}
+    env["PYTHONPATH"] = os.path.abspath(src)
+    script = ("try:\n    import pto2\n    print('loaded', pto2.__file__)\n"
+              "except ImportError as e:\n    print('import error', e)\n")
+    r = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert "loaded" in r.stdout or "import error" in r.stdout, r.stdout + r.stderr

@@ -46,20 +46,20 @@ size_t pto2_abi_struct_size(const char *name) {
 
 int pto2_abort_run(pto2_runtime *rt, const char *message) {
   if (!rt) return PTO2_E_INVALID_ARGS;
-  if (!rt->in_run) {
-    pto2_log(rt, PTO2_LOG_ERROR, "pto2_abort_run called outside a run");
-    return PTO2_E_INVALID_ARGS;
-  }
+  if (!rt->in_run)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_abort_run called outside pto2_run(): it fails the current run "
+                           "from its orchestration function");
   pto2__fail(rt, PTO2_E_ABORTED, "%s", message && *message ? message : "run aborted");
   return atomic_load_explicit(&rt->error, memory_order_relaxed);
 }
 
 int pto2_fail_run(pto2_runtime *rt, int code, const char *message) {
   if (!rt) return PTO2_E_INVALID_ARGS;
-  if (!rt->in_run) {
-    pto2_log(rt, PTO2_LOG_ERROR, "pto2_fail_run called outside a run");
-    return PTO2_E_INVALID_ARGS;
-  }
+  if (!rt->in_run)
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_fail_run called outside pto2_run(): it fails the current run "
+                           "from its orchestration function");
   if (code >= 0 || strcmp(pto2_err_name(code), "PTO2_E_UNKNOWN") == 0)
     pto2__fail(rt, PTO2_E_INVALID_ARGS, "pto2_fail_run: %d is not a PTO2_E_* error code (%s)",
                code, message && *message ? message : "no message");

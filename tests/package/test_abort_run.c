@@ -51,6 +51,9 @@ int main(void) {
 
   /* Outside a run: an error, nothing else happens. */
   ASSERT_EQ_INT(pto2_abort_run(rt, "outside"), PTO2_E_INVALID_ARGS);
+  /* Recorded like every refused call outside a run. */
+  ASSERT_EQ_INT(pto2_error_code(rt), PTO2_E_INVALID_ARGS);
+  ASSERT_STR_CONTAINS(pto2_error_message(rt), "pto2_abort_run called outside pto2_run()");
   ASSERT_EQ_INT(pto2_abort_run(NULL, "outside"), PTO2_E_INVALID_ARGS);
 
   struct job j = {x, 2, {0}, 0, 0};

@@ -62,10 +62,12 @@ int main(void) {
   ASSERT_EQ_INT(pto2_kernel_register(rt, 1, PTO2_CORE_AIV, "fails", fail_kernel, NULL), 0);
   static float x[N];
 
-  /* Outside a run: an error, nothing else happens. */
+  /* Outside a run: an error, and no run is affected. */
   ASSERT_EQ_INT(pto2_fail_run(rt, PTO2_E_INVALID_ARGS, "outside"), PTO2_E_INVALID_ARGS);
+  /* Recorded like every refused call outside a run. */
+  ASSERT_EQ_INT(pto2_error_code(rt), PTO2_E_INVALID_ARGS);
+  ASSERT_STR_CONTAINS(pto2_error_message(rt), "pto2_fail_run called outside pto2_run()");
   ASSERT_EQ_INT(pto2_fail_run(NULL, PTO2_E_INVALID_ARGS, "outside"), PTO2_E_INVALID_ARGS);
-  ASSERT_EQ_INT(pto2_error_code(rt), 0);
 
   /* The given code and message, not PTO2_E_ABORTED; the first reason wins. */
   struct job j = {x, PTO2_E_INVALID_ARGS, false, false, {0}, 0, 0};
