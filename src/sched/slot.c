@@ -64,19 +64,38 @@ void pto2__slot_release(pto2_runtime *rt, pto2__slot *p) {
   /* acq_rel: the releases of one task form a chain, so the thread that
    * drops the last reference sees every registration (S2). */
   int refs = atomic_fetch_add_explicit(&p->fanout_refcount, 1, memory_order_acq_rel) + 1;
-  /* Relaxed: fanout_count only grows, and every registration whose
-   * reference has been dropped is visible through the chain above. */
+  /* From here on the slot may no longer be this task's: unless this was the
+   * last reference, the others may be dropped meanwhile, the task consumed,
+   * retired and its slot reused (S4), and the load below may then read the
+   * next occupant's fanout_count (it is an atomic: no race, only a value
+   * that says nothing about this task).  So refs > count is not an error
+   * here; the check is made under the lock, on a COMPLETED occupant.
+   * Relaxed: fanout_count only grows while the task lives, and every
+   * registration whose reference has been dropped is visible through the
+   * chain above. */
   int count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
-  PTO2_CHECK(rt, "S2", refs <= count);
-  if (refs != count) return;
+  if (refs < count) return;
   pto2__spin_lock(&p->fanout_lock);
-  bool consume =
-      atomic_load_explicit(&p->state, memory_order_relaxed) == PTO2__TASK_COMPLETED &&
-      atomic_load_explicit(&p->fanout_refcount, memory_order_relaxed) ==
-          atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
-  uint8_t ring = p->ring;
-  uint64_t local = pto2_task_id_local(p->payload->id);
-  if (consume) atomic_store_explicit(&p->state, PTO2__TASK_CONSUMED, memory_order_seq_cst);
+  /* Under the lock every count is the current occupant's.  A COMPLETED
+   * occupant was seen through its completer's unlock, which had seen the
+   * registrations made while it was held back; later ones are made under
+   * this lock.  A dropped reference read here was registered before this
+   * critical section, so refcount <= count is sound (S2). */
+  bool completed = atomic_load_explicit(&p->state, memory_order_relaxed) == PTO2__TASK_COMPLETED;
+  int now_refs = atomic_load_explicit(&p->fanout_refcount, memory_order_relaxed);
+  int now_count = atomic_load_explicit(&p->fanout_count, memory_order_relaxed);
+  PTO2_CHECK(rt, "S2", !completed || now_refs <= now_count);
+  bool consume = completed && now_refs == now_count;
+  uint8_t ring = 0;
+  uint64_t local = 0;
+  if (consume) {
+    /* Read only when consuming: the occupant cannot be retired before its
+     * CONSUMED store, whereas a slot already consumed may be being
+     * re-initialised by the orchestrator, outside this lock (S4). */
+    ring = p->ring;
+    local = pto2_task_id_local(p->payload->id);
+    atomic_store_explicit(&p->state, PTO2__TASK_CONSUMED, memory_order_seq_cst);
+  }
   pto2__spin_unlock(&p->fanout_lock);
   if (consume) on_consumed(rt, ring, local);
 }
@@ -98,8 +117,10 @@ void pto2__slot_complete(pto2_runtime *rt, struct pto2__executor *ex, pto2__slot
   pto2__dep_entry *e = s->fanout_head;
   /* Consumers cannot have released a task that had not completed, so equal
    * counts here mean: scope ended, no consumers (S2). */
-  bool consumed = atomic_load_explicit(&s->fanout_refcount, memory_order_relaxed) ==
-                  atomic_load_explicit(&s->fanout_count, memory_order_relaxed);
+  int refs = atomic_load_explicit(&s->fanout_refcount, memory_order_relaxed);
+  int count = atomic_load_explicit(&s->fanout_count, memory_order_relaxed);
+  PTO2_CHECK(rt, "S2", refs <= count);
+  bool consumed = refs == count;
   /* Release: the kernel's writes happen before any reader that acquires the
    * state (blocking data access).  seq_cst for CONSUMED: see on_consumed(). */
   if (consumed) atomic_store_explicit(&s->state, PTO2__TASK_CONSUMED, memory_order_seq_cst);
