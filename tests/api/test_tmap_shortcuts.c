@@ -51,17 +51,22 @@ static pto2_task_id submit1(pto2_runtime *rt, unsigned kind, const void *x) {
   return pto2_submit_aiv(rt, 0, &a);
 }
 
+/* A task that creates a buffer of n floats; returns the created tensor. */
+static pto2_tensor create1(pto2_runtime *rt, uint32_t n) {
+  pto2_create_info ci = ci1(n);
+  pto2_arg a;
+  pto2_arg_init(&a);
+  pto2_arg_add_output(&a, &ci);
+  pto2_submit_aiv(rt, 0, &a);
+  return a.outputs[0];
+}
+
 /* T6: A creates X; W writes X through an external tensor at X's address;
  * R reads X.  R: creator edge A -> R and TensorMap edge W -> R. */
 static void alias_orch(pto2_runtime *rt, void *arg) {
   (void)arg;
   PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
-    pto2_create_info ci = ci1(16);
-    pto2_arg a;
-    pto2_arg_init(&a);
-    pto2_arg_add_output(&a, &ci);
-    pto2_submit_aiv(rt, 0, &a);
-    pto2_tensor x = a.outputs[0];
+    pto2_tensor x = create1(rt, 16);
     pto2_tensor alias = ext1(x.data, 16);
     submit1(rt, PTO2_ARG_INOUT, &alias);
     submit1(rt, PTO2_ARG_INPUT, &x);
@@ -87,12 +92,7 @@ static pto2_task_id submit_args(pto2_runtime *rt, unsigned n, const unsigned *ki
 static void accumulate_orch(pto2_runtime *rt, void *arg) {
   (void)arg;
   PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
-    pto2_create_info ci = ci1(16);
-    pto2_arg a;
-    pto2_arg_init(&a);
-    pto2_arg_add_output(&a, &ci);
-    pto2_submit_aiv(rt, 0, &a);
-    pto2_tensor acc = a.outputs[0];
+    pto2_tensor acc = create1(rt, 16);
     for (int i = 0; i < 3; i++) submit1(rt, PTO2_ARG_INOUT, &acc);
     submit1(rt, PTO2_ARG_INPUT, &acc);
   }
