@@ -482,17 +482,43 @@ static int check_hazards(pto2_runtime *rt) {
   int n = pto2__hz_check(rt->hz);
   if (n < 0) return pto2__fail(rt, n, "hazard checker: out of memory analysing the run");
   if (n == 0) return 0;
-  char msg[900];
-  pto2_hazard_format(pto2__hz_get(rt->hz, 0), msg, sizeof msg);
-  if (rt->cfg.hazard_check == PTO2_HAZARD_CHECK_FAIL)
-    return pto2__fail(rt, PTO2_E_HAZARD, "%s%s", msg,
-                      n > 1 ? " (and more: pto2_hazard_count/pto2_hazard_get list them all)" : "");
+  /* The texts name the calls of the orchestration's language
+   * (pto2_hazard_set_names), the error message and the log lines alike. */
+  char msg[960], named[sizeof rt->error_msg];
+  int len = pto2_hazard_format(pto2__hz_get(rt->hz, 0), msg, sizeof msg);
+  if (rt->cfg.hazard_check == PTO2_HAZARD_CHECK_FAIL) {
+    if (n > 1 && len >= 0 && (size_t)len < sizeof msg)
+      snprintf(msg + len, sizeof msg - (size_t)len,
+               " (and more: pto2_hazard_count/pto2_hazard_get list them all)");
+    pto2__hz_rename(rt->hz, msg, named, sizeof named);
+    return pto2__fail(rt, PTO2_E_HAZARD, "%s", named);
+  }
   uint32_t shown = pto2__hz_count(rt->hz) < 20 ? pto2__hz_count(rt->hz) : 20;
   for (uint32_t i = 0; i < shown; i++) {
     pto2_hazard_format(pto2__hz_get(rt->hz, i), msg, sizeof msg);
-    pto2__log(rt->cfg.log_level, PTO2_LOG_WARN, "hazard %u of %d: %s", i + 1, n, msg);
+    pto2__hz_rename(rt->hz, msg, named, sizeof named);
+    pto2__log(rt->cfg.log_level, PTO2_LOG_WARN, "hazard %u of %d: %s", i + 1, n, named);
   }
   return 0;
+}
+
+int pto2_hazard_set_names(pto2_runtime *rt, const char *const *pairs, uint32_t count) {
+  if (!rt) return PTO2_E_INVALID_ARGS;
+  if (!pto2__runtime_live(rt, "pto2_hazard_set_names")) return PTO2_E_INVALID_ARGS;
+  if (rt->in_run)
+    return pto2__host_fail(rt, PTO2_E_BUSY, "pto2_hazard_set_names: not allowed during pto2_run");
+  if (count > 1024 || (count && !pairs))
+    return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                           "pto2_hazard_set_names: %u pairs %s", count,
+                           count > 1024 ? "(at most 1024)" : "but pairs is NULL");
+  for (uint32_t i = 0; i < 2 * count; i++)
+    if (!pairs[i] || (i % 2 == 0 && !*pairs[i]))
+      return pto2__host_fail(rt, PTO2_E_INVALID_ARGS,
+                             "pto2_hazard_set_names: pair %u: %s is %s", i / 2,
+                             i % 2 ? "the replacement" : "the name", pairs[i] ? "empty" : "NULL");
+  if (!rt->hz) return 0; /* the checker is off: no texts to name */
+  int rc = pto2__hz_set_names(rt->hz, pairs, count);
+  return rc ? pto2__host_fail(rt, rc, "pto2_hazard_set_names: out of memory") : 0;
 }
 
 uint32_t pto2_hazard_count(const pto2_runtime *rt) { return rt ? pto2__hz_count(rt->hz) : 0; }

@@ -714,6 +714,18 @@ PTO2_API uint32_t pto2_hazard_count(const pto2_runtime *rt);
 PTO2_API const pto2_hazard *pto2_hazard_get(const pto2_runtime *rt, uint32_t i);
 /* One-line description, snprintf-style: returns the length it needed. */
 PTO2_API int pto2_hazard_format(const pto2_hazard *h, char *buf, size_t size);
+/* For language bindings: the names this runtime's own hazard texts use —
+ * the lines PTO2_HAZARD_CHECK_WARN logs and the PTO2_E_HAZARD error
+ * message (not pto2_hazard_format's or pto2_hazard.cause, which take no
+ * runtime).  `pairs` holds `count` {name, replacement} pairs, 2 * count
+ * strings: every whole-word occurrence of a name (neither side continued by
+ * a letter, digit or '_') is replaced, the first pair that matches at a
+ * position winning.  The strings are copied; count 0 restores the C names.
+ * Between runs only (PTO2_E_BUSY during pto2_run); a NULL or empty name is
+ * PTO2_E_INVALID_ARGS.  The Python package sets its calls' names
+ * (Orchestrator.add_dependency for pto2_add_dependency, ...) for the runs of
+ * Python orchestration functions. */
+PTO2_API int pto2_hazard_set_names(pto2_runtime *rt, const char *const *pairs, uint32_t count);
 
 /* True once the run has failed (or rt is NULL); orchestration loops may
  * poll it to stop. */

@@ -19,6 +19,7 @@ copy bundled by `pip install` (pto2/_lib), pkg-config, the dynamic linker's
 search path, /usr/local/lib and /usr/lib.
 """
 import ctypes
+import enum
 import operator
 import os
 import re
@@ -53,8 +54,25 @@ WORKERS_NONE = 0xFFFFFFFF
 # Runtime(hazard_check=...) (pto2_hazard_check): DEFAULT reads $PTO2_CHECK;
 # FAIL fails a run with a hazard (E_HAZARD), WARN logs and lists them.
 HAZARD_CHECK_DEFAULT, HAZARD_CHECK_OFF, HAZARD_CHECK_FAIL, HAZARD_CHECK_WARN = 0, 1, 2, 3
-# Hazard.kind (pto2_hazard_kind).
-HAZARD_RAW, HAZARD_WAR, HAZARD_WAW = 0, 1, 2
+
+
+class HazardKind(enum.IntEnum):
+    """Hazard.kind (pto2_hazard_kind): an int (HAZARD_RAW == 0 ...) whose
+    str() is its name."""
+    RAW = 0  # the later access reads what the earlier one writes
+    WAR = 1  # the later access overwrites what the earlier one reads
+    WAW = 2  # both write
+
+    def __str__(self):
+        return self.name
+
+    def __format__(self, spec):
+        return format(self.name, spec) if not spec else int.__format__(self, spec)
+
+
+HAZARD_RAW, HAZARD_WAR, HAZARD_WAW = HazardKind.RAW, HazardKind.WAR, HazardKind.WAW
+# Task ids (pto2_task_id): what the submits return; str() is "ring:local".
+TaskId = _ffi.TaskId
 # The unused lane of Orchestrator.submit_task (PTO2_NO_KERNEL).
 NO_KERNEL = -1
 # HazardAccess.arg_kind (pto2_arg_kind).
@@ -552,13 +570,15 @@ class _Scope:
 
 class HazardAccess:
     """One side of a hazard (pto2_hazard_access): a task's tensor argument,
-    or a blocking data access of the orchestrator (task invalid)."""
+    or a blocking data access of the orchestrator (task invalid).  .task is
+    a TaskId (str() "ring:local" as in the hazard's text; int() its raw
+    value)."""
 
     __slots__ = ("task", "kernel", "scope_mode", "scope_depth", "scope_seq", "arg_kind",
                  "arg_index", "manual_dep", "offsets", "shapes", "raw_shapes")
 
     def __init__(self, a):
-        self.task = a.task.raw
+        self.task = TaskId(a.task.raw)  # a copy: the hazard's memory lives one run
         self.kernel = a.kernel.decode(errors="replace")
         self.scope_mode = a.scope_mode
         self.scope_depth = a.scope_depth
@@ -572,14 +592,18 @@ class HazardAccess:
         self.raw_shapes = tuple(a.raw_shapes[:n])
 
     def __repr__(self):
-        return (f"HazardAccess(task={self.task:#x}, kernel={self.kernel!r}, "
+        return (f"HazardAccess(task={self.task}, kernel={self.kernel!r}, "
                 f"scope={_SCOPE_NAMES.get(self.scope_mode, self.scope_mode)}, "
                 f"arg_index={self.arg_index})")
 
 
 # The C names in the checker's texts (pto2_hazard.cause, pto2_hazard_format)
-# and what a Python orchestration calls instead; longer keys first.
+# and what a Python orchestration calls instead; longer keys first.  The
+# library applies the same pairs to its own texts of a Python orchestration's
+# run (pto2_hazard_set_names: the PTO2_CHECK=warn lines on stderr, the
+# E_HAZARD message), the same way: whole words, the first pair that matches.
 _PYTHON_NAMES = [
+    ("pto2_hazard_count/pto2_hazard_get", "Runtime.hazards()"),
     ("pto2_add_dependency", "Orchestrator.add_dependency"),
     ("pto2_get_tensor_data", "Orchestrator.get_tensor_data"),
     ("pto2_set_tensor_data", "Orchestrator.set_tensor_data"),
@@ -593,6 +617,8 @@ _PYTHON_NAMES = [
     ("NO_DEP argument", "NO_DEP argument (Args.no_dep)"),
 ]
 _PYTHON_NAMES_RE = re.compile("|".join(r"\b" + re.escape(c) + r"\b" for c, _ in _PYTHON_NAMES))
+_PYTHON_NAME_PAIRS = (ctypes.c_char_p * (2 * len(_PYTHON_NAMES)))(
+    *[w.encode() for pair in _PYTHON_NAMES for w in pair])
 
 
 def _python_names(text):
@@ -604,11 +630,12 @@ def _python_names(text):
 
 
 class Hazard:
-    """A hazard found by the checker (pto2_hazard): .kind (HAZARD_RAW, _WAR,
-    _WAW), .possible, .addr, .nbytes, .owner, .first and .second
-    (HazardAccess, in program order), .cause; str() is the one-line
-    description of pto2_hazard_format.  Task ids (.owner, .first.task) are
-    ints: the .raw of the ids the submits return.  After a run of a Python
+    """A hazard found by the checker (pto2_hazard): .kind (a HazardKind:
+    HAZARD_RAW, _WAR, _WAW, which print as RAW, WAR, WAW), .possible, .addr,
+    .nbytes, .owner, .first and .second (HazardAccess, in program order),
+    .cause; str() is the one-line description of pto2_hazard_format.  Task
+    ids (.owner, .first.task) are TaskId, like the ids the submits return:
+    str() "ring:local" as the text prints them.  After a run of a Python
     orchestration function, .cause and str() name the Python calls
     (Orchestrator.add_dependency, Args.dep, Orchestrator.get_tensor_data,
     pto2.SCOPE_AUTO_STRICT, ...) where the C texts name pto2_add_dependency,
@@ -617,14 +644,13 @@ class Hazard:
 
     __slots__ = ("kind", "possible", "addr", "nbytes", "owner", "first", "second", "cause",
                  "text")
-    _KIND_NAMES = {HAZARD_RAW: "RAW", HAZARD_WAR: "WAR", HAZARD_WAW: "WAW"}
 
     def __init__(self, h, python_names=False):
-        self.kind = h.contents.kind
+        self.kind = HazardKind(h.contents.kind)
         self.possible = h.contents.possible
         self.addr = h.contents.addr or 0
         self.nbytes = h.contents.nbytes
-        self.owner = h.contents.owner.raw
+        self.owner = TaskId(h.contents.owner.raw)
         self.first = HazardAccess(h.contents.first)
         self.second = HazardAccess(h.contents.second)
         cause = h.contents.cause
@@ -639,7 +665,7 @@ class Hazard:
 
     @property
     def kind_name(self):
-        return self._KIND_NAMES.get(self.kind, str(self.kind))
+        return self.kind.name
 
     def __str__(self):
         return self.text
@@ -725,6 +751,7 @@ class Runtime:
         self._rt = handle
         self._plugins = []
         self._python_run = False  # the last run was a Python orchestration function
+        self._names_set = False  # pto2_hazard_set_names holds _PYTHON_NAMES
         self._runs = 0  # runs in progress (pto2_run calls not yet returned)
 
     def _handle(self):
@@ -771,11 +798,21 @@ class Runtime:
     def error_message(self):
         """The message of error_code ("" if none).  A hazard that failed a
         Python orchestration's run (E_HAZARD) is described with the Python
-        names, as Hazard's str()."""
-        msg = _lib.pto2_error_message(self._handle()).decode(errors="replace")
-        if self._python_run and _lib.pto2_error_code(self._rt) == E_HAZARD:
-            msg = _python_names(msg)
-        return msg
+        names, as Hazard's str() (the library renames its text:
+        pto2_hazard_set_names)."""
+        return _lib.pto2_error_message(self._handle()).decode(errors="replace")
+
+    def _name_calls(self, python):
+        """The library's own hazard texts (the PTO2_CHECK=warn lines on
+        stderr, the E_HAZARD message) name the Python calls for a Python
+        orchestration's run, the C calls for a plugin's."""
+        # (inside a run, where pto2_run itself refuses the nested run, they stay)
+        if self._names_set != python and not self._runs:
+            rc = _lib.pto2_hazard_set_names(self._handle(), _PYTHON_NAME_PAIRS if python else None,
+                                            len(_PYTHON_NAMES) if python else 0)
+            if rc:
+                raise Error(rc, self.error_message)
+            self._names_set = python
 
     def load_plugin(self, plugin):
         """Loads a plugin (a path or a Plugin) and registers its kernels in
@@ -814,6 +851,7 @@ class Runtime:
         ss = (ctypes.c_uint64 * max(1, len(bits)))(*bits)
         args = _ffi.PluginArgs(ts, len(arrays), len(bits), ss, None)
         st = _ffi.RunStats()
+        self._name_calls(False)
         self._python_run = False
         # ctypes releases the GIL for the call; `arrays` keeps the memory alive.
         self._runs += 1
@@ -843,6 +881,7 @@ class Runtime:
 
         cb = _ffi.ORCH_FN(trampoline)
         st = _ffi.RunStats()
+        self._name_calls(True)
         self._python_run = True
         self._runs += 1
         try:
@@ -892,5 +931,5 @@ class Runtime:
 
 __all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "ArgumentError",
            "ArgumentTypeError", "ArgumentOverflowError", "Hazard",
-           "HazardAccess", "tensor", "plugin_path", "strerror", "task_id_is_valid",
+           "HazardAccess", "HazardKind", "TaskId", "tensor", "plugin_path", "strerror", "task_id_is_valid",
            "library_path"]

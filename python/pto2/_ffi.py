@@ -14,7 +14,46 @@ RING_COUNT = 4
 
 
 class TaskId(ctypes.Structure):
+    """A task id (pto2_task_id), as the submits return it and the hazards
+    name the tasks.  str() is "ring:local", the way the hazard checker's
+    texts print ids ("invalid" for an invalid id); .ring and .local are the
+    two numbers, .raw the 64-bit value.  int() gives .raw, and an id equals
+    another id or an int with the same .raw."""
+
     _fields_ = [("raw", ctypes.c_uint64)]
+
+    @property
+    def valid(self):
+        return self.raw != (1 << 64) - 1 and (self.raw >> 56) != 0
+
+    @property
+    def ring(self):
+        return (self.raw >> 56) - 1
+
+    @property
+    def local(self):
+        return self.raw & ((1 << 56) - 1)
+
+    def __str__(self):
+        return f"{self.ring}:{self.local}" if self.valid else "invalid"
+
+    def __repr__(self):
+        return f"TaskId({self})"
+
+    def __int__(self):
+        return self.raw
+
+    __index__ = __int__
+
+    def __eq__(self, other):
+        if isinstance(other, TaskId):
+            return self.raw == other.raw
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self.raw == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(self.raw)
 
 
 class Tensor(ctypes.Structure):
@@ -249,6 +288,7 @@ def _declare(lib):
         "pto2_hazard_count": (c.c_uint32, [c.c_void_p]),
         "pto2_hazard_get": (P(Hazard), [c.c_void_p, c.c_uint32]),
         "pto2_hazard_format": (c.c_int, [P(Hazard), c.c_char_p, c.c_size_t]),
+        "pto2_hazard_set_names": (c.c_int, [c.c_void_p, P(c.c_char_p), c.c_uint32]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)

@@ -406,6 +406,8 @@ def test_hazard_check_lists_hazards(demo):
         h = hz[0]
         assert h.kind == pto2.HAZARD_RAW and h.kind_name == "RAW" and not h.possible
         assert h.nbytes == x.nbytes and [h.first.task, h.second.task] == ids
+        assert isinstance(h.first.task, pto2.TaskId) and isinstance(h.owner, pto2.TaskId)
+        assert [int(h.first.task), int(h.second.task)] == ids
         assert h.owner == h.first.task and h.addr
         assert (h.first.kernel, h.second.kernel) == ("scale", "add")
         assert h.first.scope_mode == h.second.scope_mode == pto2.SCOPE_MANUAL
@@ -708,6 +710,72 @@ def test_hazards_of_python_orchestrations_name_python_calls(demo):
         assert "the orchestrator (Orchestrator.get_tensor_data" in str(h)
         assert "(for Orchestrator.set_tensor_data also their consumers)" in h.cause
         assert "pto2_" not in str(h)
+
+
+def test_hazard_ids_and_kinds_print_as_the_text_does(demo):
+    x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    y = np.zeros_like(x)
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_WARN) as r:
+        r.load_plugin(demo)
+        r.run(manual_orchestration(x, y, 2.0, dependency=False))
+        (h,) = r.hazards()
+    # the kind: an IntEnum, equal to the ints, printed by name
+    assert isinstance(h.kind, pto2.HazardKind) and isinstance(h.kind, int)
+    assert h.kind == pto2.HAZARD_RAW == pto2.HazardKind.RAW == 0
+    assert str(h.kind) == f"{h.kind}" == "RAW" and f"{h.kind:d}" == "0"
+    assert [str(k) for k in pto2.HazardKind] == ["RAW", "WAR", "WAW"]
+    assert pto2.HAZARD_WAR == 1 and pto2.HAZARD_WAW == 2
+    # task ids: "ring:local" as in the text, for .owner and both sides
+    first, second = h.first.task, h.second.task
+    assert str(first) == f"{first.ring}:{first.local}"
+    assert f"task {first} 'scale'" in str(h) and f"task {second} 'add'" in str(h)
+    assert f"created by task {h.owner} (" in str(h) and h.owner == first
+    assert repr(first) == f"TaskId({first})" and f"task={first}," in repr(h.first)
+    # ints keep working: int(), ==, hash, hex
+    assert int(first) == first.raw and first == first.raw and hash(first) == hash(first.raw)
+    assert hex(first) == hex(first.raw) and second != first and first != "x"
+    assert first.raw >> 56 == first.ring + 1 and first.local == first.raw & ((1 << 56) - 1)
+    # the ids the submits return are TaskId too; an invalid one says so
+    ids = []
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT) as r:
+        r.load_plugin(demo)
+        r.run(lambda o: ids.append(o.submit_aiv(2, pto2.Args())[0]))
+    assert isinstance(ids[0], pto2.TaskId) and ids[0].valid and ":" in str(ids[0])
+    invalid = pto2.TaskId((1 << 64) - 1)
+    assert not invalid.valid and str(invalid) == "invalid" and repr(invalid) == "TaskId(invalid)"
+    assert str(pto2.TaskId(0)) == "invalid"
+
+
+def test_hazard_warnings_on_stderr_name_what_the_hazards_name(demo, capfd):
+    x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
+    y = np.zeros_like(x)
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_WARN,
+                      hazard_check=pto2.HAZARD_CHECK_WARN) as r:
+        p = r.load_plugin(demo)
+        capfd.readouterr()
+        r.run(manual_orchestration(x, y, 2.0, dependency=False))  # Python: Python names
+        (h,) = r.hazards()
+        err = capfd.readouterr().err
+        assert f"[pto2] WARN: hazard 1 of 1: {h}\n" in err
+        assert "(Orchestrator.add_dependency)" in err and "pto2_add_dependency" not in err
+        # a plugin's (C) run: the library's texts name the C calls again
+        r.run(p, [np.ones((4, 4), np.float32), np.zeros((4, 4), np.float32)])
+        assert r._names_set is False
+        r.run(manual_orchestration(x, y, 2.0, dependency=False))  # Python again
+        assert r._names_set is True
+        err = capfd.readouterr().err
+        assert f"[pto2] WARN: hazard 1 of 1: {r.hazards()[0]}\n" in err
+        assert "(Orchestrator.add_dependency)" in err
+    # FAIL: the error line on stderr and the message name the Python calls
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_ERROR,
+                      hazard_check=pto2.HAZARD_CHECK_FAIL) as r:
+        r.load_plugin(demo)
+        with pytest.raises(pto2.Error) as e:
+            r.run(manual_orchestration(x, y, 2.0, dependency=False))
+        err = capfd.readouterr().err
+        assert f"[pto2] ERROR: {e.value.message} (PTO2_E_HAZARD)" in err
+        assert "(Orchestrator.add_dependency)" in err and "pto2_" not in err
 
 
 def test_hazard_names_of_c_orchestrations_stay_c():

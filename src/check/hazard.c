@@ -1,6 +1,7 @@
 /* The hazard checker (theory of operation in check/hazard.h). */
 #include "check/hazard.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,10 @@ struct pto2__hz {
   pto2_hazard *hazards;
   uint32_t kept, found;
   uint64_t check_bytes;
+  /* pto2__hz_set_names: name_count {name, replacement} pairs, the pointers
+   * and the strings in one block. */
+  char **names;
+  uint32_t name_count;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -143,6 +148,7 @@ void pto2__hz_destroy(pto2__hz *h) {
   pto2__free(h->mem, h->open_seqs);
   for (unsigned r = 0; r < HZ_RINGS; r++) pto2__free(h->mem, h->rings[r].node);
   pto2__free(h->mem, h->hazards);
+  pto2__free(h->mem, h->names);
   pto2__free(h->mem, h);
 }
 
@@ -1025,4 +1031,57 @@ int pto2_hazard_format(const pto2_hazard *h, char *buf, size_t size) {
                                 "may not)"
                               : "",
                   h->cause ? h->cause : CAUSE_OTHER);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Names in the logged texts                                                 */
+/* ------------------------------------------------------------------------ */
+
+int pto2__hz_set_names(pto2__hz *h, const char *const *pairs, uint32_t count) {
+  size_t bytes = (size_t)2 * count * sizeof(char *);
+  for (uint32_t i = 0; i < 2 * count; i++) bytes += strlen(pairs[i]) + 1;
+  char **block = 0;
+  if (count) {
+    block = pto2__zalloc(h->mem, bytes);
+    if (!block) return PTO2_E_NO_MEMORY;
+    char *text = (char *)(block + 2 * count);
+    for (uint32_t i = 0; i < 2 * count; i++) {
+      size_t n = strlen(pairs[i]) + 1;
+      memcpy(text, pairs[i], n);
+      block[i] = text;
+      text += n;
+    }
+  }
+  pto2__free(h->mem, h->names);
+  h->names = block;
+  h->name_count = count;
+  return 0;
+}
+
+static bool word_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
+
+/* Whole-word matches, as a regular expression's \bNAME\b: the characters
+ * either side of the match are not both word characters or both not. */
+void pto2__hz_rename(const pto2__hz *h, const char *in, char *out, size_t size) {
+  if (!size) return;
+  size_t o = 0;
+  for (size_t i = 0; in[i] && o + 1 < size;) {
+    const char *to = 0;
+    size_t len = 0;
+    for (uint32_t p = 0; h && p < h->name_count && !to; p++) {
+      const char *name = h->names[2 * p];
+      len = strlen(name);
+      if (strncmp(in + i, name, len)) continue;
+      bool before = i > 0 && word_char(in[i - 1]), after = word_char(in[i + len]);
+      if (before != word_char(name[0]) && after != word_char(name[len - 1]))
+        to = h->names[2 * p + 1];
+    }
+    if (!to) {
+      out[o++] = in[i++];
+      continue;
+    }
+    for (const char *c = to; *c && o + 1 < size; c++) out[o++] = *c;
+    i += len;
+  }
+  out[o] = 0;
 }

@@ -96,4 +96,13 @@ const pto2_hazard *pto2__hz_get(const pto2__hz *h, uint32_t i);
 /* Bytes held by the checker's records (for the cost figures). */
 uint64_t pto2__hz_bytes(const pto2__hz *h);
 
+/* The names the runtime's hazard texts use (pto2_hazard_set_names): `count`
+ * {name, replacement} pairs, non-empty names, copied; 0 pairs: none.
+ * Returns 0 or PTO2_E_NO_MEMORY (the previous names stay). */
+int pto2__hz_set_names(pto2__hz *h, const char *const *pairs, uint32_t count);
+/* `in` with every whole-word occurrence of a name replaced (the first pair
+ * that matches at a position wins), truncated to `size` bytes with the
+ * terminator.  h may be NULL: a copy. */
+void pto2__hz_rename(const pto2__hz *h, const char *in, char *out, size_t size);
+
 #endif

@@ -7,6 +7,7 @@
  * Kernels do nothing: the verdict never depends on what ran when.
  */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "pto2/pto2.h"
 #include "test.h"
@@ -261,6 +262,12 @@ static void possible(pto2_runtime *rt, void *arg) {
   c->t[1] = pto2_submit_aiv(rt, K_AIV, &a);
 }
 
+/* ---- pto2_hazard_set_names inside a run ----------------------------------- */
+static void set_names_in_run(pto2_runtime *rt, void *arg) {
+  (void)arg;
+  pto2_hazard_set_names(rt, NULL, 0);
+}
+
 static int run(pto2_runtime *rt, pto2_orchestration_fn fn, ctx *c) {
   memset(c, 0xff, sizeof *c);
   return pto2_run(rt, fn, c, 0);
@@ -369,6 +376,30 @@ int main(void) {
   ASSERT_EQ_U64(h->second.offsets[1], 5);
   ASSERT_STR_CONTAINS(h->cause, "blocking data access");
 
+  printf("pto2_hazard_set_names: the error message names what the pairs say\n");
+  {
+    /* "pto2_add" is no whole word of pto2_add_dependency: the second pair applies */
+    const char *names[] = {"pto2_add", "WRONG", "pto2_add_dependency", "Orch.add_dependency",
+                           "MANUAL", "manual"};
+    ASSERT_EQ_INT(pto2_hazard_set_names(rt, names, 3), 0);
+    expect_fail(rt, manual_dropped, &c,
+                "missing explicit edge (Orch.add_dependency) between two tasks of one manual "
+                "scope");
+    ASSERT_TRUE(strstr(pto2_error_message(rt), "pto2_add") == NULL);
+    ASSERT_TRUE(strstr(pto2_error_message(rt), "WRONG") == NULL);
+    /* pto2_hazard_format and the cause keep the C names */
+    ASSERT_STR_CONTAINS(only_hazard(rt)->cause, "(pto2_add_dependency)");
+    ASSERT_EQ_INT(pto2_hazard_set_names(rt, NULL, 0), 0); /* the C names again */
+    expect_fail(rt, manual_dropped, &c, "(pto2_add_dependency) between two tasks of one MANUAL");
+    const char *empty[] = {"", "x"}, *null_replacement[] = {"a", NULL};
+    ASSERT_EQ_INT(pto2_hazard_set_names(rt, empty, 1), PTO2_E_INVALID_ARGS);
+    ASSERT_STR_CONTAINS(pto2_error_message(rt), "pair 0: the name is empty");
+    ASSERT_EQ_INT(pto2_hazard_set_names(rt, null_replacement, 1), PTO2_E_INVALID_ARGS);
+    ASSERT_EQ_INT(pto2_hazard_set_names(rt, NULL, 2), PTO2_E_INVALID_ARGS);
+    ASSERT_EQ_INT(run(rt, set_names_in_run, &c), PTO2_E_BUSY);
+    ASSERT_STR_CONTAINS(pto2_error_message(rt), "not allowed during pto2_run");
+  }
+
   printf("correct programs report nothing\n");
   pto2_orchestration_fn ok[] = {interleaved, transitive, orch_ok, orch_set_after_reader};
   for (unsigned i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -388,6 +419,39 @@ int main(void) {
   ASSERT_EQ_U64(pto2_hazard_count(rt), 1);
   ASSERT_EQ_INT(run(rt, interleaved, &c), 0);
   ASSERT_EQ_U64(pto2_hazard_count(rt), 0);
+  pto2_runtime_destroy(rt);
+
+  printf("warn mode: the logged lines use pto2_hazard_set_names's names\n");
+  {
+    pto2_config cfg = {0};
+    cfg.worker_threads = 1;
+    cfg.hazard_check = PTO2_HAZARD_CHECK_WARN;
+    cfg.log_level = PTO2_LOG_WARN;
+    ASSERT_EQ_INT(pto2_runtime_create(&cfg, &rt), 0);
+    ASSERT_EQ_INT(pto2_kernel_register(rt, K_AIV, PTO2_CORE_AIV, "vec", k_noop, 0), 0);
+    ASSERT_EQ_INT(pto2_kernel_register(rt, K_AIV2, PTO2_CORE_AIV, "vec2", k_noop, 0), 0);
+    const char *names[] = {"PTO2_SCOPE_AUTO_STRICT", "Scope.AUTO_STRICT"};
+    ASSERT_EQ_INT(pto2_hazard_set_names(rt, names, 1), 0);
+    /* stderr into a file for the run */
+    char path[] = "/tmp/pto2-test-hazards.XXXXXX";
+    int fd = mkstemp(path), saved = dup(2);
+    ASSERT_TRUE(fd >= 0 && saved >= 0);
+    fflush(stderr);
+    ASSERT_TRUE(dup2(fd, 2) == 2);
+    int rc = run(rt, war_auto, &c);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    ASSERT_EQ_INT(rc, 0);
+    char logged[4096] = {0};
+    ASSERT_TRUE(pread(fd, logged, sizeof logged - 1, 0) > 0);
+    close(fd);
+    unlink(path);
+    ASSERT_STR_CONTAINS(logged, "[pto2] WARN: hazard 1 of 1: write-after-read hazard");
+    ASSERT_STR_CONTAINS(logged, "use Scope.AUTO_STRICT");
+    ASSERT_TRUE(strstr(logged, "PTO2_SCOPE_AUTO_STRICT") == NULL);
+    ASSERT_STR_CONTAINS(only_hazard(rt)->cause, "PTO2_SCOPE_AUTO_STRICT"); /* the C text */
+  }
   pto2_runtime_destroy(rt);
 
   printf("PTO2_CHECK from the environment; off: nothing recorded\n");
