@@ -54,8 +54,10 @@ clean:
 # oneTBB's headers and g++ when missing) and prints one table per graph and
 # kernel, pto2's lanes measured in the same run.  Environment: see
 # bench/peers/run.sh (SCENES, CASES, GRID, K, PASSES, ROUNDS, BUSY_US, THREADS).
-# TASKFLOW_DIR: a Taskflow checkout (default: ../shared/third_party/taskflow
-# next to the repository, or one level further up for a worktree).
+# TASKFLOW_DIR: a Taskflow checkout or unpacked release, the folder holding
+# taskflow/taskflow.hpp (header-only, C++20; a make or environment variable;
+# default: ../shared/third_party/taskflow next to the repository, or one
+# level further up for a worktree).  Without it Taskflow is skipped.
 TASKFLOW_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/third_party/taskflow \
                   $(CURDIR)/../../shared/third_party/taskflow) \
                   $(CURDIR)/../shared/third_party/taskflow)
