@@ -14,16 +14,18 @@
  *        there are probes (so the runtime is in the same steady state
  *        whatever N is), `probe` more tasks update row N the same way (each
  *        covers and replaces the previous one's entry, so every probe finds
- *        N + 1 live entries); their submits are timed: ns/task is the
- *        orchestrator's time per probe submit (scope begin and end
- *        included).  --n gives the values of N (default
+ *        N + 1 live entries); their submits are timed: orch ns/task is
+ *        the orchestrator's time per probe submit (scope begin and end
+ *        included), x N=first that divided by the first N's.  --n gives the values of N (default
  *        0,1000,10000,30000,60000).
  * bgemm  A tiled matrix multiplication C += A x B on G x G tiles of 16x16
  *        floats with K-split: for every k, for every tile (m, n), a task
  *        reads A(m, k) and B(k, n) and accumulates into C(m, n) with INOUT,
  *        in this order (the shape of the upstream bgemm benchmark: all
- *        tiles of C are views of one allocation).  ns/task is the
- *        orchestration time per task.  --grid gives the values of G
+ *        tiles of C are views of one allocation).  orch ns/task is the
+ *        orchestration time per task (not the elapsed time per task that
+ *        make bench-peers' ns/task is), x G=first that divided by the same
+ *        lane's at the first G.  --grid gives the values of G
  *        (default 4,16,64), --k the steps (default 4).  --lane (default
  *        auto) says how the dependencies are declared:
  *          auto    an AUTO scope per k step: the TensorMap finds each
@@ -47,7 +49,10 @@
  * threads besides the caller; 0: none).  With --format json every bgemm
  * line carries the elapsed time (orchestration start to the last task's
  * completion) and the orchestration time, their median, min and max, the
- * way pto2-bench's lines do (bench/peers/run.sh reads them).
+ * way pto2-bench's lines do (bench/peers/run.sh reads them), and
+ * orch_ns_per_task (the table's orch ns/task; a tiles line has only that).
+ * A bad option or value prints one line naming it, then the usage, and
+ * exits with status 2.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -249,13 +254,29 @@ static int parse_lanes(const char *s, bool lanes[LANE_COUNT]) {
   return count ? 0 : -1;
 }
 
-static int usage(void) {
-  fprintf(stderr, "usage: pto2-tmap-bench [--scene tiles|bgemm|all] [--n LIST] [--grid LIST]\n"
-                  "                       [--probe N] [--k N] [--repeat N] [--warmup N]\n"
-                  "                       [--lane auto,manual,graph|all] [--kernels noop|busy]\n"
-                  "                       [--busy-us N] [--threads N] [--format table|json]\n");
+static void usage(FILE *f) {
+  fprintf(f, "usage: pto2-tmap-bench [--scene tiles|bgemm|all] [--n LIST] [--grid LIST]\n"
+             "                       [--probe N] [--k N] [--repeat N] [--warmup N]\n"
+             "                       [--lane auto,manual,graph|all] [--kernels noop|busy]\n"
+             "                       [--busy-us N] [--threads N] [--format table|json] [--help]\n");
+}
+
+/* A bad option or value: one line naming it (and what is expected), then
+ * the usage; exit status 2. */
+static int fail_arg(const char *what, const char *value, const char *expected) {
+  fprintf(stderr, "pto2-tmap-bench: invalid %s '%s'%s%s%s\n", what, value,
+          expected ? " (expected " : "", expected ? expected : "", expected ? ")" : "");
+  usage(stderr);
   return 2;
 }
+
+/* What the table's columns mean: under the tables and in --help. */
+#define TABLE_LEGEND                                                                            \
+  "columns: orch ns/task = the orchestrator's time per submit (tiles: per probe submit,\n"       \
+  "  scope begin and end included; bgemm: orchestration time / tasks), not elapsed time per\n"   \
+  "  task as in make bench-peers' ns/task; x N=first / x G=first = orch ns/task divided by\n"    \
+  "  that of the first N / the first G (the same lane's); elapsed(us) = orchestration start\n"  \
+  "  to the last task's completion\n"
 
 typedef struct bgemm_opts {
   uint32_t k, repeat, warmup, workers;
@@ -333,7 +354,7 @@ static int bgemm_measure(pto2_runtime *rt, const bgemm_opts *o, uint32_t g, lane
     printf("{\"scene\":\"bgemm\",\"grid\":%u,\"k\":%u,\"lane\":\"%s\",\"kernels\":\"%s\","
            "\"workers\":%u,\"tasks\":%llu,\"edges\":%llu,\"rounds\":%u,"
            "\"elapsed_us\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},"
-           "\"orch_us\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"ns_per_task\":%.1f}\n",
+           "\"orch_us\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f},\"orch_ns_per_task\":%.1f}\n",
            g, o->k, lane_name(l), o->kernels, o->workers, (unsigned long long)tasks,
            (unsigned long long)recorded, o->repeat, em, el[0], el[n - 1], om, orch[0], orch[n - 1], ns);
   else
@@ -354,46 +375,64 @@ int main(int argc, char **argv) {
   parse_list("0,1000,10000,30000,60000", ns, &nn);
   parse_list("4,16,64", grids, &ng);
   for (int i = 1; i < argc; i++) {
-    const char *o = argv[i], *v = i + 1 < argc ? argv[++i] : 0;
+    const char *o = argv[i];
+    if (!strcmp(o, "--help")) {
+      usage(stdout);
+      printf("\n%s", TABLE_LEGEND);
+      return 0;
+    }
+    const char *v = i + 1 < argc ? argv[++i] : 0;
     uint32_t one[MAX_VALUES];
     int cnt;
-    if (!v) return usage();
+    bool known = !strcmp(o, "--scene") || !strcmp(o, "--n") || !strcmp(o, "--grid") ||
+                 !strcmp(o, "--lane") || !strcmp(o, "--kernels") || !strcmp(o, "--probe") ||
+                 !strcmp(o, "--k") || !strcmp(o, "--repeat") || !strcmp(o, "--busy-us") ||
+                 !strcmp(o, "--warmup") || !strcmp(o, "--threads") || !strcmp(o, "--format");
+    if (!known) return fail_arg("option", o, 0);
+    if (!v) return fail_arg("option (missing value)", o, 0);
     if (!strcmp(o, "--scene")) {
       tiles = !strcmp(v, "tiles") || !strcmp(v, "all");
       bgemm = !strcmp(v, "bgemm") || !strcmp(v, "all");
-      if (!tiles && !bgemm) return usage();
+      if (!tiles && !bgemm) return fail_arg("scene", v, "tiles, bgemm or all");
     } else if (!strcmp(o, "--n")) {
-      if (parse_list(v, ns, &nn)) return usage();
+      if (parse_list(v, ns, &nn))
+        return fail_arg("n", v, "a comma-separated list of 0..1000000, at most 32");
     } else if (!strcmp(o, "--grid")) {
-      if (parse_list(v, grids, &ng)) return usage();
-      for (int g = 0; g < ng; g++)
-        if (grids[g] == 0 || grids[g] > 1024) return usage();
+      bool bad = parse_list(v, grids, &ng) != 0;
+      for (int g = 0; g < ng && !bad; g++) bad = grids[g] == 0 || grids[g] > 1024;
+      if (bad) return fail_arg("grid", v, "a comma-separated list of 1..1024, at most 32");
     } else if (!strcmp(o, "--lane")) {
-      if (parse_lanes(v, lanes)) return usage();
+      if (parse_lanes(v, lanes)) return fail_arg("lane", v, "auto, manual, graph, a list, or all");
     } else if (!strcmp(o, "--kernels")) {
-      if (strcmp(v, "noop") && strcmp(v, "busy")) return usage();
+      if (strcmp(v, "noop") && strcmp(v, "busy")) return fail_arg("kernels", v, "noop or busy");
       bo.kernels = !strcmp(v, "busy") ? "busy" : "noop";
     } else if (!strcmp(o, "--probe") || !strcmp(o, "--k") || !strcmp(o, "--repeat") ||
                !strcmp(o, "--busy-us")) {
-      if (parse_list(v, one, &cnt) || cnt != 1 || one[0] == 0) return usage();
+      uint32_t max = !strcmp(o, "--k") ? 1024 : !strcmp(o, "--repeat") ? MAX_REPEAT : 1000000;
+      if (parse_list(v, one, &cnt) || cnt != 1 || one[0] == 0 || one[0] > max) {
+        char range[32];
+        snprintf(range, sizeof range, "1..%u", max);
+        return fail_arg(o + 2, v, range);
+      }
       if (!strcmp(o, "--probe")) probe = one[0];
-      else if (!strcmp(o, "--k")) {
-        if (one[0] > 1024) return usage();
-        bo.k = one[0];
-      } else if (!strcmp(o, "--busy-us")) busy_us = one[0];
-      else if (one[0] > MAX_REPEAT) return usage();
+      else if (!strcmp(o, "--k")) bo.k = one[0];
+      else if (!strcmp(o, "--busy-us")) busy_us = one[0];
       else bo.repeat = one[0];
     } else if (!strcmp(o, "--warmup") || !strcmp(o, "--threads")) {
-      if (parse_list(v, one, &cnt) || cnt != 1 || one[0] > 256) return usage();
+      if (parse_list(v, one, &cnt) || cnt != 1 || one[0] > 256) return fail_arg(o + 2, v, "0..256");
       if (!strcmp(o, "--warmup")) bo.warmup = one[0];
       else threads = one[0], threads_set = true;
-    } else if (!strcmp(o, "--format")) {
-      if (strcmp(v, "table") && strcmp(v, "json")) return usage();
+    } else {
+      if (strcmp(v, "table") && strcmp(v, "json")) return fail_arg("format", v, "table or json");
       bo.json = !strcmp(v, "json");
-    } else return usage();
+    }
   }
   if (!strcmp(bo.kernels, "busy") && !busy_us) busy_us = 2;
-  if (busy_us && strcmp(bo.kernels, "busy")) return usage(); /* --busy-us without busy kernels */
+  if (busy_us && strcmp(bo.kernels, "busy")) { /* --busy-us without busy kernels */
+    fprintf(stderr, "pto2-tmap-bench: --busy-us needs --kernels busy\n");
+    usage(stderr);
+    return 2;
+  }
 
   pto2_config cfg = {0};
   cfg.worker_threads = !threads_set ? 0 /* the default */ : threads ? threads : PTO2_WORKERS_NONE;
@@ -418,7 +457,7 @@ int main(int argc, char **argv) {
   int status = 0;
   if (tiles) {
     if (!json) printf("tiles: %u probe submits after N live entries on one buffer (median of %u)\n"
-                      "  %8s %12s %10s\n", probe, repeat, "N", "ns/task", "x N=first");
+                      "  %8s %12s %10s\n", probe, repeat, "N", "orch ns/task", "x N=first");
     static double tv[MAX_VALUES][MAX_REPEAT];
     /* one warm-up run, then the values of N interleaved round by round */
     for (uint32_t r = 0; r <= repeat; r++)
@@ -437,7 +476,7 @@ int main(int argc, char **argv) {
       double m = median(tv[i], (int)repeat);
       if (i == 0) first = m;
       if (json)
-        printf("{\"scene\":\"tiles\",\"live_entries\":%u,\"probe\":%u,\"ns_per_task\":%.1f}\n",
+        printf("{\"scene\":\"tiles\",\"live_entries\":%u,\"probe\":%u,\"orch_ns_per_task\":%.1f}\n",
                ns[i], probe, m);
       else printf("  %8u %12.1f %10.2f\n", ns[i], m, m / first);
     }
@@ -446,13 +485,14 @@ int main(int argc, char **argv) {
     if (!json)
       printf("bgemm: G x G tiles of C, %u K steps, INOUT accumulation, %s kernels, %u workers "
              "(median of %u)\n  %8s %-7s %8s %12s %10s %14s\n",
-             bo.k, bo.kernels, bo.workers, repeat, "G", "lane", "tasks", "ns/task", "x G=first",
+             bo.k, bo.kernels, bo.workers, repeat, "G", "lane", "tasks", "orch ns/task", "x G=first",
              "elapsed(us)");
     double first[LANE_COUNT] = {0};
     for (int i = 0; i < ng && !status; i++)
       for (int l = 0; l < LANE_COUNT && !status; l++)
         if (lanes[l]) status = bgemm_measure(rt, &bo, grids[i], (lane)l, &first[l]);
   }
+  if (!json && !status) printf("%s", TABLE_LEGEND);
 out:
   pto2_runtime_destroy(rt);
   return status;
