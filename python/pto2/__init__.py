@@ -603,7 +603,7 @@ class HazardAccess:
 # run (pto2_hazard_set_names: the PTO2_CHECK=warn lines on stderr, the
 # E_HAZARD message), the same way: whole words, the first pair that matches.
 _PYTHON_NAMES = [
-    ("pto2_hazard_count/pto2_hazard_get", "Runtime.hazards()"),
+    ("pto2_hazard_count/pto2_hazard_get list", "Runtime.hazards() lists"),
     ("pto2_add_dependency", "Orchestrator.add_dependency"),
     ("pto2_get_tensor_data", "Orchestrator.get_tensor_data"),
     ("pto2_set_tensor_data", "Orchestrator.set_tensor_data"),

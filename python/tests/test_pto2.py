@@ -776,6 +776,18 @@ def test_hazard_warnings_on_stderr_name_what_the_hazards_name(demo, capfd):
         err = capfd.readouterr().err
         assert f"[pto2] ERROR: {e.value.message} (PTO2_E_HAZARD)" in err
         assert "(Orchestrator.add_dependency)" in err and "pto2_" not in err
+        # two hazards: the message points at Runtime.hazards() for the rest
+
+        def two_readers_unordered(o):
+            with o.scope(pto2.SCOPE_MANUAL):
+                _, (t,) = o.submit_aiv_manual(0, pto2.Args().input(o.tensor(x))
+                                              .output(x.shape).scalar(2.0))
+                for _ in range(2):
+                    o.submit_aiv_manual(0, pto2.Args().input(t).output(x.shape).scalar(2.0))
+        with pytest.raises(pto2.Error) as e:
+            r.run(two_readers_unordered)
+        assert len(r.hazards()) == 2
+        assert e.value.message == f"{r.hazards()[0]} (and more: Runtime.hazards() lists them all)"
 
 
 def test_hazard_names_of_c_orchestrations_stay_c():
