@@ -957,6 +957,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
   uint64_t local = r->next_local;
   pto2__slot *s = pto2__ring_slot(r, local);
   pto2__task_meta *m = pto2__ring_meta(r, local);
+  s->payload = pto2__ring_next_payload(r); /* (R4) published with the task */
   if (m->tmap_chain) pto2__tmap_free_chain(&rt->tmap, &m->tmap_chain); /* (T3) */
   if (m->rmap_chain) pto2__tmap_free_chain(&rt->rmap, &m->rmap_chain);
   m->local = local;
@@ -982,7 +983,7 @@ static int claim_slot(pto2_runtime *rt, pto2__ring *r, const lanes *l, const pto
 static void prefetch_next_slot(pto2__ring *r) {
   pto2__slot *s = pto2__ring_slot(r, r->next_local);
   __builtin_prefetch(s, 1);
-  const char *pl = (const char *)s->payload;
+  const char *pl = (const char *)pto2__ring_next_payload(r);
   for (unsigned off = 0; off < 1024; off += 64) __builtin_prefetch(pl + off, 1);
 }
 

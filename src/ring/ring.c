@@ -23,13 +23,35 @@
 /* Create, reset, destroy                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* Starts a payload block of `count` payloads, linked to the older ones
+ * (R4); the next task takes its first payload. */
+static int new_payload_block(pto2__ring *r, const pto2_allocator *a, uint64_t count,
+                             pto2__payload_block *older) {
+  pto2__payload_block *b = pto2__alloc64(a, 64 + count * sizeof(pto2__payload));
+  if (!b) return PTO2_E_NO_MEMORY;
+  b->older = older;
+  b->count = count;
+  r->pblock = b;
+  r->payloads = (pto2__payload *)((char *)b + 64);
+  r->pmask = count - 1;
+  r->pfirst = r->next_local;
+  pto2__ring_set_limit(r);
+  return 0;
+}
+
+void pto2__ring_free_payloads(const pto2_allocator *a, void *block) {
+  for (pto2__payload_block *b = block, *older; b; b = older) {
+    older = b->older;
+    pto2__free64(a, b);
+  }
+}
+
 int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   uint64_t window = c->task_window;
   r->id = id;
   r->mask = window - 1;
   const pto2_allocator *a = &c->allocator;
   r->slots = pto2__zalloc64(a, window * sizeof *r->slots);
-  r->payloads = pto2__alloc64(a, window * sizeof *r->payloads);
   r->meta = pto2__zalloc64(a, window * sizeof *r->meta);
   r->readers = pto2__zalloc64(a, window * sizeof *r->readers);
   r->producer_ids = pto2__alloc(a, window * sizeof *r->producer_ids);
@@ -37,36 +59,32 @@ int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c) {
   r->heap.size = c->heap_size;
   r->deps.entries = pto2__alloc(a, (size_t)c->dep_pool * sizeof *r->deps.entries);
   r->deps.capacity = c->dep_pool;
-  if (!r->slots || !r->payloads || !r->meta || !r->readers || !r->producer_ids || !r->heap.base ||
+  if (!r->slots || !r->meta || !r->readers || !r->producer_ids || !r->heap.base ||
       !r->deps.entries)
     return PTO2_E_NO_MEMORY;
-  for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &r->payloads[i];
   atomic_store_explicit(&r->last_alive, 0, memory_order_relaxed);
   atomic_store_explicit(&r->head, 0, memory_order_relaxed);
-  return 0;
+  return new_payload_block(r, a, window < PTO2__PAYLOAD_WINDOW ? window : PTO2__PAYLOAD_WINDOW, 0);
 }
 
 int pto2__ring_renew(pto2__ring *r, const pto2_config *c, void **old) {
-  uint64_t window = r->mask + 1;
   const pto2_allocator *a = &c->allocator;
-  pto2__payload *payloads = pto2__alloc64(a, window * sizeof *payloads);
+  pto2__payload_block *blocks = r->pblock;
   char *heap = pto2__alloc(a, c->heap_size);
-  if (!payloads || !heap) {
-    pto2__free64(a, payloads);
+  if (!heap) return PTO2_E_NO_MEMORY;
+  if (new_payload_block(r, a, blocks->count, 0)) {
     pto2__free(a, heap);
     return PTO2_E_NO_MEMORY;
   }
-  old[0] = r->payloads;
+  old[0] = blocks; /* with the older blocks it links to */
   old[1] = r->heap.base;
-  r->payloads = payloads;
   r->heap.base = heap;
-  for (uint64_t i = 0; i < window; i++) r->slots[i].payload = &payloads[i];
   return 0;
 }
 
 void pto2__ring_fini(pto2__ring *r, const pto2_allocator *a) {
   pto2__free64(a, r->slots);
-  pto2__free64(a, r->payloads);
+  pto2__ring_free_payloads(a, r->pblock);
   pto2__free64(a, r->meta);
   pto2__free64(a, r->readers);
   pto2__free(a, r->producer_ids);
@@ -88,6 +106,7 @@ void pto2__ring_reset(pto2__ring *r) {
   atomic_store_explicit(&r->last_alive, r->next_local, memory_order_relaxed);
   r->heap.tail = r->heap.top;
   r->deps.tail = r->deps.top;
+  pto2__ring_set_limit(r);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -112,6 +131,12 @@ bool pto2__ring_observe(pto2_runtime *rt, pto2__ring *r) {
     if (m->rmap_chain) pto2__tmap_free_chain(&rt->rmap, &m->rmap_chain);
   }
   r->tmap_cleaned = r->seen_alive = alive;
+  pto2__ring_set_limit(r);
+  /* Every task that took a payload from an older block has retired (R4). */
+  if (PTO2_UNLIKELY(r->pblock->older != 0) && alive >= r->pfirst) {
+    pto2__ring_free_payloads(&rt->cfg.allocator, r->pblock->older);
+    r->pblock->older = 0;
+  }
   return true;
 }
 
@@ -179,7 +204,7 @@ static int report_deadlock(pto2_runtime *rt, space_wait *w) {
 
 static bool fits(pto2__ring *r, enum space_kind kind, uint64_t need) {
   switch (kind) {
-  case SPACE_TASKS: return r->next_local - r->seen_alive <= r->mask;
+  case SPACE_TASKS: return r->next_local < r->limit;
   case SPACE_DEPS: return pto2__dep_pool_free(&r->deps) >= need;
   default: {
     /* Trial allocation on a copy: the heap only moves when the task
@@ -190,14 +215,35 @@ static bool fits(pto2__ring *r, enum space_kind kind, uint64_t need) {
   }
 }
 
+/* The payload window, not the task window, keeps the next task out (R4). */
+static bool payload_bound(const pto2__ring *r) {
+  return r->next_local >= r->limit && r->next_local - r->seen_alive <= r->mask;
+}
+
+/* Tasks that cannot retire before their scope ends fill the payload
+ * window: the next tasks take payloads from a block twice as large (R4). */
+static int grow_payloads(pto2_runtime *rt, pto2__ring *r) {
+  uint64_t count = 2 * (r->pmask + 1);
+  if (count > r->mask + 1) count = r->mask + 1;
+  if (new_payload_block(r, &rt->cfg.allocator, count, r->pblock))
+    return pto2__fail(rt, PTO2_E_NO_MEMORY,
+                      "out of memory: ring %u needs room for %llu more task payloads (%llu bytes) "
+                      "while tasks of an open scope hold the ones it has",
+                      r->id, (unsigned long long)count,
+                      (unsigned long long)(count * sizeof(pto2__payload)));
+  return 0;
+}
+
 static bool space_ready(pto2_runtime *rt, void *ctx) {
   space_wait *w = ctx;
   pto2__ring_observe(rt, w->r);
   if (fits(w->r, w->kind, w->need)) return true;
-  const pto2__ring *r = w->r;
+  pto2__ring *r = w->r;
   if (r->seen_alive < r->next_local &&
-      pto2__pinned_by_open_scope(&rt->orch, pto2__ring_meta((pto2__ring *)r, r->seen_alive))) {
-    w->result = report_deadlock(rt, w);
+      pto2__pinned_by_open_scope(&rt->orch, pto2__ring_meta(r, r->seen_alive))) {
+    /* Nothing retires before the open scope ends. */
+    if (w->kind == SPACE_TASKS && payload_bound(r)) w->result = grow_payloads(rt, r);
+    else w->result = report_deadlock(rt, w);
     return true;
   }
   return false;
@@ -236,7 +282,7 @@ int pto2__ring_alloc_slow(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char 
   /* Keep the TensorMap and the pools trimmed even when nothing is full. */
   if ((r->next_local & 63) == 0) pto2__ring_observe(rt, r);
   for (;;) {
-    if (r->next_local - r->seen_alive <= r->mask) {
+    if (r->next_local < r->limit) {
       if (!bytes) {
         *buf = r->heap.base;
         return 0;

@@ -20,6 +20,17 @@
  *       allocation is in task order, so everything before that mark
  *       belongs to retired tasks.  Positions are free-running 64-bit
  *       counters, so "full" and "empty" never look alike.
+ *  (R4) Payloads (a task's arguments and release list, up to ~3 KB) come
+ *       from a payload window smaller than the task window: task `local`
+ *       takes payload `local & pmask` of the newest payload block, which
+ *       is free once the task `pmask + 1` before it in that block has
+ *       retired.  So a run cycles through a few hundred payloads, which
+ *       stay in the core's cache, instead of one per task slot.  When
+ *       tasks that cannot retire before their scope ends fill the payload
+ *       window, the ring starts a block twice as large (up to the task
+ *       window) instead of waiting; a block older than the newest is freed
+ *       once its last task has retired.  An executor reaches a payload only
+ *       through its slot's `payload` pointer, written before the publish.
  */
 #ifndef PTO2_RING_RING_H
 #define PTO2_RING_RING_H
@@ -51,6 +62,15 @@ typedef struct pto2__dep_pool {
   uint64_t high_water;
 } pto2__dep_pool;
 
+/* A block of payloads (R4); the payloads follow the header. */
+typedef struct pto2__payload_block {
+  struct pto2__payload_block *older; /* still holds tasks that have not retired */
+  uint64_t count;                    /* payloads in this block, a power of two */
+} pto2__payload_block;
+
+/* The payload window a ring starts with (R4), or the task window if smaller. */
+#define PTO2__PAYLOAD_WINDOW 512
+
 typedef struct pto2__ring {
   /* Written by the orchestrator, read by executors (R1). */
   alignas(64) atomic_uint_fast64_t head;
@@ -60,7 +80,6 @@ typedef struct pto2__ring {
   uint64_t head_seen; /* under advance_lock: a value of head already acquired */
   /* Fixed at init. */
   alignas(64) pto2__slot *slots;
-  pto2__payload *payloads;
   pto2__task_meta *meta;
   pto2__reader_list *readers; /* strict AUTO only (sched/slot.h) */
   /* Orchestrator-private: every producer id of a held-back task, finished
@@ -71,6 +90,11 @@ typedef struct pto2__ring {
   /* Orchestrator-private. */
   uint64_t next_local;    /* == head */
   uint64_t seen_alive;    /* last value of last_alive acted on (R3) */
+  uint64_t limit;         /* next_local below this has a free slot and payload (R4) */
+  pto2__payload *payloads; /* the newest payload block's payloads (R4) */
+  uint64_t pmask;         /* its count - 1 */
+  uint64_t pfirst;        /* the first task that took a payload from it */
+  pto2__payload_block *pblock;
   uint64_t tmap_cleaned;  /* TensorMap entries of tasks below this are freed */
   uint64_t task_high_water;
   pto2__heap heap;
@@ -83,6 +107,20 @@ static inline pto2__slot *pto2__ring_slot(pto2__ring *r, uint64_t local) {
 
 static inline pto2__task_meta *pto2__ring_meta(pto2__ring *r, uint64_t local) {
   return &r->meta[local & r->mask];
+}
+
+/* The payload the next task takes (R4), once the allocation succeeded. */
+static inline pto2__payload *pto2__ring_next_payload(pto2__ring *r) {
+  return &r->payloads[r->next_local & r->pmask];
+}
+
+/* The first task id that has no free slot or payload yet (R4): slots free
+ * up as the watermark passes, payloads of the newest block too, and a new
+ * block has pmask + 1 of them free from pfirst on. */
+static inline void pto2__ring_set_limit(pto2__ring *r) {
+  uint64_t base = r->seen_alive > r->pfirst ? r->seen_alive : r->pfirst;
+  uint64_t by_slots = r->seen_alive + r->mask + 1, by_payloads = base + r->pmask + 1;
+  r->limit = by_slots < by_payloads ? by_slots : by_payloads;
 }
 
 /* Tries to place n bytes; on success returns the buffer and moves top. */
@@ -120,9 +158,12 @@ static inline pto2__dep_entry *pto2__dep_pool_take(pto2__dep_pool *p) {
 int pto2__ring_init(pto2__ring *r, uint8_t id, const pto2_config *c);
 void pto2__ring_fini(pto2__ring *r, const pto2_allocator *a);
 /* With no executor using the ring: gives it fresh payloads and heap and
- * returns the old ones in old[0] (pto2__free64) and old[1] (pto2__free)
- * (a stuck kernel may still use them).  PTO2_E_NO_MEMORY leaves the ring as it was. */
+ * returns the old ones in old[0] (pto2__ring_free_payloads) and old[1]
+ * (pto2__free) (a stuck kernel may still use them).  PTO2_E_NO_MEMORY
+ * leaves the ring as it was. */
 int pto2__ring_renew(pto2__ring *r, const pto2_config *c, void **old);
+/* Frees a payload block and the older ones it links to. */
+void pto2__ring_free_payloads(const pto2_allocator *a, void *block);
 /* Start of a run: clears the high-water marks. */
 void pto2__ring_run_begin(pto2__ring *r);
 /* After an error, with no executor running: drops every task in flight
@@ -141,10 +182,11 @@ void pto2__rings_describe(pto2_runtime *rt, char *buf, size_t len);
 
 /* ---- allocation (orchestrator) ----------------------------------------- */
 
-/* Allocates the next task slot and `bytes` of heap; waits (slow path) if
- * the ring is full, and every 64 tasks to keep the ring trimmed. */
+/* Allocates the next task slot, its payload and `bytes` of heap; waits
+ * (slow path) if the ring is full, and every 64 tasks to keep the ring
+ * trimmed. */
 static inline int pto2__ring_alloc(pto2_runtime *rt, pto2__ring *r, uint64_t bytes, char **buf) {
-  if (PTO2_LIKELY((r->next_local & 63) != 0 && r->next_local - r->seen_alive <= r->mask)) {
+  if (PTO2_LIKELY((r->next_local & 63) != 0 && r->next_local < r->limit)) {
     if (!bytes) {
       *buf = r->heap.base;
       return 0;

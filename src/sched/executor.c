@@ -94,7 +94,7 @@ static void kept_release(pto2__kept_mem *k) {
   if (atomic_fetch_sub_explicit(&k->refs, 1, memory_order_acq_rel) != 1) return;
   pto2_allocator mem = k->mem;
   for (unsigned i = 0; i < PTO2_RING_COUNT; i++) {
-    pto2__free64(&mem, k->blocks[2 * i]);
+    pto2__ring_free_payloads(&mem, k->blocks[2 * i]);
     pto2__free(&mem, k->blocks[2 * i + 1]);
   }
   pto2__free(&mem, k);

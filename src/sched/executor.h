@@ -18,7 +18,7 @@
 typedef struct pto2__kept_mem {
   atomic_int refs;
   pto2_allocator mem;                /* a copy: the runtime may be gone */
-  void *blocks[2 * PTO2_RING_COUNT]; /* per ring: payloads (64-aligned), heap */
+  void *blocks[2 * PTO2_RING_COUNT]; /* per ring: payload blocks, heap */
 } pto2__kept_mem;
 
 /* Set in exec_seq when the thread is abandoned inside a kernel. */

@@ -105,7 +105,7 @@ typedef struct pto2__slot {
                                   by explicit edges, not yet in fanin_remaining (S1) */
   uint32_t rec;                /* while tracing: the task's record (util/record.h), set
                                   before the publish */
-  pto2__payload *payload;      /* fixed at ring init */
+  pto2__payload *payload;      /* set at submit, before the publish (ring/ring.h, R4) */
 } pto2__slot;
 
 _Static_assert(sizeof(pto2__slot) <= 64, "slot state must fit one cache line");
