@@ -142,6 +142,8 @@ static pto2__tmap_alloc *get_alloc(pto2__tensormap *m, void *addr) {
   a->root = 0;
   a->dead = 0;
   a->count = 0;
+  a->grid.ndims = 0;
+  a->grid.nodes = 0;
   a->bucket_next = *bucket;
   a->bucket_pprev = bucket;
   if (*bucket) (*bucket)->bucket_pprev = &a->bucket_next;
@@ -150,15 +152,15 @@ static pto2__tmap_alloc *get_alloc(pto2__tensormap *m, void *addr) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Interval tree: a treap ordered by (lo, address), max_hi per subtree.      */
+/* Interval tree: a treap ordered by (klo, address), max_hi per subtree.     */
 /* ------------------------------------------------------------------------ */
 
 static bool before(const pto2__tmap_entry *a, const pto2__tmap_entry *b) {
-  return a->lo < b->lo || (a->lo == b->lo && (uintptr_t)a < (uintptr_t)b);
+  return a->klo < b->klo || (a->klo == b->klo && (uintptr_t)a < (uintptr_t)b);
 }
 
 static void fix(pto2__tmap_entry *n) {
-  uint64_t h = n->hi;
+  uint64_t h = n->khi;
   if (n->left && n->left->max_hi > h) h = n->left->max_hi;
   if (n->right && n->right->max_hi > h) h = n->right->max_hi;
   n->max_hi = h;
@@ -182,11 +184,11 @@ static pto2__tmap_entry *rotate_left(pto2__tmap_entry *n) {
   return r;
 }
 
-/* Inserts `e` (a leaf with max_hi = hi) below `root`.  A node that does not
- * rotate only needs its max_hi raised to e's hi. */
+/* Inserts `e` (a leaf with max_hi = khi) below `root`.  A node that does not
+ * rotate only needs its max_hi raised to e's khi. */
 static pto2__tmap_entry *tree_insert(pto2__tmap_entry *root, pto2__tmap_entry *e) {
   if (!root) return e;
-  if (e->hi > root->max_hi) root->max_hi = e->hi;
+  if (e->khi > root->max_hi) root->max_hi = e->khi;
   if (before(e, root)) {
     root->left = tree_insert(root->left, e);
     if (root->left->prio > root->prio) root = rotate_right(root);
@@ -211,29 +213,35 @@ static pto2__tmap_entry *merge(pto2__tmap_entry *a, pto2__tmap_entry *b) {
   return b;
 }
 
-/* Removes `e` from below `root`.  Only nodes whose max_hi was e's hi can
+/* Removes `e` from below `root`.  Only nodes whose max_hi was e's khi can
  * have a smaller one afterwards. */
 static pto2__tmap_entry *tree_remove(pto2__tmap_entry *root, pto2__tmap_entry *e) {
   if (root == e) return merge(e->left, e->right);
   if (before(e, root)) root->left = tree_remove(root->left, e);
   else root->right = tree_remove(root->right, e);
-  if (root->max_hi == e->hi) fix(root);
+  if (root->max_hi == e->khi) fix(root);
   return root;
 }
 
 static void tree_add(pto2__tensormap *m, pto2__tmap_alloc *a, pto2__tmap_entry *e) {
+  a->grid.nodes += e->klo >= PTO2__TMAP_CELL_KEY;
   m->rng ^= m->rng << 13; /* xorshift32 */
   m->rng ^= m->rng >> 17;
   m->rng ^= m->rng << 5;
   e->prio = m->rng;
   e->dead = 0;
   e->left = e->right = 0;
-  e->max_hi = e->hi;
+  e->max_hi = e->khi;
   a->root = tree_insert(a->root, e);
 }
 
-/* Appends to m->hits the entries of the subtree `n` whose [lo, hi) meets
- * [lo, hi); returns the new count or -1. */
+static void tree_del(pto2__tmap_alloc *a, pto2__tmap_entry *e) {
+  a->grid.nodes -= e->klo >= PTO2__TMAP_CELL_KEY;
+  a->root = tree_remove(a->root, e);
+}
+
+/* Appends to m->hits the entries of the subtree `n` whose key [klo, khi)
+ * meets [lo, hi); returns the new count or -1. */
 static int tree_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo, uint64_t hi,
                       int count) {
   while (n && n->max_hi > lo) {
@@ -241,8 +249,8 @@ static int tree_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo
       count = tree_query(m, n->left, lo, hi, count);
       if (count < 0) return count;
     }
-    if (n->lo >= hi) break; /* so does every entry to the right */
-    if (n->hi > lo && !n->dead) {
+    if (n->klo >= hi) break; /* so does every entry to the right */
+    if (n->khi > lo && !n->dead) {
       if ((uint32_t)count == m->hits_cap && pto2__tmap_hits_grow(m)) return -1;
       m->hits[count++] = (pto2__tmap_entry *)n;
     }
@@ -251,11 +259,186 @@ static int tree_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo
   return count;
 }
 
-int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
-                               const pto2__region *g) {
-  return tree_query(m, a->root, g->lo, g->hi, 0);
+/* ------------------------------------------------------------------------ */
+/* (T8) The grid: tiles keyed by cell.                                        */
+/* ------------------------------------------------------------------------ */
+
+/* The layout and box of a region, from an entry or an access. */
+typedef struct view {
+  unsigned ndims, dtype;
+  int32_t version;
+  uint64_t raw_origin;
+  const uint32_t *raw_shapes, *shapes, *offsets;
+} view;
+
+static view view_of_entry(const pto2__tmap_entry *e) {
+  return (view){e->ndims, e->dtype, e->version, e->raw_origin, e->raw_shapes, e->shapes,
+                e->offsets};
 }
 
+static view view_of_region(const pto2_tensor *t, const pto2__region *g) {
+  return (view){t->ndims, t->dtype, t->version, g->raw_origin, t->raw_shapes, t->shapes,
+                t->offsets};
+}
+
+/* Makes v's layout and shape the grid if v is a tile of rank 2 or more (its
+ * offsets multiples of its shape, inside the raw layout) and every figure
+ * the lookups derive fits; else leaves the grid as it is. */
+static void grid_adopt(pto2__tmap_grid *gr, view v) {
+  uint64_t esz = pto2__dtype_size(v.dtype), numel = 1, ncells = 1;
+  if (v.ndims < 2 || v.ndims > PTO2_MAX_DIMS || !esz) return;
+  for (unsigned d = 0; d < v.ndims; d++) {
+    uint64_t tile = v.shapes[d], raw = v.raw_shapes[d];
+    if (!tile || v.offsets[d] % tile || v.offsets[d] + tile > raw) return;
+    if (__builtin_mul_overflow(numel, raw, &numel) || numel >> 48) return;
+    if (__builtin_mul_overflow(ncells, (raw + tile - 1) / tile, &ncells) || ncells >> 48) return;
+  }
+  uint64_t base, span;
+  if (__builtin_mul_overflow(v.raw_origin, esz, &base) || base >> 60) return;
+  span = numel * esz + esz; /* < 2^49: see grid_candidates() for the extra element */
+  gr->ndims = (uint8_t)v.ndims;
+  gr->dtype = (uint8_t)v.dtype;
+  gr->version = v.version;
+  gr->raw_origin = v.raw_origin;
+  gr->row_elems = numel / v.raw_shapes[0];
+  gr->base = base;
+  gr->span = span;
+  uint64_t stride = 1;
+  for (unsigned d = v.ndims; d-- > 0;) {
+    gr->raw_shapes[d] = v.raw_shapes[d];
+    gr->tile[d] = v.shapes[d];
+    gr->cells[d] = (uint32_t)(((uint64_t)v.raw_shapes[d] + v.shapes[d] - 1) / v.shapes[d]);
+    gr->cstride[d] = stride;
+    stride *= gr->cells[d];
+  }
+}
+
+/* True if v has the grid's layout: rank, dtype, version, raw origin and
+ * shapes (any box). */
+static bool grid_layout(const pto2__tmap_grid *gr, const view *v) {
+  if (v->ndims != gr->ndims || v->dtype != gr->dtype || v->version != gr->version ||
+      v->raw_origin != gr->raw_origin)
+    return false;
+  unsigned diff = 0;
+  for (unsigned d = 0; d < v->ndims; d++) diff |= v->raw_shapes[d] ^ gr->raw_shapes[d];
+  return diff == 0;
+}
+
+/* The tree key of a region with layout and box v and byte range [lo, hi):
+ * its cell if it is a tile of the grid, else its byte range (kept below
+ * the cells' keys). */
+static void entry_key(const pto2__tmap_grid *gr, view v, uint64_t lo, uint64_t hi, uint64_t *klo,
+                      uint64_t *khi) {
+  if (gr->ndims && grid_layout(gr, &v)) {
+    uint64_t cell = PTO2__TMAP_CELL_KEY;
+    unsigned d = 0;
+    for (; d < v.ndims; d++) {
+      uint32_t tile = gr->tile[d], off = v.offsets[d];
+      if (v.shapes[d] != tile || off % tile || (uint64_t)off + tile > gr->raw_shapes[d]) break;
+      cell += off / tile * gr->cstride[d];
+    }
+    if (d == v.ndims) {
+      *klo = cell;
+      *khi = cell + 1;
+      return;
+    }
+  }
+  *klo = lo < PTO2__TMAP_CELL_KEY ? lo : PTO2__TMAP_CELL_KEY - 1;
+  *khi = hi < PTO2__TMAP_CELL_KEY ? hi : PTO2__TMAP_CELL_KEY;
+}
+
+/* The key of the access g's entry, in an allocation with a tree.  With no
+ * live entry keyed by cell, the grid is chosen again: g's, if g is a tile.
+ * (A parked entry keyed by cell stays where it is: lookups skip it, and an
+ * insert takes its node only with the same key.) */
+static void region_key(pto2__tmap_alloc *a, const pto2_tensor *t, const pto2__region *g,
+                       uint64_t *klo, uint64_t *khi) {
+  view v = view_of_region(t, g);
+  uint32_t used = a->grid.nodes;
+  if (used == 1 && a->dead && a->dead->klo >= PTO2__TMAP_CELL_KEY) used = 0;
+  if (!used) grid_adopt(&a->grid, v);
+  entry_key(&a->grid, v, g->lo, g->hi, klo, khi);
+}
+
+/* Appends the tiles keyed by cell that may overlap g (T8). */
+static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const pto2__region *g,
+                           int count) {
+  const pto2__tmap_grid *gr = &a->grid;
+  view v = view_of_region(g->t, g);
+  uint32_t clo[PTO2_MAX_DIMS] = {0}, chi[PTO2_MAX_DIMS] = {0};
+  unsigned n = gr->ndims, d;
+  if (grid_layout(gr, &v)) {
+    /* The grid's layout: tile c meets g's box in dimension d iff
+     * c * tile < end and offset < (c + 1) * tile. */
+    for (d = 0; d < n; d++) {
+      uint64_t off = v.offsets[d], end = off + v.shapes[d], tile = gr->tile[d];
+      if (!v.shapes[d]) break; /* not a view: by bytes */
+      if (off / tile >= gr->cells[d]) return count; /* past every tile */
+      clo[d] = (uint32_t)(off / tile);
+      chi[d] = (uint32_t)((end - 1) / tile < gr->cells[d] ? (end - 1) / tile : gr->cells[d] - 1u);
+    }
+    if (d == n) {
+      unsigned j = n - 1; /* dimensions after j: every cell */
+      while (j > 0 && clo[j] == 0 && chi[j] == gr->cells[j] - 1u) j--;
+      uint64_t runs = 1;
+      for (d = 0; d < j; d++) runs *= (uint64_t)(chi[d] - clo[d] + 1u);
+      if (runs > PTO2__TMAP_CELL_RUNS) { /* one run from the first cell to the last: a superset */
+        uint64_t lo = 0, hi = 0;
+        for (d = 0; d < n; d++) {
+          lo += clo[d] * gr->cstride[d];
+          hi += chi[d] * gr->cstride[d];
+        }
+        return tree_query(m, a->root, PTO2__TMAP_CELL_KEY + lo, PTO2__TMAP_CELL_KEY + hi + 1,
+                          count);
+      }
+      uint32_t c[PTO2_MAX_DIMS];
+      for (d = 0; d < j; d++) c[d] = clo[d];
+      for (;;) {
+        uint64_t at = PTO2__TMAP_CELL_KEY;
+        for (d = 0; d < j; d++) at += c[d] * gr->cstride[d];
+        count = tree_query(m, a->root, at + clo[j] * gr->cstride[j],
+                           at + (chi[j] + 1ull) * gr->cstride[j], count);
+        if (count < 0) return count;
+        for (d = j; d-- > 0;) { /* next run: an odometer over dimensions 0 .. j-1 */
+          if (c[d] < chi[d]) {
+            c[d]++;
+            break;
+          }
+          c[d] = clo[d];
+        }
+        if (d >= j) return count; /* every digit wrapped (d ran past 0 and wrapped too) */
+      }
+    }
+  }
+  /* Another layout: a tile can overlap g only if their byte ranges meet
+   * (pto2__tmap_overlap).  A tile of the cells' band r lies in bytes
+   * [base + r * band, base + (r + 1) * band), shifted up by less than an
+   * element if the view's data pointer is not on an element boundary
+   * (the extra element of span, and lo moved down by one). */
+  uint64_t esz = pto2__dtype_size(gr->dtype);
+  if (g->hi <= gr->base || g->lo >= gr->base + gr->span || g->lo >= g->hi) return count;
+  uint64_t lo = g->lo > gr->base + esz ? g->lo - esz - gr->base : 0;
+  uint64_t hi = g->hi - gr->base < gr->span ? g->hi - gr->base : gr->span;
+  uint64_t band = (uint64_t)gr->tile[0] * gr->row_elems * esz;
+  uint64_t r0 = lo / band, r1 = (hi - 1) / band;
+  if (r1 >= gr->cells[0]) r1 = gr->cells[0] - 1u;
+  if (r0 > r1) return count;
+  return tree_query(m, a->root, PTO2__TMAP_CELL_KEY + r0 * gr->cstride[0],
+                    PTO2__TMAP_CELL_KEY + (r1 + 1) * gr->cstride[0], count);
+}
+
+int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
+                               const pto2__region *g) {
+  int count = 0;
+  /* entries keyed by byte range: those not keyed by cell */
+  if (a->count + (a->dead != 0) > a->grid.nodes) {
+    uint64_t lo = g->lo < PTO2__TMAP_CELL_KEY ? g->lo : PTO2__TMAP_CELL_KEY - 1;
+    uint64_t hi = g->hi < PTO2__TMAP_CELL_KEY ? g->hi : PTO2__TMAP_CELL_KEY;
+    count = tree_query(m, a->root, lo, hi, 0);
+  }
+  if (a->grid.nodes && count >= 0) count = grid_candidates(m, a, g, count);
+  return count;
+}
 /* ------------------------------------------------------------------------ */
 
 pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
@@ -263,9 +446,11 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   const pto2_tensor *t = g->t;
   pto2__tmap_alloc *a = get_alloc(m, t->addr);
   if (!a) return 0;
+  uint64_t klo = 0, khi = 0;
+  if (a->root) region_key(a, t, g, &klo, &khi);
   pto2__tmap_entry *e = a->dead;
-  bool in_tree = e && e->lo == g->lo && e->hi == g->hi;
-  if (in_tree) { /* takes the place of the entry it superseded: same key, same hi */
+  bool in_tree = e && e->klo == klo && e->khi == khi;
+  if (in_tree) { /* takes the place of the entry it superseded: same key */
     a->dead = 0;
     e->dead = 0;
   } else {
@@ -280,6 +465,7 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   e->producer = producer;
   e->version = t->version;
   e->ndims = t->ndims;
+  e->dtype = t->dtype;
   memcpy(e->shapes, t->shapes, sizeof e->shapes);
   memcpy(e->offsets, t->offsets, sizeof e->offsets);
   memcpy(e->raw_shapes, t->raw_shapes, sizeof e->raw_shapes);
@@ -293,9 +479,17 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
   a->entries = e;
   if (in_tree) {
   } else if (a->root) {
+    e->klo = klo;
+    e->khi = khi;
     tree_add(m, a, e);
-  } else if (a->count + 1 >= PTO2__TMAP_TREE_MIN)
-    for (pto2__tmap_entry *o = e; o; o = o->next) tree_add(m, a, o);
+  } else if (a->count + 1 >= PTO2__TMAP_TREE_MIN) {
+    /* (T8) the newest entry's tiling, if it is a tile */
+    grid_adopt(&a->grid, view_of_entry(e));
+    for (pto2__tmap_entry *o = e; o; o = o->next) {
+      entry_key(&a->grid, view_of_entry(o), o->lo, o->hi, &o->klo, &o->khi);
+      tree_add(m, a, o);
+    }
+  }
   a->count++;
   pto2__tmap_entry **head = (pto2__tmap_entry **)chain;
   e->chain_next = *head;
@@ -347,9 +541,11 @@ static void unlink_entry(pto2__tensormap *m, pto2__tmap_entry *e, bool keep) {
       a->root = 0;
       if (a->dead) free_entry(m, a->dead);
       a->dead = 0;
+      a->grid.ndims = 0; /* (T8) chosen again with the next tree */
+      a->grid.nodes = 0;
       keep = false;
     } else if (!keep) {
-      a->root = tree_remove(a->root, e);
+      tree_del(a, e);
     }
   }
   /* INOUTs that replace the last entry of an allocation insert on it again
@@ -364,7 +560,7 @@ static void unlink_entry(pto2__tensormap *m, pto2__tmap_entry *e, bool keep) {
     return;
   }
   if (a->dead) { /* one parked entry per allocation */
-    a->root = tree_remove(a->root, a->dead);
+    tree_del(a, a->dead);
     free_entry(m, a->dead);
   }
   e->dead = 1;

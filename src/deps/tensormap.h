@@ -19,6 +19,21 @@
  *       insert that usually follows (an INOUT replacing the entry it
  *       covers); once more than PTO2__TMAP_EMPTY_SWEEP records are empty,
  *       a sweep of the buckets frees them all.
+ *  (T8) The tree's key is the byte range for most entries; but when an
+ *       allocation with a tree has a *grid* (the rank, dtype, version, raw
+ *       layout and shape of one of its views of rank 2 or more, chosen
+ *       when the tree is built, and again whenever no entry uses it), an
+ *       entry of exactly that layout and shape whose offsets are multiples
+ *       of the shape (a tile of a regular tiling) is keyed by its tile's
+ *       row-major cell index instead, in a key range of its own (from
+ *       PTO2__TMAP_CELL_KEY on).  Tiles of one row band have intersecting
+ *       byte ranges but distinct cells: an access with the grid's layout
+ *       (rank, dtype, version, raw layout; any shape and offsets) queries
+ *       the cells its box meets per dimension, so it visits only the tiles
+ *       it overlaps, plus O(log n) tree nodes per run of consecutive
+ *       cells; any other access queries every cell of the tile rows its
+ *       byte range meets (a superset: the byte ranges of other tiles).
+ *       Entries not on the grid are found by byte range as before.
  *  (T2) Lookups return every overlapping entry, in no particular order:
  *       there is no result limit.
  *       The caller enforces PTO2_MAX_FANIN with an explicit error.
@@ -70,17 +85,24 @@ enum {
   PTO2__TMAP_TREE_MIN = 16,  /* entries on one allocation that get an interval tree */
   PTO2__TMAP_HITS_INITIAL = 64,
   PTO2__TMAP_EMPTY_SWEEP = 1024, /* linked records without entries that trigger a sweep */
+  PTO2__TMAP_CELL_RUNS = 32, /* (T8) most runs of cells one lookup queries separately */
 };
+
+/* (T8) Tree keys from here on are grid cells; byte ranges stay below
+ * (a view's bytes lie below 2^48: pto2__extent_bytes). */
+#define PTO2__TMAP_CELL_KEY (UINT64_C(1) << 62)
 
 struct pto2__tmap_alloc;
 
 typedef struct pto2__tmap_entry {
   /* What a tree walk reads, in the first cache line. */
   struct pto2__tmap_entry *left, *right; /* the allocation's interval tree, if any */
-  uint64_t lo, hi;                       /* bounding byte range */
-  uint64_t max_hi;                       /* largest hi in this tree node's subtree */
+  uint64_t klo, khi;                     /* tree key: byte range or grid cell (T8) */
+  uint64_t max_hi;                       /* largest khi in this tree node's subtree */
   uint32_t prio;                         /* treap priority: a parent's is >= its children's */
   uint8_t dead;                          /* superseded, parked in the tree (T4) */
+  uint8_t dtype;
+  uint64_t lo, hi;                       /* bounding byte range */
   void *addr;
   struct pto2__tmap_alloc *alloc;
   struct pto2__tmap_entry *next, **pprev; /* the allocation's list, newest first */
@@ -101,6 +123,21 @@ typedef struct pto2__region {
   uint64_t lo, hi;
 } pto2__region;
 
+/* (T8) The tiling of an allocation whose tiles its tree keys by cell. */
+typedef struct pto2__tmap_grid {
+  uint8_t ndims; /* 0: no grid */
+  uint8_t dtype;
+  int32_t version;
+  uint32_t nodes;           /* tree nodes keyed by cell, the parked one included */
+  uint64_t raw_origin;      /* in elements, as pto2__tensor_raw_origin() */
+  uint64_t row_elems;       /* raw elements per index of dimension 0 */
+  uint64_t base, span;      /* the raw layout's bytes: [base, base + span) */
+  uint32_t raw_shapes[PTO2_MAX_DIMS];
+  uint32_t tile[PTO2_MAX_DIMS];   /* the tiles' shapes */
+  uint32_t cells[PTO2_MAX_DIMS];  /* tiles per dimension */
+  uint64_t cstride[PTO2_MAX_DIMS]; /* cell-index stride of each dimension */
+} pto2__tmap_grid;
+
 /* The entries of one allocation (T1). */
 typedef struct pto2__tmap_alloc {
   void *addr;
@@ -109,6 +146,7 @@ typedef struct pto2__tmap_alloc {
   pto2__tmap_entry *root;    /* interval tree over the entries, or NULL */
   pto2__tmap_entry *dead;    /* a superseded entry parked in the tree, or NULL (T4) */
   uint32_t count;
+  pto2__tmap_grid grid;      /* (T8) with a tree only */
 } pto2__tmap_alloc;
 
 typedef struct pto2__tmap_chunk pto2__tmap_chunk;
@@ -226,11 +264,12 @@ int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
                                const pto2__region *g);
 int pto2__tmap_hits_grow(pto2__tensormap *m);
 
-/* Stores in m->hits every entry of `a` (the record of g's allocation) whose
- * bounding byte range meets g's: a superset of the entries that
- * pto2__tmap_overlap() does not classify NO_OVERLAP, since overlap needs
- * intersecting byte ranges.  Returns their number, or -1 when memory runs
- * out.  The result stays valid while no entry is inserted or removed,
+/* Stores in m->hits, each once, a superset of the entries of `a` (the
+ * record of g's allocation) that pto2__tmap_overlap() does not classify
+ * NO_OVERLAP: without a tree every entry whose bounding byte range meets
+ * g's (overlap needs intersecting byte ranges); with one, also leaving out
+ * grid tiles whose box misses g's (T8).  Returns their number, or -1 when
+ * memory runs out.  The result stays valid while no entry is inserted or removed,
  * except that removing an entry of the result leaves the others valid. */
 static inline int pto2__tmap_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
                                         const pto2__region *g) {
