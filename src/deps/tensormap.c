@@ -333,9 +333,9 @@ static void entry_key(const pto2__tmap_grid *gr, view v, uint64_t lo, uint64_t h
     uint64_t cell = PTO2__TMAP_CELL_KEY;
     unsigned d = 0;
     for (; d < v.ndims; d++) {
-      uint32_t tile = gr->tile[d], off = v.offsets[d];
-      if (v.shapes[d] != tile || off % tile || (uint64_t)off + tile > gr->raw_shapes[d]) break;
-      cell += off / tile * gr->cstride[d];
+      uint32_t tile = gr->tile[d], off = v.offsets[d], c = off / tile;
+      if (v.shapes[d] != tile || c * tile != off || (uint64_t)off + tile > gr->raw_shapes[d]) break;
+      cell += c * gr->cstride[d];
     }
     if (d == v.ndims) {
       *klo = cell;
@@ -368,8 +368,16 @@ static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const 
   uint32_t clo[PTO2_MAX_DIMS] = {0}, chi[PTO2_MAX_DIMS] = {0};
   unsigned n = gr->ndims, d;
   if (grid_layout(gr, &v)) {
-    /* The grid's layout: tile c meets g's box in dimension d iff
-     * c * tile < end and offset < (c + 1) * tile. */
+    /* A tile of the grid (the common case) meets the tiles of its cell. */
+    uint64_t cell = PTO2__TMAP_CELL_KEY;
+    for (d = 0; d < n; d++) {
+      uint32_t tile = gr->tile[d], off = v.offsets[d], c = off / tile;
+      if (v.shapes[d] != tile || c * tile != off || c >= gr->cells[d]) break;
+      cell += c * gr->cstride[d];
+    }
+    if (d == n) return tree_query(m, a->root, cell, cell + 1, count);
+    /* Any box: tile c meets it in dimension d iff c * tile < end and
+     * offset < (c + 1) * tile. */
     for (d = 0; d < n; d++) {
       uint64_t off = v.offsets[d], end = off + v.shapes[d], tile = gr->tile[d];
       if (!v.shapes[d]) break; /* not a view: by bytes */
