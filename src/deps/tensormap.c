@@ -360,6 +360,32 @@ static void region_key(pto2__tmap_alloc *a, const pto2_tensor *t, const pto2__re
   entry_key(&a->grid, v, g->lo, g->hi, klo, khi);
 }
 
+/* Appends to m->hits the entries of the subtree `n` keyed by a cell in
+ * [lo, hi) (lo >= PTO2__TMAP_CELL_KEY); returns the new count or -1.  A
+ * cell's key is [cell, cell + 1) and a byte range's lies below lo, so this
+ * is tree_query() for such a range, searching by klo alone. */
+static int cell_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo, uint64_t hi,
+                      int count) {
+  while (n) {
+    if (n->klo < lo) {
+      n = n->right; /* and every key on its left is smaller still */
+    } else if (n->klo >= hi) {
+      n = n->left;
+    } else {
+      if (n->left) {
+        count = cell_query(m, n->left, lo, hi, count);
+        if (count < 0) return count;
+      }
+      if (!n->dead) {
+        if ((uint32_t)count == m->hits_cap && pto2__tmap_hits_grow(m)) return -1;
+        m->hits[count++] = (pto2__tmap_entry *)n;
+      }
+      n = n->right;
+    }
+  }
+  return count;
+}
+
 /* Appends the tiles keyed by cell that may overlap g (T8). */
 static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const pto2__region *g,
                            int count) {
@@ -375,7 +401,7 @@ static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const 
       if (v.shapes[d] != tile || c * tile != off || c >= gr->cells[d]) break;
       cell += c * gr->cstride[d];
     }
-    if (d == n) return tree_query(m, a->root, cell, cell + 1, count);
+    if (d == n) return cell_query(m, a->root, cell, cell + 1, count);
     /* Any box: tile c meets it in dimension d iff c * tile < end and
      * offset < (c + 1) * tile. */
     for (d = 0; d < n; d++) {
@@ -396,7 +422,7 @@ static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const 
           lo += clo[d] * gr->cstride[d];
           hi += chi[d] * gr->cstride[d];
         }
-        return tree_query(m, a->root, PTO2__TMAP_CELL_KEY + lo, PTO2__TMAP_CELL_KEY + hi + 1,
+        return cell_query(m, a->root, PTO2__TMAP_CELL_KEY + lo, PTO2__TMAP_CELL_KEY + hi + 1,
                           count);
       }
       uint32_t c[PTO2_MAX_DIMS];
@@ -404,7 +430,7 @@ static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const 
       for (;;) {
         uint64_t at = PTO2__TMAP_CELL_KEY;
         for (d = 0; d < j; d++) at += c[d] * gr->cstride[d];
-        count = tree_query(m, a->root, at + clo[j] * gr->cstride[j],
+        count = cell_query(m, a->root, at + clo[j] * gr->cstride[j],
                            at + (chi[j] + 1ull) * gr->cstride[j], count);
         if (count < 0) return count;
         for (d = j; d-- > 0;) { /* next run: an odometer over dimensions 0 .. j-1 */
@@ -431,7 +457,7 @@ static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const 
   uint64_t r0 = lo / band, r1 = (hi - 1) / band;
   if (r1 >= gr->cells[0]) r1 = gr->cells[0] - 1u;
   if (r0 > r1) return count;
-  return tree_query(m, a->root, PTO2__TMAP_CELL_KEY + r0 * gr->cstride[0],
+  return cell_query(m, a->root, PTO2__TMAP_CELL_KEY + r0 * gr->cstride[0],
                     PTO2__TMAP_CELL_KEY + (r1 + 1) * gr->cstride[0], count);
 }
 
