@@ -473,6 +473,7 @@ int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
   if (a->grid.nodes && count >= 0) count = grid_candidates(m, a, g, count);
   return count;
 }
+
 /* ------------------------------------------------------------------------ */
 
 pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
