@@ -327,17 +327,20 @@ static bool grid_layout(const pto2__tmap_grid *gr, const view *v) {
 /* The tree key of a region with layout and box v and byte range [lo, hi):
  * its cell if it is a tile of the grid, else its byte range (kept below
  * the cells' keys). */
-static void entry_key(const pto2__tmap_grid *gr, view v, uint64_t lo, uint64_t hi, uint64_t *klo,
-                      uint64_t *khi) {
-  if (gr->ndims && grid_layout(gr, &v)) {
+static void entry_key(const pto2__tmap_grid *gr, const view *v, uint64_t lo, uint64_t hi,
+                      uint64_t *klo, uint64_t *khi) {
+  if (gr->ndims && v->ndims == gr->ndims && v->dtype == gr->dtype &&
+      v->version == gr->version && v->raw_origin == gr->raw_origin) {
     uint64_t cell = PTO2__TMAP_CELL_KEY;
     unsigned d = 0;
-    for (; d < v.ndims; d++) {
-      uint32_t tile = gr->tile[d], off = v.offsets[d], c = off / tile;
-      if (v.shapes[d] != tile || c * tile != off || (uint64_t)off + tile > gr->raw_shapes[d]) break;
+    for (; d < v->ndims; d++) { /* grid_layout() and the tile test in one pass */
+      uint32_t tile = gr->tile[d], off = v->offsets[d], c = off / tile;
+      if (v->raw_shapes[d] != gr->raw_shapes[d] || v->shapes[d] != tile || c * tile != off ||
+          (uint64_t)off + tile > gr->raw_shapes[d])
+        break;
       cell += c * gr->cstride[d];
     }
-    if (d == v.ndims) {
+    if (d == v->ndims) {
       *klo = cell;
       *khi = cell + 1;
       return;
@@ -357,7 +360,7 @@ static void region_key(pto2__tmap_alloc *a, const pto2_tensor *t, const pto2__re
   uint32_t used = a->grid.nodes;
   if (used == 1 && a->dead && a->dead->klo >= PTO2__TMAP_CELL_KEY) used = 0;
   if (!used) grid_adopt(&a->grid, v);
-  entry_key(&a->grid, v, g->lo, g->hi, klo, khi);
+  entry_key(&a->grid, &v, g->lo, g->hi, klo, khi);
 }
 
 /* Appends to m->hits the entries of the subtree `n` keyed by a cell in
@@ -366,7 +369,7 @@ static void region_key(pto2__tmap_alloc *a, const pto2_tensor *t, const pto2__re
  * is tree_query() for such a range, searching by klo alone. */
 static int cell_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo, uint64_t hi,
                       int count) {
-  while (n) {
+  while (n && n->max_hi > lo) { /* else every key below n is below lo (khi > klo) */
     if (n->klo < lo) {
       n = n->right; /* and every key on its left is smaller still */
     } else if (n->klo >= hi) {
@@ -386,22 +389,15 @@ static int cell_query(pto2__tensormap *m, const pto2__tmap_entry *n, uint64_t lo
   return count;
 }
 
-/* Appends the tiles keyed by cell that may overlap g (T8). */
-static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const pto2__region *g,
+/* Appends the tiles keyed by cell that may overlap g (T8), but for an
+ * access that is itself a tile of the grid (tile_candidates()). */
+static __attribute__((noinline)) int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const pto2__region *g,
                            int count) {
   const pto2__tmap_grid *gr = &a->grid;
   view v = view_of_region(g->t, g);
   uint32_t clo[PTO2_MAX_DIMS] = {0}, chi[PTO2_MAX_DIMS] = {0};
   unsigned n = gr->ndims, d;
   if (grid_layout(gr, &v)) {
-    /* A tile of the grid (the common case) meets the tiles of its cell. */
-    uint64_t cell = PTO2__TMAP_CELL_KEY;
-    for (d = 0; d < n; d++) {
-      uint32_t tile = gr->tile[d], off = v.offsets[d], c = off / tile;
-      if (v.shapes[d] != tile || c * tile != off || c >= gr->cells[d]) break;
-      cell += c * gr->cstride[d];
-    }
-    if (d == n) return cell_query(m, a->root, cell, cell + 1, count);
     /* Any box: tile c meets it in dimension d iff c * tile < end and
      * offset < (c + 1) * tile. */
     for (d = 0; d < n; d++) {
@@ -461,6 +457,28 @@ static int grid_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a, const 
                     PTO2__TMAP_CELL_KEY + (r1 + 1) * gr->cstride[0], count);
 }
 
+/* (T8) The tiles keyed by cell that may overlap g: when g is itself a tile
+ * of the grid (the common case), those of its cell. */
+static inline int tile_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
+                                  const pto2__region *g, int count) {
+  const pto2__tmap_grid *gr = &a->grid;
+  const pto2_tensor *t = g->t;
+  unsigned n = gr->ndims, d;
+  if (t->ndims == n && t->dtype == gr->dtype && t->version == gr->version &&
+      g->raw_origin == gr->raw_origin) {
+    uint64_t cell = PTO2__TMAP_CELL_KEY;
+    for (d = 0; d < n; d++) { /* grid_layout() and the tile test in one pass */
+      uint32_t tile = gr->tile[d], off = t->offsets[d], c = off / tile;
+      if (t->raw_shapes[d] != gr->raw_shapes[d] || t->shapes[d] != tile || c * tile != off ||
+          c >= gr->cells[d])
+        break;
+      cell += c * gr->cstride[d];
+    }
+    if (d == n) return cell_query(m, a->root, cell, cell + 1, count);
+  }
+  return grid_candidates(m, a, g, count);
+}
+
 int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
                                const pto2__region *g) {
   int count = 0;
@@ -470,7 +488,7 @@ int pto2__tmap_tree_candidates(pto2__tensormap *m, const pto2__tmap_alloc *a,
     uint64_t hi = g->hi < PTO2__TMAP_CELL_KEY ? g->hi : PTO2__TMAP_CELL_KEY;
     count = tree_query(m, a->root, lo, hi, 0);
   }
-  if (a->grid.nodes && count >= 0) count = grid_candidates(m, a, g, count);
+  if (a->grid.nodes && count >= 0) count = tile_candidates(m, a, g, count);
   return count;
 }
 
@@ -521,7 +539,8 @@ pto2__tmap_entry *pto2__tmap_insert(pto2__tensormap *m, const pto2__region *g,
     /* (T8) the newest entry's tiling, if it is a tile */
     grid_adopt(&a->grid, view_of_entry(e));
     for (pto2__tmap_entry *o = e; o; o = o->next) {
-      entry_key(&a->grid, view_of_entry(o), o->lo, o->hi, &o->klo, &o->khi);
+      view v = view_of_entry(o);
+      entry_key(&a->grid, &v, o->lo, o->hi, &o->klo, &o->khi);
       tree_add(m, a, o);
     }
   }
