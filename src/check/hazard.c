@@ -492,7 +492,7 @@ static bool tmap_overlaps(const pto2_tensor *e, const pto2_tensor *t) {
   pto2__tensor_byte_range(e, &elo, &ehi);
   pto2__tensor_byte_range(t, &tlo, &thi);
   if (!(elo < thi && tlo < ehi)) return false;
-  bool same = e->version == t->version && e->ndims == t->ndims &&
+  bool same = e->version == t->version && e->ndims == t->ndims && e->dtype == t->dtype &&
               pto2__tensor_raw_origin(e) == pto2__tensor_raw_origin(t);
   for (unsigned d = 0; same && d < e->ndims; d++) same = e->raw_shapes[d] == t->raw_shapes[d];
   for (unsigned d = 0; same && d < e->ndims; d++)

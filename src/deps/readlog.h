@@ -106,7 +106,7 @@ static inline pto2__overlap pto2__rlog_overlap(const pto2_tensor *e, const pto2_
   uint64_t lo, hi;
   pto2__tensor_byte_range(e, &lo, &hi);
   if (!(lo < g->hi && g->lo < hi)) return PTO2__NO_OVERLAP;
-  if (e->version != t->version || e->ndims != t->ndims ||
+  if (e->version != t->version || e->ndims != t->ndims || e->dtype != t->dtype ||
       pto2__tensor_raw_origin(e) != g->raw_origin)
     return PTO2__OVERLAP_OTHER;
   for (unsigned d = 0; d < e->ndims; d++)

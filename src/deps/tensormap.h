@@ -52,7 +52,7 @@
  *       place (the common accumulator case: no tree update at all) or
  *       another entry is parked; one per allocation.
  *  (T5) Overlap is decided per dimension when both regions share the raw
- *       layout (rank, raw shapes and raw origin); otherwise from their
+ *       layout (rank, dtype, raw shapes and raw origin); otherwise from their
  *       bounding byte ranges, conservatively (never COVERED).
  *  (T6) By T3 a runtime-created buffer whose creator's chain is empty has
  *       no entry, so the orchestrator skips its lookup without probing a
@@ -216,7 +216,9 @@ static inline pto2__overlap pto2__tmap_overlap(const pto2__tmap_entry *e, const 
   const pto2_tensor *t = g->t;
   bool intersect = e->lo < g->hi && g->lo < e->hi;
   if (e->version != t->version) return intersect ? PTO2__OVERLAP_OTHER : PTO2__NO_OVERLAP;
-  bool same_layout = e->ndims == t->ndims && e->raw_origin == g->raw_origin;
+  /* Element indices compare only under one dtype: a float16 row and a
+   * float32 row of the same raw shape are different bytes. */
+  bool same_layout = e->ndims == t->ndims && e->dtype == t->dtype && e->raw_origin == g->raw_origin;
   for (unsigned d = 0; same_layout && d < e->ndims; d++)
     same_layout = e->raw_shapes[d] == t->raw_shapes[d];
   if (!same_layout) return intersect ? PTO2__OVERLAP_OTHER : PTO2__NO_OVERLAP;

@@ -90,6 +90,7 @@ static void entry_of(pto2__tmap_entry *e, const pto2_tensor *t) {
   pto2__region_init(&g, t);
   e->addr = t->addr;
   e->version = t->version;
+  e->dtype = t->dtype;
   e->ndims = t->ndims;
   memcpy(e->shapes, t->shapes, sizeof e->shapes);
   memcpy(e->offsets, t->offsets, sizeof e->offsets);
