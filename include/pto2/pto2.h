@@ -708,7 +708,9 @@ typedef struct pto2_hazard {
   const char *cause;    /* the likely cause, one sentence */
 } pto2_hazard;
 
-/* Hazards of the current (or last) checked run, in the order found. */
+/* Hazards of the current (or last) checked run, in program order of their
+ * first access, then of their second (a missing edge before what it leaves
+ * unordered downstream). */
 PTO2_API uint32_t pto2_hazard_count(const pto2_runtime *rt);
 /* The i-th hazard, or NULL.  Valid until the next run starts. */
 PTO2_API const pto2_hazard *pto2_hazard_get(const pto2_runtime *rt, uint32_t i);

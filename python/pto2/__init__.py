@@ -631,7 +631,8 @@ def _python_names(text):
 
 class Hazard:
     """A hazard found by the checker (pto2_hazard): .kind (a HazardKind:
-    HAZARD_RAW, _WAR, _WAW, which print as RAW, WAR, WAW), .possible, .addr,
+    HazardKind.RAW, WAR, WAW, which print as RAW, WAR, WAW; the module's
+    HAZARD_RAW, _WAR, _WAW are the same members), .possible, .addr,
     .nbytes, .owner, .first and .second (HazardAccess, in program order),
     .cause; str() is the one-line description of pto2_hazard_format.  Task
     ids (.owner, .first.task) are TaskId, like the ids the submits return:

@@ -678,8 +678,8 @@ def test_hazards_of_python_orchestrations_name_python_calls(demo):
         r.run(war_orchestration(a, b, c, pto2.SCOPE_AUTO))  # AUTO: write-after-read
         (h,) = r.hazards()
         assert h.kind == pto2.HAZARD_WAR
-        assert "use pto2.SCOPE_AUTO_STRICT, read with INOUT (Args.inout), or add an explicit " \
-               "producer (Args.dep)" in h.cause
+        assert "submit both in pto2.SCOPE_AUTO_STRICT scopes, or give the writer the reader " \
+               "as an explicit producer: Args.dep" in h.cause
         assert h.cause in str(h) and "PTO2_" not in str(h) and "pto2_" not in str(h)
     # A run the hazard fails: its error names the Python calls too.
     with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,

@@ -85,6 +85,7 @@ struct pto2__hz {
   uint64_t *pairs; /* reported node pairs (open addressing), 0 = empty */
   uint32_t pair_cap, pair_count;
   pto2_hazard *hazards;
+  uint64_t *hazard_keys; /* per kept hazard: first node << 32 | second node */
   uint32_t kept, found;
   uint64_t check_bytes;
   /* pto2__hz_set_names: name_count {name, replacement} pairs, the pointers
@@ -148,6 +149,7 @@ void pto2__hz_destroy(pto2__hz *h) {
   pto2__free(h->mem, h->open_seqs);
   for (unsigned r = 0; r < HZ_RINGS; r++) pto2__free(h->mem, h->rings[r].node);
   pto2__free(h->mem, h->hazards);
+  pto2__free(h->mem, h->hazard_keys);
   pto2__free(h->mem, h->names);
   pto2__free(h->mem, h);
 }
@@ -773,7 +775,17 @@ static const char *const CAUSE_GRAPH =
     "dependencies from their tensors";
 static const char *const CAUSE_WAR =
     "write-after-read is not tracked in AUTO scopes: a writer does not wait for earlier readers "
-    "(use PTO2_SCOPE_AUTO_STRICT, read with INOUT, or add an explicit producer)";
+    "(submit both in PTO2_SCOPE_AUTO_STRICT scopes, or give the writer the reader as an explicit "
+    "producer: pto2_arg_add_dep)";
+static const char *const CAUSE_WAR_INOUT =
+    "write-after-read is not tracked in AUTO scopes: a writer does not wait for earlier readers "
+    "(submit both in PTO2_SCOPE_AUTO_STRICT scopes, read with INOUT, or give the writer the "
+    "reader as an explicit producer: pto2_arg_add_dep)";
+static const char *const CAUSE_WAR_MANUAL =
+    "the read was in a MANUAL scope, whose reads are not recorded, so no later writer waits for "
+    "it (not even in a strict AUTO scope): give the writer the reader as an explicit producer "
+    "(pto2_arg_add_dep), or add the explicit edge that orders the reader before a task the "
+    "writer waits for";
 static const char *const CAUSE_OE =
     "OUTPUT_EXISTING does not wait for earlier writers in AUTO scopes (use "
     "PTO2_SCOPE_AUTO_STRICT or INOUT, or add an explicit producer)";
@@ -783,7 +795,8 @@ static const char *const CAUSE_UNRECORDED =
 static const char *const CAUSE_OTHER = "no dependency path orders these tasks";
 static const char *const CAUSE_WAR_PLAIN =
     "the earlier read was outside strict AUTO scopes, where readers are not recorded, so the "
-    "writer does not wait for it";
+    "writer does not wait for it (submit the reader in a PTO2_SCOPE_AUTO_STRICT scope too, or "
+    "give the writer the reader as an explicit producer: pto2_arg_add_dep)";
 
 static const char *likely_cause(const pto2__hz *h, const hz_acc *e, const hz_acc *x,
                                 pto2_hazard_kind kind) {
@@ -795,7 +808,14 @@ static const char *likely_cause(const pto2__hz *h, const hz_acc *e, const hz_acc
       en->scope_seq == xn->scope_seq)
     return CAUSE_MANUAL;
   if (en->mode == PTO2_SCOPE_GRAPH || xn->mode == PTO2_SCOPE_GRAPH) return CAUSE_GRAPH;
-  if (kind == PTO2_HAZARD_WAR) return strict_node(xn) ? CAUSE_WAR_PLAIN : CAUSE_WAR;
+  if (kind == PTO2_HAZARD_WAR) {
+    /* Only a read in a strict AUTO scope is recorded for later strict
+     * writers; a MANUAL read never is (the GRAPH case is above). */
+    if (en->mode == PTO2_SCOPE_MANUAL) return CAUSE_WAR_MANUAL;
+    if (strict_node(xn) && !strict_node(en)) return CAUSE_WAR_PLAIN;
+    /* An INOUT read is a recorded write that an INOUT writer looks up. */
+    return x->kind == PTO2_ARG_INOUT ? CAUSE_WAR_INOUT : CAUSE_WAR;
+  }
   if (kind == PTO2_HAZARD_WAW && x->kind == PTO2_ARG_OUTPUT_EXISTING) return CAUSE_OE;
   if (acc_writes(e) && e->kind != PTO2_ARG_OUTPUT && !recorded_write(h, e)) return CAUSE_UNRECORDED;
   return CAUSE_OTHER;
@@ -869,6 +889,10 @@ static int report(pto2__hz *h, const hz_acc *e, const hz_acc *x, int ov) {
   if (h->kept == HZ_MAX_KEPT) return 0;
   if (!h->hazards && !(h->hazards = pto2__alloc(h->mem, HZ_MAX_KEPT * sizeof *h->hazards)))
     return PTO2_E_NO_MEMORY;
+  if (!h->hazard_keys &&
+      !(h->hazard_keys = pto2__alloc(h->mem, HZ_MAX_KEPT * sizeof *h->hazard_keys)))
+    return PTO2_E_NO_MEMORY;
+  h->hazard_keys[h->kept] = (uint64_t)e->node << 32 | x->node;
   pto2_hazard *hz = &h->hazards[h->kept++];
   memset(hz, 0, sizeof *hz);
   hz->kind = acc_writes(e) && acc_reads(x) ? PTO2_HAZARD_RAW
@@ -923,6 +947,37 @@ static int check_alloc(pto2__hz *h, const hz_alloc *al, uint32_t **lw, uint32_t 
   return rc;
 }
 
+typedef struct hz_rank {
+  uint64_t key;
+  uint32_t i;
+} hz_rank;
+
+static int cmp_rank(const void *a, const void *b) {
+  uint64_t x = ((const hz_rank *)a)->key, y = ((const hz_rank *)b)->key;
+  return (x > y) - (x < y);
+}
+
+/* The kept hazards in program order of their first access, then of their
+ * second: a missing edge's read-after-write comes before the hazards it
+ * leaves behind later tasks.  Without memory for the copy the order stays
+ * the order found. */
+static void sort_hazards(pto2__hz *h) {
+  if (h->kept < 2) return;
+  hz_rank *r = pto2__alloc(h->mem, (size_t)h->kept * sizeof *r);
+  pto2_hazard *copy = pto2__alloc(h->mem, (size_t)h->kept * sizeof *copy);
+  if (r && copy) {
+    for (uint32_t i = 0; i < h->kept; i++) r[i] = (hz_rank){h->hazard_keys[i], i};
+    qsort(r, h->kept, sizeof *r, cmp_rank);
+    memcpy(copy, h->hazards, (size_t)h->kept * sizeof *copy);
+    for (uint32_t i = 0; i < h->kept; i++) {
+      h->hazards[i] = copy[r[i].i];
+      h->hazard_keys[i] = r[i].key;
+    }
+  }
+  pto2__free(h->mem, r);
+  pto2__free(h->mem, copy);
+}
+
 int pto2__hz_check(pto2__hz *h) {
   free_check_state(h);
   h->kept = h->found = 0;
@@ -939,6 +994,7 @@ int pto2__hz_check(pto2__hz *h) {
                     (uint64_t)h->pair_cap * sizeof *h->pairs;
   pto2__free(h->mem, lw);
   pto2__free(h->mem, lr);
+  if (!rc) sort_hazards(h);
   uint64_t bytes = h->check_bytes;
   free_check_state(h);
   h->check_bytes = bytes;

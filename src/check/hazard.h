@@ -42,7 +42,9 @@
  *        earlier access and is ordered after it replaces it, since any
  *        later access that overlaps the old one overlaps the new one, and
  *        order is transitive.  Each unordered pair of tasks is reported
- *        once, with the first conflict found between them.
+ *        once, with the first conflict found between them; the reports
+ *        are listed in program order of their first access, then of their
+ *        second.
  *
  * Cost: recording is a copy of the arguments per task (no lookups).  The
  * check is O(tasks + edges) for the topological order, plus, per access,

@@ -80,6 +80,64 @@ static void war_siblings(pto2_runtime *rt, void *arg) {
   }
 }
 
+/* ---- WAR by the reader's scope: the advice fits where the read was ------- */
+static struct {
+  pto2_scope_mode reader, writer;
+  bool inout;      /* the writer writes with INOUT, else OUTPUT_EXISTING */
+  bool dep;        /* the writer has the reader as an explicit producer */
+  bool strict_all; /* (only for a check of the advice) */
+} war_case;
+
+static void war_by_scope(pto2_runtime *rt, void *arg) {
+  ctx *c = arg;
+  pto2_tensor x = ext2(X, 8, 8), y = ext2(Y, 8, 8);
+  pto2_arg a;
+  PTO2_SCOPE(rt, war_case.reader) { /* scope #1: reads x */
+    pto2_arg_init(&a);
+    pto2_arg_add_input(&a, &x);
+    pto2_arg_add_output_existing(&a, &y);
+    c->t[0] = war_case.reader == PTO2_SCOPE_MANUAL ? pto2_submit_aiv_manual(rt, K_AIV, &a)
+                                                   : pto2_submit_aiv(rt, K_AIV, &a);
+  }
+  PTO2_SCOPE(rt, war_case.writer) { /* scope #2: writes x */
+    pto2_arg_init(&a);
+    if (war_case.inout) pto2_arg_add_inout(&a, &x);
+    else pto2_arg_add_output_existing(&a, &x);
+    if (war_case.dep) pto2_arg_add_dep(&a, c->t[0]);
+    c->t[1] = pto2_submit_aiv(rt, K_AIV2, &a);
+  }
+}
+
+/* ---- A missing MANUAL edge and the WAR it leaves a later writer ---------- *
+ * (found in the other order: x's accesses are checked before s's) */
+static void manual_edge_then_war(pto2_runtime *rt, void *arg) {
+  ctx *c = arg;
+  const uint32_t shape[2] = {4, 4};
+  pto2_create_info ci = pto2_create_info_make(shape, 2, PTO2_FLOAT32);
+  pto2_tensor x = ext2(X, 8, 8), z = ext2(Z, 4, 4);
+  pto2_arg a;
+  pto2_arg_init(&a);
+  pto2_arg_add_inout(&a, &x);
+  c->t[3] = pto2_submit_aiv(rt, K_AIV, &a); /* x's first access: checked first */
+  PTO2_SCOPE(rt, PTO2_SCOPE_MANUAL) {
+    pto2_arg_init(&a);
+    pto2_arg_add_output(&a, &ci);
+    pto2_arg_add_input(&a, &x);
+    c->t[0] = pto2_submit_aiv_manual(rt, K_AIV, &a); /* reads x */
+    pto2_tensor s = a.outputs[0];
+    pto2_arg_init(&a);
+    pto2_arg_add_input(&a, &s); /* no edge from t[0] */
+    pto2_arg_add_output_existing(&a, &z);
+    c->t[1] = pto2_submit_aiv_manual(rt, K_AIV2, &a);
+  }
+  PTO2_SCOPE(rt, PTO2_SCOPE_AUTO) {
+    pto2_arg_init(&a);
+    pto2_arg_add_input(&a, &z);
+    pto2_arg_add_inout(&a, &x); /* after t[1] (z), not after t[0] */
+    c->t[2] = pto2_submit_aic(rt, K_AIC, &a);
+  }
+}
+
 /* ---- AUTO: OUTPUT_EXISTING after an unordered write ---------------------- */
 static void oe_after_write(pto2_runtime *rt, void *arg) {
   ctx *c = arg;
@@ -313,6 +371,78 @@ int main(void) {
   expect_side(&h->second, c.t[1], "vec2", PTO2_SCOPE_AUTO, PTO2_ARG_INOUT, 2, 4);
   ASSERT_STR_CONTAINS(h->cause, "write-after-read is not tracked in AUTO");
 
+  printf("WAR: the advice fits the reader's scope, and following it removes the hazard\n");
+  {
+    static const struct {
+      pto2_scope_mode reader, writer;
+      bool inout;
+      const char *cause;
+      pto2_scope_mode fixed_reader, fixed_writer; /* the advice's scopes, if it gives them */
+    } cases[] = {
+        {PTO2_SCOPE_AUTO, PTO2_SCOPE_AUTO, true,
+         "(submit both in PTO2_SCOPE_AUTO_STRICT scopes, read with INOUT, or give the writer "
+         "the reader as an explicit producer: pto2_arg_add_dep)",
+         PTO2_SCOPE_AUTO_STRICT, PTO2_SCOPE_AUTO_STRICT},
+        {PTO2_SCOPE_AUTO, PTO2_SCOPE_AUTO, false, /* OUTPUT_EXISTING: INOUT reads do not help */
+         "(submit both in PTO2_SCOPE_AUTO_STRICT scopes, or give the writer the reader as an "
+         "explicit producer: pto2_arg_add_dep)",
+         PTO2_SCOPE_AUTO_STRICT, PTO2_SCOPE_AUTO_STRICT},
+        {PTO2_SCOPE_AUTO, PTO2_SCOPE_AUTO_STRICT, true,
+         "the earlier read was outside strict AUTO scopes, where readers are not recorded, so "
+         "the writer does not wait for it (submit the reader in a PTO2_SCOPE_AUTO_STRICT scope "
+         "too, or give the writer the reader as an explicit producer: pto2_arg_add_dep)",
+         PTO2_SCOPE_AUTO_STRICT, PTO2_SCOPE_AUTO_STRICT},
+        {PTO2_SCOPE_MANUAL, PTO2_SCOPE_AUTO, true,
+         "the read was in a MANUAL scope, whose reads are not recorded, so no later writer "
+         "waits for it (not even in a strict AUTO scope): give the writer the reader as an "
+         "explicit producer (pto2_arg_add_dep)",
+         PTO2_SCOPE_MANUAL, PTO2_SCOPE_AUTO},
+        {PTO2_SCOPE_MANUAL, PTO2_SCOPE_AUTO_STRICT, false,
+         "the read was in a MANUAL scope, whose reads are not recorded",
+         PTO2_SCOPE_MANUAL, PTO2_SCOPE_AUTO_STRICT},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      war_case.reader = cases[i].reader;
+      war_case.writer = cases[i].writer;
+      war_case.inout = cases[i].inout;
+      war_case.dep = false;
+      expect_fail(rt, war_by_scope, &c, "write-after-read");
+      h = only_hazard(rt);
+      ASSERT_EQ_INT(h->kind, PTO2_HAZARD_WAR);
+      ASSERT_EQ_INT(h->first.scope_mode, cases[i].reader);
+      ASSERT_EQ_INT(h->second.scope_mode, cases[i].writer);
+      ASSERT_STR_CONTAINS(h->cause, cases[i].cause);
+      if (cases[i].reader == PTO2_SCOPE_MANUAL)
+        ASSERT_TRUE(strstr(h->cause, "submit both") == NULL);
+      /* the explicit producer removes it */
+      war_case.dep = true;
+      ASSERT_EQ_INT(run(rt, war_by_scope, &c), 0);
+      ASSERT_EQ_U64(pto2_hazard_count(rt), 0);
+      /* so do the strict scopes where the advice names them */
+      war_case.dep = false;
+      war_case.reader = cases[i].fixed_reader;
+      war_case.writer = cases[i].fixed_writer;
+      if (war_case.reader == PTO2_SCOPE_AUTO_STRICT) {
+        ASSERT_EQ_INT(run(rt, war_by_scope, &c), 0);
+        ASSERT_EQ_U64(pto2_hazard_count(rt), 0);
+      }
+    }
+  }
+
+  printf("A missing MANUAL edge is listed before the WAR it leaves a later writer\n");
+  expect_fail(rt, manual_edge_then_war, &c, "read-after-write");
+  ASSERT_EQ_U64(pto2_hazard_count(rt), 2);
+  h = pto2_hazard_get(rt, 0);
+  ASSERT_EQ_INT(h->kind, PTO2_HAZARD_RAW);
+  ASSERT_EQ_U64(h->first.task.raw, c.t[0].raw);
+  ASSERT_EQ_U64(h->second.task.raw, c.t[1].raw);
+  ASSERT_STR_CONTAINS(h->cause, "one MANUAL scope");
+  h = pto2_hazard_get(rt, 1);
+  ASSERT_EQ_INT(h->kind, PTO2_HAZARD_WAR);
+  ASSERT_EQ_U64(h->first.task.raw, c.t[0].raw);
+  ASSERT_EQ_U64(h->second.task.raw, c.t[2].raw);
+  ASSERT_STR_CONTAINS(h->cause, "add the explicit edge that orders the reader before a task");
+
   printf("WAR across sibling AUTO scopes: the scopes are told apart\n");
   expect_fail(rt, war_siblings, &c, "write-after-read");
   h = only_hazard(rt);
@@ -448,7 +578,7 @@ int main(void) {
     close(fd);
     unlink(path);
     ASSERT_STR_CONTAINS(logged, "[pto2] WARN: hazard 1 of 1: write-after-read hazard");
-    ASSERT_STR_CONTAINS(logged, "use Scope.AUTO_STRICT");
+    ASSERT_STR_CONTAINS(logged, "submit both in Scope.AUTO_STRICT scopes");
     ASSERT_TRUE(strstr(logged, "PTO2_SCOPE_AUTO_STRICT") == NULL);
     ASSERT_STR_CONTAINS(only_hazard(rt)->cause, "PTO2_SCOPE_AUTO_STRICT"); /* the C text */
   }
