@@ -53,7 +53,9 @@ clean:
 # (bench/peers/): builds the harnesses that can be built here (installing
 # oneTBB's headers and g++ when missing) and prints one table per graph and
 # kernel, pto2's lanes measured in the same run.  Environment: see
-# bench/peers/run.sh (SCENES, CASES, GRID, K, PASSES, ROUNDS, BUSY_US, THREADS).
+# bench/peers/run.sh (SCENES, CASES: Case1 and/or Case2, GRID, K, PASSES,
+# ROUNDS, BUSY_US, THREADS), checked before anything is built; a failed run
+# fails the target.
 # TASKFLOW_DIR: a Taskflow checkout or unpacked release, the folder holding
 # taskflow/taskflow.hpp (header-only, C++20; a make or environment variable;
 # default: ../shared/third_party/taskflow next to the repository, or one
@@ -61,7 +63,9 @@ clean:
 TASKFLOW_DIR ?= $(firstword $(wildcard $(CURDIR)/../shared/third_party/taskflow \
                   $(CURDIR)/../../shared/third_party/taskflow) \
                   $(CURDIR)/../shared/third_party/taskflow)
-bench-peers: build
+bench-peers:
+	@bench/peers/run.sh --check
+	$(MAKE) build
 	@command -v g++ >/dev/null 2>&1 && test -f /usr/include/oneapi/tbb/flow_graph.h || { \
 	  echo "installing g++ and oneTBB (libtbb-dev)"; \
 	  apt-get update -qq && apt-get install -y -qq g++ libtbb-dev >/dev/null; }

@@ -7,17 +7,30 @@
 # case, and the tiled GEMM (pto2-tmap-bench's bgemm lanes; the bgemm scene).
 #
 #   run.sh PEERS_DIR PTO2_BENCH [PTO2_TMAP_BENCH]
-# PTO2_TMAP_BENCH defaults to pto2-tmap-bench next to PTO2_BENCH.
+#   run.sh --check      only checks the environment below (make bench-peers
+#                       runs it before building anything)
+# PTO2_TMAP_BENCH defaults to pto2-tmap-bench next to PTO2_BENCH.  Exits 2
+# on a bad setting, before any run; 1 when a run failed (after the tables).
 # x ideal (busy kernels): elapsed / (tasks x busy / threads), threads = 1 for
 # the sequential loop.
 # Environment: PASSES (default 5), ROUNDS per process (3),
 # SCENES ("paged_attention bgemm"), CASES of paged attention ("Case1 Case2"),
 # GRID and K of bgemm (64 and 4: 16,384 tasks),
 # BUSY_US ("0 2": empty kernels and 2 us spins), THREADS (2).
+# The peers know the paged-attention cases Case1 and Case2 only.
 set -eu
-PEERS=$1
-BENCH=$2
-TMAP=${3:-$(dirname "$BENCH")/pto2-tmap-bench}
+CHECK_ONLY=
+if [ "${1:-}" = --check ]; then
+  CHECK_ONLY=1
+else
+  if [ $# -lt 2 ]; then
+    echo "usage: run.sh PEERS_DIR PTO2_BENCH [PTO2_TMAP_BENCH] | run.sh --check" >&2
+    exit 2
+  fi
+  PEERS=$1
+  BENCH=$2
+  TMAP=${3:-$(dirname "$BENCH")/pto2-tmap-bench}
+fi
 PASSES=${PASSES:-5}
 ROUNDS=${ROUNDS:-3}
 SCENES=${SCENES:-"paged_attention bgemm"}
@@ -37,6 +50,15 @@ for s in $SCENES; do
     *) echo "run.sh: unknown scene '$s' (paged_attention, bgemm)" >&2; exit 2 ;;
   esac
 done
+for c in $CASES; do
+  case $c in
+    Case1 | Case2) ;;
+    *) echo "run.sh: unsupported CASES value '$c': the peers run paged attention's Case1 and" \
+            "Case2 only (CASES=\"Case1 Case2\", the default)" >&2
+       exit 2 ;;
+  esac
+done
+[ -n "$CHECK_ONLY" ] && exit 0
 
 RUNTIMES=""
 for r in seq openmp onetbb taskflow starpu; do
@@ -78,13 +100,17 @@ run_one() { # runtime graph busy_us -> lines "runtime graph kernels us tasks"
 }
 
 n=$(echo $RUNTIMES | wc -w)
+failed=0
 for pass in $(seq 1 "$PASSES"); do
   # rotate the order by the pass number
   order=$(echo $RUNTIMES | tr ' ' '\n' | awk -v s="$pass" -v n="$n" '{a[NR]=$0} END{for(i=0;i<n;i++) print a[(i+s)%n+1]}')
   for c in $GRAPHS; do
     for us in $BUSY_US; do
       for rt in $order; do
-        run_one "$rt" "$c" "$us" >>"$RAW" || echo "$rt $c us=$us failed" >&2
+        if ! run_one "$rt" "$c" "$us" >>"$RAW"; then
+          echo "run.sh: $rt $c us=$us failed" >&2
+          failed=$((failed + 1))
+        fi
       done
     done
   done
@@ -128,3 +154,7 @@ awk -v threads="$THREADS" -v busy_list="$BUSY_US" '
       }
     }
   }' "$RAW"
+if [ "$failed" -gt 0 ]; then
+  echo "run.sh: $failed run(s) failed (see above); their rows are missing" >&2
+  exit 1
+fi
