@@ -1021,13 +1021,27 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   pto2__ring *r = &rt->rings[o->ring];
   uint32_t in_scope = o->scope_task_count - o->scopes[o->depth - 1].begin;
   if (PTO2_UNLIKELY(in_scope >= r->mask + 1)) {
+    /* The scope named as the hazard texts name it; the window must exceed
+     * the scope's whole task count, which is not known yet: no number. */
+    unsigned depth = o->depth - 1;
+    unsigned mode = o->scopes[depth].mode;
     pto2__fail(rt, PTO2_E_SCOPE_DEADLOCK,
-               "FATAL: Scope Deadlock Detected! (ring %u) Tasks in current scope (%u) >= "
-               "task_window_size (%llu) at scope depth %u: a scope's tasks cannot retire before "
-               "it ends. Raise PTO2_RING_TASK_WINDOW (e.g. PTO2_RING_TASK_WINDOW=%llu) or split "
-               "the scope.",
-               r->id, in_scope, (unsigned long long)r->mask + 1, o->depth - 1,
-               (unsigned long long)(r->mask + 1) * 2);
+               "FATAL: Scope Deadlock Detected! (ring %u) the %s scope #%u (depth %u) submits "
+               "more than %llu tasks, the task window of its ring: a scope's tasks cannot retire "
+               "before it ends, so the window must be a power of two larger than the number of "
+               "tasks one scope submits (pto2_config.task_window, Python "
+               "Runtime(task_window=...), or the environment's PTO2_RING_TASK_WINDOW, which "
+               "overrides both)%s",
+               r->id,
+               mode == PTO2_SCOPE_MANUAL        ? "MANUAL"
+               : mode == PTO2_SCOPE_GRAPH       ? "GRAPH"
+               : mode == PTO2_SCOPE_AUTO_STRICT ? "AUTO_STRICT"
+                                                : "AUTO",
+               o->scopes[depth].seq, depth, (unsigned long long)r->mask + 1,
+               depth == 0 ? "; or wrap the loop body in an inner scope (PTO2_SCOPE, Python "
+                            "with o.scope():) so each iteration's tasks retire at its end."
+                          : "; or split the scope into smaller ones (an inner PTO2_SCOPE, Python "
+                            "with o.scope():, per loop iteration).");
     return PTO2_TASK_ID_INVALID;
   }
   pto2__slot *s;

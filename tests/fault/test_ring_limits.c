@@ -48,6 +48,19 @@ static void flood_scope(pto2_runtime *rt, void *arg) {
   }
 }
 
+/* `n` tasks in the root scope. */
+static void flood_root(pto2_runtime *rt, void *arg) {
+  const int *n = arg;
+  uint32_t shape[1] = {16};
+  pto2_create_info ci = pto2_create_info_make(shape, 1, PTO2_FLOAT32);
+  for (int i = 0; i < *n && !pto2_is_fatal(rt); i++) {
+    pto2_arg a;
+    pto2_arg_init(&a);
+    pto2_arg_add_output(&a, &ci);
+    pto2_submit_aiv(rt, K_NOOP, &a);
+  }
+}
+
 /* One slow producer and `n` consumers of its output in the same scope:
  * every consumer holds a dependency entry until the scope ends. */
 static void fan_out(pto2_runtime *rt, void *arg) {
@@ -120,8 +133,27 @@ int main(void) {
   pto2_runtime *rt = make_runtime(16, 4096, 8);
 
   struct flood too_many = {40, 16}; /* 40 tasks in one scope, window 16 */
-  expect_failure(rt, flood_scope, &too_many, PTO2_E_SCOPE_DEADLOCK, "Scope Deadlock Detected",
+  expect_failure(rt, flood_scope, &too_many, PTO2_E_SCOPE_DEADLOCK, "FATAL: Scope Deadlock Detected!",
                  "PTO2_RING_TASK_WINDOW");
+  /* The advice: the window must exceed the scope's task count (no number
+   * that would fail again), named as a config field and a variable; a
+   * nested scope is split, the root scope's loop body gets an inner scope. */
+  ASSERT_TRUE(pto2_run(rt, flood_scope, &too_many, 0) == PTO2_E_SCOPE_DEADLOCK);
+  const char *msg = pto2_error_message(rt);
+  printf("  %s\n", msg);
+  ASSERT_STR_CONTAINS(msg, "AUTO scope #1 (depth 1) submits more than 16 tasks");
+  ASSERT_STR_CONTAINS(msg, "larger than the number of tasks one scope submits");
+  ASSERT_STR_CONTAINS(msg, "pto2_config.task_window");
+  ASSERT_STR_CONTAINS(msg, "Runtime(task_window=...)");
+  ASSERT_STR_CONTAINS(msg, "split the scope into smaller ones");
+  ASSERT_TRUE(strstr(msg, "task_window_size") == NULL && strstr(msg, "=32") == NULL);
+  int root_tasks = 40;
+  expect_failure(rt, flood_root, &root_tasks, PTO2_E_SCOPE_DEADLOCK,
+                 "FATAL: Scope Deadlock Detected! (ring 0) the AUTO scope #0 (depth 0) submits "
+                 "more than 16 tasks",
+                 "wrap the loop body in an inner scope (PTO2_SCOPE, Python with o.scope():)");
+  ASSERT_TRUE(pto2_run(rt, flood_root, &root_tasks, 0) == PTO2_E_SCOPE_DEADLOCK);
+  ASSERT_TRUE(strstr(pto2_error_message(rt), "split the scope") == NULL);
 
   struct flood too_big = {1, 4096}; /* 16 KiB output, heap 4 KiB */
   expect_failure(rt, flood_scope, &too_big, PTO2_E_HEAP_RING_DEADLOCK, "heap holds",
