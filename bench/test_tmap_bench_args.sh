@@ -44,4 +44,9 @@ expect "--busy-us 3" "pto2-tmap-bench: --busy-us needs --kernels busy"
 grep -q '^usage: pto2-tmap-bench ' "$DIR/out" || fail "--help: no usage on stdout"
 grep -q '^columns: orch ns/task = ' "$DIR/out" || fail "--help: no legend of the columns"
 [ ! -s "$DIR/err" ] || fail "--help wrote to stderr"
+# Singular counts: "1 K step", "1 worker".
+"$BENCH" --scene bgemm --grid 2 --k 1 --threads 1 --repeat 1 --lane graph > "$DIR/out" 2>&1 ||
+  fail "bgemm run: $(cat "$DIR/out")"
+grep -q '^bgemm: G x G tiles of C, 1 K step, .*, 1 worker (median of 1)' "$DIR/out" ||
+  fail "bgemm header: $(head -1 "$DIR/out")"
 echo "test_tmap_bench_args: all passed"

@@ -483,9 +483,9 @@ int main(int argc, char **argv) {
   }
   if (bgemm) {
     if (!json)
-      printf("bgemm: G x G tiles of C, %u K steps, INOUT accumulation, %s kernels, %u workers "
+      printf("bgemm: G x G tiles of C, %u K step%s, INOUT accumulation, %s kernels, %u worker%s "
              "(median of %u)\n  %8s %-7s %8s %12s %10s %14s\n",
-             bo.k, bo.kernels, bo.workers, repeat, "G", "lane", "tasks", "orch ns/task", "x G=first",
+             bo.k, bo.k == 1 ? "" : "s", bo.kernels, bo.workers, bo.workers == 1 ? "" : "s", repeat, "G", "lane", "tasks", "orch ns/task", "x G=first",
              "elapsed(us)");
     double first[LANE_COUNT] = {0};
     for (int i = 0; i < ng && !status; i++)

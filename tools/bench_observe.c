@@ -1,9 +1,11 @@
 /* pto2-bench's observability options (bench_observe.h). */
 #include "bench_observe.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report.h"
@@ -23,6 +25,40 @@ int bench_observe_parse(bench_observe *o, const char *a, const char *v) {
     return 1;
   }
   return 0;
+}
+
+/* The option's file can be written: its folder exists and is writable,
+ * and the file, if it exists, is a writable file.  Else a message. */
+static int check_path(const char *opt, const char *path) {
+  char dir[1024];
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == path) snprintf(dir, sizeof dir, "/");
+  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  struct stat st;
+  const char *why = 0;
+  if (!*path || (slash && !slash[1])) why = "not a file name";
+  else if (stat(dir, &st) != 0) why = strerror(errno);
+  else if (!S_ISDIR(st.st_mode)) why = "not a folder";
+  else if (access(dir, W_OK | X_OK) != 0) why = strerror(errno);
+  if (why) {
+    fprintf(stderr, "pto2-bench: cannot write %s %s: folder %s: %s\n", opt, path, dir, why);
+    return 2;
+  }
+  if (stat(path, &st) == 0 && (S_ISDIR(st.st_mode) || access(path, W_OK) != 0)) {
+    fprintf(stderr, "pto2-bench: cannot write %s %s: %s\n", opt, path,
+            S_ISDIR(st.st_mode) ? "it is a folder" : strerror(errno));
+    return 2;
+  }
+  return 0;
+}
+
+int bench_observe_check_paths(const bench_observe *o) {
+  int rc = 0;
+  if (o->trace && !rc) rc = check_path("--trace", o->trace);
+  if (o->graph && !rc) rc = check_path("--graph", o->graph);
+  if (o->report && !rc) rc = check_path("--report", o->report);
+  return rc;
 }
 
 bool bench_observe_wanted(const bench_observe *o) {
@@ -50,11 +86,12 @@ static int write_report(const bench_observe *o, pto2_runtime *rt, const char *ta
   const char *path = tagged(o->report, tag, single, ".html", buf, sizeof buf);
   snprintf(tp, sizeof tp, "%s.trace.tmp", path);
   snprintf(gp, sizeof gp, "%s.graph.tmp", path);
+  /* The temporary files' failures name the report the user asked for. */
   int rc = pto2_trace_write(rt, tp);
-  if (rc) return fail("report (trace)", tp, rc);
+  if (rc) return fail("report", path, rc);
   if ((rc = pto2_graph_write(rt, gp)) != 0) {
     remove(tp);
-    return fail("report (graph)", gp, rc);
+    return fail("report", path, rc);
   }
   FILE *f = fopen(path, "w");
   char err[512] = "cannot open the file";

@@ -19,6 +19,10 @@ typedef struct bench_observe {
 /* Option `a` with value `v` (may be NULL): returns how many arguments it
  * took (1 or 2), 0 if it is not one of these, -1 if its value is missing. */
 int bench_observe_parse(bench_observe *o, const char *a, const char *v);
+/* Before any run: the --trace, --graph and --report paths can be written
+ * (their folders exist and are writable).  Returns 0, or 2 after a message
+ * on stderr naming the option and the path. */
+int bench_observe_check_paths(const bench_observe *o);
 /* True if a run must be recorded. */
 bool bench_observe_wanted(const bench_observe *o);
 /* Writes the artefacts of the last run of one combination; `tag` is

@@ -38,6 +38,7 @@
  * terminal a progress line on stderr shows the scene, case, lane and round.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@
 #include "roofline.h"
 
 enum { MAX_ROUNDS = 10000, MAX_CASES = 16 };
+/* The runtime's limits (pto2_config.block_dim, worker_threads). */
+enum { MAX_BLOCK_DIM = 1024, MAX_THREADS = 256, MAX_BUSY_US = 1000000 };
 
 typedef struct options {
   bool scenes[PA_SCENE_COUNT];
@@ -113,10 +116,35 @@ static void usage(FILE *f) {
           "                  [--check-hazards] [--auto-strict]\n");
 }
 
-static int fail_arg(const char *what, const char *value) {
-  fprintf(stderr, "pto2-bench: invalid %s '%s'\n", what, value);
-  usage(stderr);
+/* The defaults and ranges, for --help. */
+static void usage_defaults(FILE *f) {
+  fprintf(f,
+          "defaults and ranges:\n"
+          "  --scene paged_attention  --case Case1  --lane all  --kernels real  --format table\n"
+          "  --busy-us 2 (with --kernels busy; 1..%u)  --rounds 10 (1..%d)  --warmup 2 (0..%d)\n"
+          "  --block-dim 24 (the runtime's default; 1..%u)\n"
+          "  --threads: the runtime's default, CPUs - 1 at least 1, or PTO2_WORKERS (0..%u;\n"
+          "    0 = no worker thread; at most block-dim - 1 are used)\n"
+          "  --seed 0x%llx  --quick = --scene all --case Small1,Small2,VarSeq2,VarSeq4\n"
+          "    --rounds 2 --warmup 1 --check --expect-counts\n",
+          (unsigned)MAX_BUSY_US, MAX_ROUNDS, MAX_ROUNDS, (unsigned)MAX_BLOCK_DIM,
+          (unsigned)MAX_THREADS, (unsigned long long)PA_SEED_DEFAULT);
+}
+
+/* One line naming the bad argument, then where the options are listed. */
+static __attribute__((format(printf, 1, 2))) int fail_msg(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "pto2-bench: ");
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\n(pto2-bench --help lists the options and their defaults)\n");
   return 2;
+}
+
+/* An out-of-range or malformed number: names the range. */
+static int fail_range(const char *what, const char *value, const char *range) {
+  return fail_msg("invalid %s '%s' (expected %s)", what, value, range);
 }
 
 static bool parse_uint(const char *s, uint64_t max, uint64_t *out) {
@@ -144,7 +172,7 @@ static int add_scene(options *o, const char *w) {
     if (!strcmp(w, "all") || !strcmp(w, pa_scene_name((pa_scene)s))) o->scenes[s] = true;
   return strcmp(w, "all") && strcmp(w, pa_scene_name(PA_SCENE_BASE)) &&
                  strcmp(w, pa_scene_name(PA_SCENE_UNROLL))
-             ? fail_arg("scene", w)
+             ? fail_range("scene", w, "paged_attention, paged_attention_unroll or all")
              : 0;
 }
 
@@ -156,7 +184,7 @@ static int add_case(options *o, const char *w) {
     return 0;
   }
   const pa_case *c = pa_case_find(w);
-  if (!c) return fail_arg("case", w);
+  if (!c) return fail_range("case", w, "Case1, Case2, Case3, Small1, Small2, VarSeq2, VarSeq4 or all");
   if (o->ncases < MAX_CASES) o->cases[o->ncases++] = c;
   return 0;
 }
@@ -165,7 +193,7 @@ static int add_lane(options *o, const char *w) {
   bool any = false;
   for (int l = 0; l < PA_LANE_COUNT; l++)
     if (!strcmp(w, "all") || !strcmp(w, pa_lane_name((pa_lane)l))) o->lanes[l] = any = true;
-  return any ? 0 : fail_arg("lane", w);
+  return any ? 0 : fail_range("lane", w, "auto, manual, graph or all");
 }
 
 static int parse_options(int argc, char **argv, options *o) {
@@ -178,12 +206,24 @@ static int parse_options(int argc, char **argv, options *o) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : 0;
     uint64_t n;
     int took;
-    bool takes_value = strcmp(a, "--check") && strcmp(a, "--quick") &&
-                       strcmp(a, "--expect-counts") && strcmp(a, "--help") &&
-                       strcmp(a, "--roofline") && strcmp(a, "--check-hazards") &&
-                       strcmp(a, "--auto-strict") && strcmp(a, "--summary");
-    if (takes_value && !v) return fail_arg("option (missing value)", a);
-    if (!strcmp(a, "--help")) { usage(stdout); printf("\n%s", TABLE_LEGEND); exit(0); }
+    static const char *const flags[] = {"--check",         "--quick",       "--expect-counts",
+                                        "--help",          "--roofline",    "--check-hazards",
+                                        "--auto-strict",   "--summary"};
+    static const char *const valued[] = {"--scene",  "--case",      "--lane",    "--kernels",
+                                         "--busy-us", "--rounds",   "--warmup",  "--format",
+                                         "--block-dim", "--threads", "--seed",   "--trace",
+                                         "--graph",   "--report"};
+    bool flag = false, takes_value = false;
+    for (size_t f = 0; f < sizeof flags / sizeof *flags; f++) flag |= !strcmp(a, flags[f]);
+    for (size_t f = 0; f < sizeof valued / sizeof *valued; f++) takes_value |= !strcmp(a, valued[f]);
+    if (!flag && !takes_value) return fail_msg("unknown option '%s'", a);
+    if (takes_value && !v) return fail_msg("option '%s' needs a value", a);
+    if (!strcmp(a, "--help")) {
+      usage(stdout);
+      usage_defaults(stdout);
+      printf("\n%s", TABLE_LEGEND);
+      exit(0);
+    }
     else if (!strcmp(a, "--check")) o->check = true;
     else if (!strcmp(a, "--expect-counts")) o->expect_counts = true;
     else if (!strcmp(a, "--roofline")) o->roofline = true;
@@ -200,36 +240,36 @@ static int parse_options(int argc, char **argv, options *o) {
     else if (!strcmp(a, "--lane")) lanes = v, i++;
     else if (!strcmp(a, "--kernels")) {
       if (strcmp(v, "real") && strcmp(v, "noop") && strcmp(v, "busy"))
-        return fail_arg("kernels", v);
+        return fail_range("kernels", v, "real, noop or busy");
       o->noop = strcmp(v, "real") != 0;
       if (!strcmp(v, "busy") && !o->busy_us) o->busy_us = 2;
       i++;
     } else if (!strcmp(a, "--busy-us")) {
-      if (!parse_uint(v, 1000000, &n) || n == 0) return fail_arg("busy-us", v);
+      if (!parse_uint(v, MAX_BUSY_US, &n) || n == 0) return fail_range("busy-us", v, "1..1000000");
       o->busy_us = (uint32_t)n, i++;
     } else if (!strcmp(a, "--rounds")) {
-      if (!parse_uint(v, MAX_ROUNDS, &n) || n == 0) return fail_arg("rounds", v);
+      if (!parse_uint(v, MAX_ROUNDS, &n) || n == 0) return fail_range("rounds", v, "1..10000");
       o->rounds = (int)n, i++;
     } else if (!strcmp(a, "--warmup")) {
-      if (!parse_uint(v, MAX_ROUNDS, &n)) return fail_arg("warmup", v);
+      if (!parse_uint(v, MAX_ROUNDS, &n)) return fail_range("warmup", v, "0..10000");
       o->warmup = (int)n, i++;
     } else if (!strcmp(a, "--format")) {
       if (!strcmp(v, "table")) o->format = FMT_TABLE;
       else if (!strcmp(v, "csv")) o->format = FMT_CSV;
       else if (!strcmp(v, "json")) o->format = FMT_JSON;
-      else return fail_arg("format", v);
+      else return fail_range("format", v, "table, csv or json");
       i++;
     } else if ((took = bench_observe_parse(&o->obs, a, v)) > 0) i += took - 1;
     else if (!strcmp(a, "--block-dim")) {
-      if (!parse_uint(v, 1024, &n) || n == 0) return fail_arg("block-dim", v);
+      if (!parse_uint(v, MAX_BLOCK_DIM, &n) || n == 0) return fail_range("block-dim", v, "1..1024");
       o->block_dim = (uint32_t)n, i++;
     } else if (!strcmp(a, "--threads")) {
-      if (!parse_uint(v, 256, &n)) return fail_arg("threads", v);
+      if (!parse_uint(v, MAX_THREADS, &n)) return fail_range("threads", v, "0..256");
       o->threads = (uint32_t)n, o->threads_set = true, i++;
     } else if (!strcmp(a, "--seed")) {
-      if (!parse_uint(v, UINT64_MAX, &n)) return fail_arg("seed", v);
+      if (!parse_uint(v, UINT64_MAX, &n)) return fail_range("seed", v, "0..2^64-1");
       o->seed = n, i++;
-    } else return fail_arg("option", a);
+    } else return fail_msg("unknown option '%s'", a);
   }
   int rc;
   if ((rc = for_words(scene, add_scene, o)) || (rc = for_words(cases, add_case, o)) ||
@@ -499,7 +539,7 @@ static int run_case(options *o, pto2_runtime *rt, const pa_case *c, bool *header
 int main(int argc, char **argv) {
   options o;
   int rc = parse_options(argc, argv, &o);
-  if (rc) return rc;
+  if (rc || (rc = bench_observe_check_paths(&o.obs)) != 0) return rc;
   char isa_msg[160];
   if (pa_isa_init_from_env(isa_msg, sizeof isa_msg) != 0) {
     fprintf(stderr, "pto2-bench: %s\n", isa_msg);
@@ -544,10 +584,12 @@ int main(int argc, char **argv) {
   if (o.format == FMT_TABLE) {
     printf("\n%s", TABLE_LEGEND);
     if ((o.check && !o.noop) || o.expect_counts || o.check_hazards || bad)
-      printf("\n%s: %d of %d runs failed a check%s\n", bad ? "FAILED" : "ok", bad, combos,
+      printf("\n%s: %d of %d run%s failed a check%s\n", bad ? "FAILED" : "ok", bad, combos,
+             combos == 1 ? "" : "s",
              o.check && !o.noop ? " (golden allclose; == / != lanes bit-identical)" : "");
     else
-      printf("\nok: %d runs completed; no result check asked for (--check)\n", combos);
+      printf("\nok: %d run%s completed; no result check asked for (--check)\n", combos,
+             combos == 1 ? "" : "s");
     if (eff.hazard_check != PTO2_HAZARD_CHECK_OFF)
       printf("hazard checker: %s; at most %.1f MiB of checker records in one run\n",
              bad ? "see the failures above" : "no hazard in any run",
