@@ -182,14 +182,31 @@ int pto2_summary_print(const pto2_runtime *rt, FILE *f) {
         any = true;
       }
   fprintf(f, "%s\n", any ? "" : " never");
-  fprintf(f, "per core busy (us):");
+  /* AICn = cluster n's cube core, AIVn.m = its vector core m (the trace's
+   * "AIC n" / "AIV n.m" without the space); lines wrapped at ~100 columns. */
+  fprintf(f, "per core busy (us; AICn: cluster n's cube core, AIVn.m: its vector core m; idle "
+             "cores left out):");
+  int col = 100; /* a new line before the first entry */
+  bool busy = false;
   for (uint32_t c = 0; c < s.ncores; c++) {
-    char name[32];
+    if (!s.core_busy_ns[c]) continue;
+    char name[32], label[32], entry[64];
     pto2__core_name(rt, (int)c, name, sizeof name);
-    if (s.core_busy_ns[c]) fprintf(f, " %s %.1f;", name, us(s.core_busy_ns[c]));
+    size_t n = 0;
+    for (const char *p = name; *p && n + 1 < sizeof label; p++)
+      if (*p != ' ') label[n++] = *p;
+    label[n] = 0;
+    int w = snprintf(entry, sizeof entry, "%s=%.1f", label, us(s.core_busy_ns[c]));
+    if (col + 2 + w > 100) {
+      fprintf(f, "\n ");
+      col = 1;
+    }
+    fprintf(f, " %s", entry);
+    col += 1 + w;
+    busy = true;
   }
-  fprintf(f, "\ncritical path: %.3f ms of kernel time over %u tasks (%.1f%% of elapsed)",
-          ms(s.crit_ns), s.ncrit,
+  fprintf(f, "%s\ncritical path: %.3f ms of kernel time over %u tasks (%.1f%% of elapsed)",
+          busy ? "" : "\n  none", ms(s.crit_ns), s.ncrit,
           s.elapsed_ns ? 100.0 * (double)s.crit_ns / (double)s.elapsed_ns : 0.0);
   for (uint32_t i = 0; i < s.ncrit && i < 12; i++) {
     char name[128];

@@ -87,6 +87,13 @@ int main(void) {
   ASSERT_STR_CONTAINS(text, "orchestrator blocked: ring 1 task slots ");
   ASSERT_STR_CONTAINS(text, "per kernel (invocations)");
   ASSERT_STR_CONTAINS(text, "  blocker                          8 ");
+  /* Per core: AIVn.m=us labels on the next line (only AIV kernels ran). */
+  ASSERT_STR_CONTAINS(text, "per core busy (us; AICn: cluster n's cube core, AIVn.m: its vector "
+                            "core m; idle cores left out):\n  AIV");
+  const char *cores = strstr(text, "core m; idle cores left out):\n");
+  ASSERT_TRUE(cores != NULL && strstr(cores, "\ncritical path") != NULL);
+  ASSERT_TRUE(strstr(cores, "AIV ") == NULL || strstr(cores, "AIV ") > strstr(cores, "\ncritical"));
+  ASSERT_TRUE(strstr(cores, "=") != NULL && strstr(cores, "=") < strstr(cores, "\ncritical"));
   pto2_runtime_destroy(rt);
   TEST_PASS("test_run_stats");
 }
