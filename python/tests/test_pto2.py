@@ -662,6 +662,45 @@ def test_block_num_rejects_bad_n(n):
 
 # ---- Hazards name the Python calls ---------------------------------------------
 
+@pytest.mark.parametrize("writer_mode", [pto2.SCOPE_AUTO, pto2.SCOPE_AUTO_STRICT])
+def test_hazard_advice_for_a_read_in_a_manual_scope(demo, writer_mode):
+    """A MANUAL scope with a missing edge, then a writer of what it read in
+    an AUTO (or strict AUTO) scope: the missing edge comes first, and the
+    write-after-read's advice is an explicit producer or edge, not a strict
+    scope (a MANUAL read is never recorded); following it removes it."""
+    x = np.ones((16, 8), np.float32)
+    y, z = np.zeros_like(x), np.full_like(x, 5.0)
+
+    def orch(dep):
+        def run(o):
+            ids = []
+            manual_orchestration(x, y, 2.0, dependency=False, ids=ids)(o)
+            zt, xt = o.tensor(z), o.tensor(x)
+            with o.scope(writer_mode):
+                args = pto2.Args().input(zt).input(zt).output_existing(xt)
+                if dep:
+                    args = args.dep(pto2.TaskId(ids[0])).dep(pto2.TaskId(ids[1]))
+                o.submit_aiv(1, args)
+        return run
+
+    with pto2.Runtime(block_dim=2, worker_threads=1, log_level=pto2.LOG_SILENT,
+                      hazard_check=pto2.HAZARD_CHECK_WARN) as r:
+        r.load_plugin(demo)
+        r.run(orch(dep=False))
+        hs = r.hazards()
+        assert [h.kind for h in hs] == [pto2.HazardKind.RAW, pto2.HazardKind.WAR,
+                                        pto2.HazardKind.WAR]
+        assert "missing explicit edge (Orchestrator.add_dependency)" in hs[0].cause
+        for h in hs[1:]:
+            assert h.first.scope_mode == pto2.SCOPE_MANUAL
+            assert h.cause.startswith("the read was in a MANUAL scope, whose reads are not "
+                                      "recorded")
+            assert "give the writer the reader as an explicit producer (Args.dep)" in h.cause
+            assert "SCOPE_AUTO_STRICT" not in h.cause and "pto2_" not in h.cause
+        r.run(orch(dep=True))  # the advice: the readers as explicit producers
+        assert [h.kind for h in r.hazards()] == [pto2.HazardKind.RAW]
+
+
 def test_hazards_of_python_orchestrations_name_python_calls(demo):
     x = np.arange(16 * 8, dtype=np.float32).reshape(16, 8)
     y = np.zeros_like(x)
