@@ -178,6 +178,7 @@ static void run_block(pto2_runtime *rt, pto2__executor *ex, const pto2__slot *s,
 
 static void execute(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
   if (PTO2_LIKELY(s->block_num == 1)) {
+    pto2__slot_prefetch_fanin(s);
     run_block(rt, ex, s, 0);
     pto2__slot_complete(rt, ex, s);
     return;

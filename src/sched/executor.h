@@ -59,10 +59,17 @@ typedef struct pto2__executor {
 
 /* A task made ready by `ex`'s completion runs next on `ex` if it has no
  * successor lined up yet and is not SPMD; others go to the shared queue
- * for other executors (sched/sched.h). */
+ * for other executors (sched/sched.h).  A lined-up task's payload header,
+ * which the orchestrator wrote on its core, is requested now, so that its
+ * transfer overlaps the rest of the completion (the task is this
+ * executor's: its last decrement made it ready, S1). */
 static inline void pto2__make_ready_local(pto2_runtime *rt, pto2__executor *ex, pto2__slot *s) {
-  if (!ex->next && s->block_num == 1) ex->next = s;
-  else pto2__push_ready(rt, s);
+  if (!ex->next && s->block_num == 1) {
+    ex->next = s;
+    __builtin_prefetch(s->payload, 0, 3);
+  } else {
+    pto2__push_ready(rt, s);
+  }
 }
 
 int pto2__executors_start(pto2_runtime *rt);

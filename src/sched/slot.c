@@ -107,7 +107,17 @@ void pto2__slot_complete(pto2_runtime *rt, struct pto2__executor *ex, pto2__slot
   pto2__payload *pl = s->payload;
   pto2__slot *producers[PTO2__MAX_RELEASES];
   unsigned nprod = pl->fanin_count;
-  for (unsigned i = 0; i < nprod; i++) producers[i] = pl->fanin[i];
+  /* One entry at a time, each with a request for the producer's line (its
+   * release below is a read-modify-write of fanout_refcount, usually on a
+   * line another core wrote last; the request overlaps the transfer with
+   * the walk).  The per-entry body also keeps the compiler from turning
+   * the copy into `rep movsq`: after a kernel, that microcoded instruction
+   * took ~300 extra cycles here (docs/performance.md, "Completion"). */
+  for (unsigned i = 0; i < nprod; i++) {
+    pto2__slot *p = pl->fanin[i];
+    pto2__prefetch_write(&p->fanout_refcount);
+    producers[i] = p;
+  }
   uint8_t ring = s->ring;
   uint64_t local = pto2_task_id_local(pl->id);
 

@@ -232,6 +232,32 @@ static inline int pto2__slot_link_held(pto2_runtime *rt, pto2__slot *p, pto2__sl
 
 /* ---- executors --------------------------------------------------------- */
 
+/* A hint that this thread will soon write the line at `p` (x86 PREFETCHW,
+ * which CPUs without it execute as a no-op).  Not a memory access in the
+ * C model: it reads no value, so it cannot race, and `p` may be a slot
+ * that is no longer the task's (S4). */
+static inline void pto2__prefetch_write(const void *p) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
+#else
+  __builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* Executor, before the kernel of `s` runs: asks for the payload lines its
+ * completion reads (the fanin list; the payload is not 64-byte aligned, so
+ * the list often starts on the line after the header), so that their
+ * transfer from the orchestrator's core overlaps the kernel.  The payload
+ * is the executor's while the task runs (S4). */
+static inline void pto2__slot_prefetch_fanin(const pto2__slot *s) {
+  const pto2__payload *pl = s->payload;
+  unsigned n = pl->fanin_count;
+  if (n) {
+    __builtin_prefetch(&pl->fanin[0], 0, 3);
+    __builtin_prefetch(&pl->fanin[n - 1], 0, 3);
+  }
+}
+
 /* SPMD: claims the next block of the task (relaxed: a counter only). */
 static inline int pto2__slot_claim_block(pto2__slot *s) {
   return atomic_fetch_add_explicit(&s->next_block, 1, memory_order_relaxed);
