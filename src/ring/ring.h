@@ -87,8 +87,9 @@ typedef struct pto2__ring {
   pto2_task_id (*producer_ids)[PTO2_MAX_FANIN];
   uint64_t mask;
   uint8_t id;
-  /* Orchestrator-private. */
-  uint64_t next_local;    /* == head */
+  /* Orchestrator-private, on lines of their own: executors read the fixed
+   * fields above when they advance the watermark. */
+  alignas(64) uint64_t next_local; /* == head */
   uint64_t seen_alive;    /* last value of last_alive acted on (R3) */
   uint64_t limit;         /* next_local below this has a free slot and payload (R4) */
   pto2__payload *payloads; /* the newest payload block's payloads (R4) */
