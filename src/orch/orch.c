@@ -173,6 +173,8 @@ typedef struct found {
   pto2__slot *slots[PTO2_MAX_FANIN];
   pto2__task_meta *metas[PTO2_MAX_FANIN]; /* of the live ones */
   pto2_task_id held_ids[PTO2_MAX_TENSOR_ARGS];
+  uint32_t held_outer;                  /* bit i: held_ids[i] is not of the innermost scope */
+  uint32_t record;                      /* step 5: bit i when tensor arg i is recorded */
   /* Plain AUTO (T7): bit i set when INOUT arg i covers an entry with its
    * exact region, reuse[i], which step 5 takes over instead of inserting. */
   uint32_t reuse_mask;
@@ -269,12 +271,52 @@ static const char *arg_kind_name(unsigned kind) {
   return kind < 5 ? names[kind] : "?";
 }
 
-/* Step 1 for the arguments: every tensor usable, every create-info sane.
- * Returns the total output bytes and each output's size (sizes[i] for
- * OUTPUT arg i, reused by write_payload()), or fails the run. */
-static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint64_t *bytes,
-                      uint64_t *sizes) {
+/* The innermost scope's tasks as one range of raw task ids, taken once per
+ * submit: an id is in it if its ring is the scope's ring and it was issued
+ * since the scope opened (pto2__in_current_scope() without the per-id
+ * loads).  exact (O1): the scope's ring serves no nested scope (depth
+ * 1..PTO2_RING_COUNT - 1), so every id in the range is a task of the
+ * scope, which holds it (S2): alive, its scope open.  Otherwise (the last
+ * ring, shared by the deeper scopes) the task's meta decides. */
+typedef struct scope_window {
+  uint64_t first; /* raw id of the first task the scope's ring issued since it opened */
+  uint64_t count; /* ids issued since */
+  bool exact;
+} scope_window;
+
+static inline scope_window current_window(pto2_runtime *rt) {
+  const pto2__orch *o = &rt->orch;
+  const pto2__scope *sc = &o->scopes[o->depth - 1];
+  scope_window w;
+  w.first = ((uint64_t)(o->ring + 1) << 56) | sc->first_local; /* as claim_slot() numbers */
+  w.count = rt->rings[o->ring].next_local - sc->first_local;
+  w.exact = o->ring < PTO2_RING_COUNT - 1;
+  return w;
+}
+
+static inline bool in_window(const scope_window *w, pto2_task_id id) {
+  return id.raw - w->first < w->count; /* unsigned: ids below `first` wrap high */
+}
+
+/* What step 1 learnt about the tensor arguments, one bit per argument, for
+ * steps 4-7: no later step reads a creator again to classify it. */
+typedef struct arg_class {
+  uint32_t local;   /* created by a task of the innermost scope */
+  uint32_t owned;   /* created by a task (not caller memory) */
+  uint32_t deps;    /* not OUTPUT, and created or in the TensorMap (not manual_dep) */
+} arg_class;
+
+/* Step 1 for the arguments: every tensor usable, every create-info sane,
+ * every creator alive (O1 decides a creator of the innermost scope without
+ * reading it; pto2__check_owner() any other).  Returns the total output
+ * bytes, each output's size (sizes[i] for OUTPUT arg i, reused by
+ * write_payload()) and the arguments' classes, or fails the run. */
+static inline __attribute__((always_inline)) int check_args(pto2_runtime *rt, const pto2_arg *a,
+                                                            const char *api, uint64_t *bytes,
+                                                            uint64_t *sizes, arg_class *c) {
   uint64_t total = 0;
+  scope_window w = current_window(rt);
+  uint32_t local = 0, owned = 0, deps = 0;
   for (unsigned i = 0; i < a->tensor_count; i++) {
     if (a->kinds[i] == PTO2_ARG_OUTPUT) {
       const pto2_create_info *ci = a->refs[i].create;
@@ -298,10 +340,29 @@ static int check_args(pto2_runtime *rt, const pto2_arg *a, const char *api, uint
                         "%s: %s arg %u is not a valid tensor (a failed view or reshape, or "
                         "not built with the pto2_tensor functions)",
                         api, arg_kind_name(a->kinds[i]), i);
+    uint32_t bit = 1u << i;
+    if (in_window(&w, t->owner) && PTO2_LIKELY(w.exact)) { /* (O1) */
+      PTO2_CHECK(rt, "O1",
+                 pto2__creator_alive(rt, pto2_task_id_ring(t->owner), pto2_task_id_local(t->owner)));
+      local |= bit;
+      owned |= bit;
+      deps |= bit;
+      continue;
+    }
     int rc = pto2__check_owner(rt, t, i, api);
     if (rc) return rc;
+    if (pto2_task_id_is_valid(t->owner)) {
+      owned |= bit;
+      deps |= bit;
+      if (PTO2_UNLIKELY(!w.exact) && pto2__in_current_scope(rt, t->owner)) local |= bit;
+    } else if (!t->manual_dep) {
+      deps |= bit;
+    }
   }
   *bytes = total;
+  c->local = local;
+  c->owned = owned;
+  c->deps = deps;
   return 0;
 }
 
@@ -654,13 +715,11 @@ static int lookup_writers_strict(pto2_runtime *rt, found *f, const pto2_tensor *
                     self, argi);
 }
 
-/* True if the task keeps the tensor's creator alive (a lifetime hold)
- * instead of waiting for it, and leaves the tensor out of the TensorMap:
+/* The tensor arguments whose creators the task keeps alive (a lifetime
+ * hold) instead of waiting for, and which it leaves out of the TensorMap:
  * the mode orders such tasks by explicit edges (orch/policy.h). */
-static inline bool creator_held(pto2_runtime *rt, const pto2__mode_policy *pol,
-                                pto2_task_id owner) {
-  return pol->hold == PTO2__HOLD_ALL ||
-         (pol->hold == PTO2__HOLD_LOCAL && pto2__in_current_scope(rt, owner));
+static inline uint32_t held_args(const pto2__mode_policy *pol, const arg_class *c) {
+  return pol->hold == PTO2__HOLD_ALL ? c->owned : pol->hold == PTO2__HOLD_LOCAL ? c->local : 0;
 }
 
 static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, found *f) {
@@ -690,51 +749,61 @@ static int add_explicit(pto2_runtime *rt, const pto2_arg *a, pto2_task_id self, 
  * the creator only through other tasks: a lifetime hold (see
  * hold_creators()).  Creators are deduplicated; a creator that is also a
  * producer needs no hold. */
-static void add_hold(found *f, pto2_task_id creator) {
+static inline void add_hold(found *f, pto2_task_id creator, bool outer) {
   for (uint32_t i = 0; i < f->holds; i++)
     if (f->held_ids[i].raw == creator.raw) return;
+  f->held_outer |= (uint32_t)outer << f->holds;
   f->held_ids[f->holds++] = creator; /* at most one per tensor argument */
 }
 
 /* Drops holds on creators that became producers (explicit deps at submit). */
 static void drop_held_producers(found *f) {
-  uint32_t kept = 0;
+  uint32_t kept = 0, outer = 0;
   for (uint32_t i = 0; i < f->holds; i++) {
     bool producer = false;
     for (uint32_t j = 0; j < f->count && !producer; j++) producer = f->ids[j].raw == f->held_ids[i].raw;
-    if (!producer) f->held_ids[kept++] = f->held_ids[i];
+    if (producer) continue;
+    outer |= (f->held_outer >> i & 1u) << kept;
+    f->held_ids[kept++] = f->held_ids[i];
   }
   f->holds = kept;
+  f->held_outer = outer;
 }
 
-/* Step 4.  pol is a compile-time constant in each caller. */
+/* Step 4.  pol is a compile-time constant in each caller.  Walks only the
+ * arguments that step 1 classified as having something to do in this
+ * mode: the held creators, then the other created or TensorMap-visible
+ * tensors; notes those step 5 records (f->record). */
 static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt,
                                                                 const pto2_arg *a,
+                                                                const arg_class *c,
                                                                 pto2_task_id self, found *f,
                                                                 const pto2__mode_policy *pol,
                                                                 bool traced) {
-  f->count = f->live = f->holds = f->reuse_mask = 0;
+  f->count = f->live = f->holds = f->reuse_mask = f->held_outer = f->record = 0;
   if (pol->strict) {
     /* Room for every creator and explicit producer; lookups wait beyond. */
-    uint32_t reserve = a->dep_count;
-    for (unsigned i = 0; i < a->tensor_count; i++)
-      reserve += a->kinds[i] != PTO2_ARG_OUTPUT && pto2_task_id_is_valid(a->refs[i].tensor->owner);
+    uint32_t reserve = a->dep_count + (uint32_t)__builtin_popcount(c->owned);
     f->lookup_limit = reserve < PTO2_MAX_FANIN ? PTO2_MAX_FANIN - reserve : 0;
   }
-  for (unsigned i = 0; i < a->tensor_count; i++) {
+  uint32_t held = held_args(pol, c);
+  for (uint32_t m = held; m; m &= m - 1) {
+    unsigned i = (unsigned)__builtin_ctz(m);
+    add_hold(f, a->refs[i].tensor->owner, !(c->local >> i & 1u));
+  }
+  /* GRAPH holds every creator and has no TensorMap: nothing else to do. */
+  uint32_t rest = pol->hold == PTO2__HOLD_ALL ? 0 : c->deps & ~held;
+  for (; rest; rest &= rest - 1) {
+    unsigned i = (unsigned)__builtin_ctz(rest);
     unsigned kind = a->kinds[i];
-    if (kind == PTO2_ARG_OUTPUT) continue;
     const pto2_tensor *t = a->refs[i].tensor;
-    if (creator_held(rt, pol, t->owner)) {
-      if (pto2_task_id_is_valid(t->owner)) add_hold(f, t->owner);
-      continue;
-    }
-    if (pto2_task_id_is_valid(t->owner)) {
+    if (c->owned >> i & 1u) {
       int rc = add_producer(rt, f, t->owner, self, i, kind, PTO2_EDGE_CREATOR,
                             "creator retention");
       if (rc) return rc;
     }
-    if (pol->tensormap && (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) && !t->manual_dep) {
+    if (!pol->tensormap || t->manual_dep) continue;
+    if (kind == PTO2_ARG_INPUT || kind == PTO2_ARG_INOUT) {
       bool inout = kind == PTO2_ARG_INOUT;
       int rc;
       if (pol->strict) {
@@ -749,11 +818,13 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
       }
       if (rc) return rc;
     }
-    if (pol->strict && (kind == PTO2_ARG_INOUT || kind == PTO2_ARG_OUTPUT_EXISTING) &&
-        !t->manual_dep) {
+    if (pol->strict && (kind == PTO2_ARG_INOUT || kind == PTO2_ARG_OUTPUT_EXISTING)) {
       int rc = lookup_strict(rt, f, t, kind, self, i);
       if (rc) return rc;
     }
+    if (kind == PTO2_ARG_INOUT || kind == PTO2_ARG_OUTPUT_EXISTING ||
+        (pol->strict && kind == PTO2_ARG_INPUT))
+      f->record |= 1u << i;
   }
   int rc = PTO2_UNLIKELY(a->dep_count) ? add_explicit(rt, a, self, f) : 0;
   if (pol->hold != PTO2__HOLD_NONE && f->holds && f->count) drop_held_producers(f);
@@ -761,7 +832,7 @@ static inline __attribute__((always_inline)) int find_producers(pto2_runtime *rt
 }
 
 /* Step 5: the regions this task writes (and, in strict AUTO, reads) become
- * visible to later lookups.  Entries on a created buffer are chained to
+ * visible to later lookups: the arguments step 4 noted in f->record.  Entries on a created buffer are chained to
  * its creator, others to this task (T3).  Strict AUTO lists the first
  * readers of a created buffer with its creator instead (lookup_strict). */
 static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
@@ -770,13 +841,10 @@ static inline __attribute__((always_inline)) int record_writes(pto2_runtime *rt,
                                                                pto2__task_meta *self_meta,
                                                                const found *f,
                                                                const pto2__mode_policy *pol) {
-  for (unsigned i = 0; pol->tensormap && i < a->tensor_count; i++) {
-    unsigned kind = a->kinds[i];
-    bool reader = pol->strict && kind == PTO2_ARG_INPUT;
-    if (kind != PTO2_ARG_INOUT && kind != PTO2_ARG_OUTPUT_EXISTING && !reader) continue;
+  for (uint32_t todo = pol->tensormap ? f->record : 0; todo; todo &= todo - 1) {
+    unsigned i = (unsigned)__builtin_ctz(todo);
+    bool reader = pol->strict && a->kinds[i] == PTO2_ARG_INPUT;
     const pto2_tensor *t = a->refs[i].tensor;
-    if (t->manual_dep) continue;
-    if (creator_held(rt, pol, t->owner)) continue;
     pto2__task_meta *chained = self_meta;
     if (pto2_task_id_is_valid(t->owner)) {
       pto2__ring *r = &rt->rings[pto2_task_id_ring(t->owner)];
@@ -877,7 +945,7 @@ static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *p
       pl->fanin[recorded++] = pto2__ring_slot(cr, local);
     }
     /* A creator of the innermost scope is pinned by that scope already. */
-    if (deferred && !pto2__in_current_scope(rt, f->held_ids[i]))
+    if (deferred && (f->held_outer >> i & 1u))
       pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
   }
   return recorded;
@@ -1016,7 +1084,8 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   lanes l = {{-1, -1, -1}, 0, 0};
   uint64_t bytes = 0;
   uint64_t sizes[PTO2_MAX_TENSOR_ARGS]; /* of the OUTPUT args */
-  if (resolve_lanes(rt, mk, &l, api) || check_args(rt, a, api, &bytes, sizes))
+  arg_class c = {0, 0, 0};
+  if (resolve_lanes(rt, mk, &l, api) || check_args(rt, a, api, &bytes, sizes, &c))
     return PTO2_TASK_ID_INVALID;
   pto2__ring *r = &rt->rings[o->ring];
   uint32_t in_scope = o->scope_task_count - o->scopes[o->depth - 1].begin;
@@ -1050,7 +1119,8 @@ submit(pto2_runtime *rt, pto2_mixed_kernels mk, pto2_arg *a, const char *api,
   pto2__payload *pl = s->payload;
   pto2__task_meta *m = pto2__ring_meta(r, pto2_task_id_local(pl->id));
   found f;
-  if (find_producers(rt, a, pl->id, &f, pol, traced) || record_writes(rt, a, pl->id, m, &f, pol))
+  if (find_producers(rt, a, &c, pl->id, &f, pol, traced) ||
+      record_writes(rt, a, pl->id, m, &f, pol))
     return PTO2_TASK_ID_INVALID;
   if (traced)
     s->rec = pto2__rec_task_add(rt, pl->id.raw, l.kernel, a->block_num, r->id, (uint8_t)mode,

@@ -98,20 +98,25 @@ static inline bool pto2__task_retired(const pto2__ring *r, uint64_t local) {
 /* Checks that a tensor argument's creator is still alive (its scope is
  * open), so its memory cannot have been reused.  Fails the run if not. */
 int pto2__check_created(pto2_runtime *rt, const pto2_tensor *t, unsigned argi, const char *api);
+
+/* The liveness test of pto2__check_owner(): an issued, unretired creator
+ * whose scope is open. */
+static inline bool pto2__creator_alive(const pto2_runtime *rt, unsigned ring, uint64_t local) {
+  const pto2__ring *r = &rt->rings[ring];
+  const pto2__task_meta *m = &r->meta[local & r->mask];
+  return local < r->next_local && local >= r->seen_alive && m->local == local &&
+         pto2__scope_is_open(&rt->orch, m);
+}
+
 static inline int pto2__check_owner(pto2_runtime *rt, const pto2_tensor *t, unsigned argi,
                                     const char *api) {
   if (!pto2_task_id_is_valid(t->owner)) return 0;
   /* The common case inline: an issued, unretired creator in an open scope;
    * pto2__check_created() repeats the checks and words the failure. */
   unsigned ring = pto2_task_id_ring(t->owner);
-  uint64_t local = pto2_task_id_local(t->owner);
-  if (PTO2_LIKELY(ring < PTO2_RING_COUNT)) {
-    const pto2__ring *r = &rt->rings[ring];
-    const pto2__task_meta *m = &r->meta[local & r->mask];
-    if (PTO2_LIKELY(local < r->next_local && local >= r->seen_alive && m->local == local &&
-                    pto2__scope_is_open(&rt->orch, m)))
-      return 0;
-  }
+  if (PTO2_LIKELY(ring < PTO2_RING_COUNT) &&
+      PTO2_LIKELY(pto2__creator_alive(rt, ring, pto2_task_id_local(t->owner))))
+    return 0;
   return pto2__check_created(rt, t, argi, api);
 }
 
