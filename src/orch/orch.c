@@ -935,19 +935,26 @@ static void write_payload(pto2__payload *pl, pto2_arg *a, char *heap_buf, pto2_t
 /* Lifetime holds (see add_hold).  The creator's scope is open
  * (pto2__check_owner), so it is not CONSUMED; pto2__slot_hold checks
  * anyway. */
-static unsigned hold_creators(pto2_runtime *rt, const found *f, pto2__payload *pl,
-                              unsigned recorded, bool deferred) {
+static inline __attribute__((always_inline)) unsigned hold_creators(pto2_runtime *rt,
+                                                                   const found *f,
+                                                                   pto2__payload *pl,
+                                                                   unsigned recorded,
+                                                                   bool deferred) {
+  uint32_t mask = 0;
   for (uint32_t i = 0; i < f->holds; i++) {
-    pto2__ring *cr = &rt->rings[pto2_task_id_ring(f->held_ids[i])];
-    uint64_t local = pto2_task_id_local(f->held_ids[i]);
-    if (pto2__slot_hold(pto2__ring_slot(cr, local))) {
-      pl->hold_mask |= 1u << recorded;
-      pl->fanin[recorded++] = pto2__ring_slot(cr, local);
+    pto2_task_id id = f->held_ids[i];
+    pto2__ring *cr = &rt->rings[pto2_task_id_ring(id)];
+    uint64_t local = pto2_task_id_local(id);
+    pto2__slot *p = pto2__ring_slot(cr, local);
+    if (pto2__slot_hold(p)) {
+      mask |= 1u << recorded;
+      pl->fanin[recorded++] = p;
     }
     /* A creator of the innermost scope is pinned by that scope already. */
     if (deferred && (f->held_outer >> i & 1u))
       pto2__mark_held(&rt->orch, pto2__ring_meta(cr, local));
   }
+  pl->hold_mask = mask;
   return recorded;
 }
 
