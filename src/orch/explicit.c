@@ -121,7 +121,10 @@ int pto2_add_dependency(pto2_runtime *rt, pto2_task_id producer, pto2_task_id co
   /* The common case: both tasks in the innermost scope, hence issued and
    * alive, on one ring (its order is the submission order) and pinned by
    * that scope. */
-  bool local = pto2__in_current_scope(rt, producer) && pto2__in_current_scope(rt, consumer);
+  pto2__scope_window w = pto2__current_window(rt);
+  bool local = PTO2_LIKELY(w.exact)
+                   ? pto2__in_window(&w, producer) && pto2__in_window(&w, consumer)
+                   : pto2__in_current_scope(rt, producer) && pto2__in_current_scope(rt, consumer);
   int rc = check_ids(rt, producer, consumer, local);
   if (rc) return rc;
   pto2__slot *c = unpublished_consumer(rt, consumer, local);

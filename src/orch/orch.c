@@ -271,33 +271,6 @@ static const char *arg_kind_name(unsigned kind) {
   return kind < 5 ? names[kind] : "?";
 }
 
-/* The innermost scope's tasks as one range of raw task ids, taken once per
- * submit: an id is in it if its ring is the scope's ring and it was issued
- * since the scope opened (pto2__in_current_scope() without the per-id
- * loads).  exact (O1): the scope's ring serves no nested scope (depth
- * 1..PTO2_RING_COUNT - 1), so every id in the range is a task of the
- * scope, which holds it (S2): alive, its scope open.  Otherwise (the last
- * ring, shared by the deeper scopes) the task's meta decides. */
-typedef struct scope_window {
-  uint64_t first; /* raw id of the first task the scope's ring issued since it opened */
-  uint64_t count; /* ids issued since */
-  bool exact;
-} scope_window;
-
-static inline scope_window current_window(pto2_runtime *rt) {
-  const pto2__orch *o = &rt->orch;
-  const pto2__scope *sc = &o->scopes[o->depth - 1];
-  scope_window w;
-  w.first = ((uint64_t)(o->ring + 1) << 56) | sc->first_local; /* as claim_slot() numbers */
-  w.count = rt->rings[o->ring].next_local - sc->first_local;
-  w.exact = o->ring < PTO2_RING_COUNT - 1;
-  return w;
-}
-
-static inline bool in_window(const scope_window *w, pto2_task_id id) {
-  return id.raw - w->first < w->count; /* unsigned: ids below `first` wrap high */
-}
-
 /* What step 1 learnt about the tensor arguments, one bit per argument, for
  * steps 4-7: no later step reads a creator again to classify it. */
 typedef struct arg_class {
@@ -315,7 +288,7 @@ static inline __attribute__((always_inline)) int check_args(pto2_runtime *rt, co
                                                             const char *api, uint64_t *bytes,
                                                             uint64_t *sizes, arg_class *c) {
   uint64_t total = 0;
-  scope_window w = current_window(rt);
+  pto2__scope_window w = pto2__current_window(rt);
   uint32_t local = 0, owned = 0, deps = 0;
   for (unsigned i = 0; i < a->tensor_count; i++) {
     if (a->kinds[i] == PTO2_ARG_OUTPUT) {
@@ -341,7 +314,7 @@ static inline __attribute__((always_inline)) int check_args(pto2_runtime *rt, co
                         "not built with the pto2_tensor functions)",
                         api, arg_kind_name(a->kinds[i]), i);
     uint32_t bit = 1u << i;
-    if (in_window(&w, t->owner) && PTO2_LIKELY(w.exact)) { /* (O1) */
+    if (pto2__in_window(&w, t->owner) && PTO2_LIKELY(w.exact)) { /* (O1) */
       PTO2_CHECK(rt, "O1",
                  pto2__creator_alive(rt, pto2_task_id_ring(t->owner), pto2_task_id_local(t->owner)));
       local |= bit;

@@ -61,25 +61,48 @@ static inline void pto2__mark_held(const pto2__orch *o, pto2__task_meta *m) {
   pto2__mark_held_at(o, m, o->depth - 1, o->scopes[o->depth - 1].seq);
 }
 
+/* The innermost scope's tasks as one range of raw task ids: an id is in it
+ * if its ring is the scope's ring (o->ring) and it was issued since the
+ * scope opened (from first_local on; an invalid id never names that ring:
+ * its ring number is >= PTO2_RING_COUNT).  exact (O1): the scope's ring
+ * serves no nested scope (depth 1..PTO2_RING_COUNT - 1), and sibling
+ * scopes follow one another, so every id in the range is a task of the
+ * scope, which holds it (S2): alive, its scope open.  The last ring also
+ * serves the scopes nested deeper: there the task's recorded scope
+ * decides.  Valid until a scope opens or closes; a submit takes it once. */
+typedef struct pto2__scope_window {
+  uint64_t first; /* raw id of the scope's first task */
+  uint64_t count; /* ids its ring issued since the scope opened */
+  bool exact;
+} pto2__scope_window;
+
+static inline pto2__scope_window pto2__current_window(const pto2_runtime *rt) {
+  const pto2__orch *o = &rt->orch;
+  const pto2__scope *sc = &o->scopes[o->depth - 1];
+  pto2__scope_window w;
+  w.first = ((uint64_t)(o->ring + 1) << 56) | sc->first_local; /* as claim_slot() numbers */
+  w.count = rt->rings[o->ring].next_local - sc->first_local;
+  w.exact = o->ring < PTO2_RING_COUNT - 1;
+  return w;
+}
+
+static inline bool pto2__in_window(const pto2__scope_window *w, pto2_task_id id) {
+  return id.raw - w->first < w->count; /* unsigned: ids below `first` wrap high */
+}
+
 /* True if `id` is a task of the innermost scope.  Exact, needs no slot
  * contents (the slot may hold a later task), and is valid before the task
- * submitted now is even allocated.  The innermost scope submits to ring
- * o->ring, its tasks from first_local on (an invalid id never names that
- * ring: its ring number is >= PTO2_RING_COUNT).  A ring below the last
- * serves one scope depth, and sibling scopes follow one another, so every
- * task there since the scope opened is the scope's own (and alive: the
- * scope holds it); the last ring also serves the scopes nested deeper, so
- * there the task's recorded scope decides. */
+ * submitted now is even allocated (pto2__scope_window). */
 static inline bool pto2__in_current_scope(pto2_runtime *rt, pto2_task_id id) {
+  pto2__scope_window w = pto2__current_window(rt);
+  if (!pto2__in_window(&w, id)) return false;
+  if (PTO2_LIKELY(w.exact)) return true;
   const pto2__orch *o = &rt->orch;
-  if (pto2_task_id_ring(id) != o->ring) return false;
   const pto2__ring *r = &rt->rings[o->ring];
-  const pto2__scope *sc = &o->scopes[o->depth - 1];
   uint64_t local = pto2_task_id_local(id);
-  if (local < sc->first_local || local >= r->next_local) return false;
-  if (o->ring < PTO2_RING_COUNT - 1) return true;
   const pto2__task_meta *m = &r->meta[local & r->mask];
-  return m->local == local && m->scope_depth == o->depth - 1 && m->scope_seq == sc->seq;
+  return m->local == local && m->scope_depth == o->depth - 1 &&
+         m->scope_seq == o->scopes[o->depth - 1].seq;
 }
 
 /* Ring of a task id, or NULL for an id this runtime never issued. */
