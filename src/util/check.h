@@ -1,9 +1,9 @@
 /*
  * Internal invariant checks.  In PTO2_DEBUG_CHECKS builds a violated rule
- * of docs/concurrency.md (S1-S4, R1-R3, T1-T4, Q1-Q2) fails the run with
- * PTO2_E_INTERNAL, naming the rule and the place; in other builds the
- * condition is not evaluated.  These report pto2 bugs, never misuse: user
- * errors keep their own codes.
+ * of docs/concurrency.md (S1-S4, R1-R3, T1-T4, Q1-Q2) or docs/design.md
+ * (O1) fails the run with PTO2_E_INTERNAL, naming the rule and the place;
+ * in other builds the condition is not evaluated.  These report pto2 bugs,
+ * never misuse: user errors keep their own codes.
  */
 #ifndef PTO2_UTIL_CHECK_H
 #define PTO2_UTIL_CHECK_H
