@@ -23,8 +23,9 @@
 /* Create, reset, destroy                                                    */
 /* ------------------------------------------------------------------------ */
 
-/* Starts a payload block of `count` payloads, linked to the older ones
- * (R4); the next task takes its first payload. */
+/* Starts a payload block of `count` payloads (after its header, at 64
+ * bytes), linked to the older ones (R4); the next task takes its first
+ * payload. */
 static int new_payload_block(pto2__ring *r, const pto2_allocator *a, uint64_t count,
                              pto2__payload_block *older) {
   pto2__payload_block *b = pto2__alloc64(a, 64 + count * sizeof(pto2__payload));

@@ -68,6 +68,8 @@ typedef struct pto2__payload_block {
   uint64_t count;                    /* payloads in this block, a power of two */
 } pto2__payload_block;
 
+_Static_assert(sizeof(pto2__payload_block) <= 64, "the payloads start 64 bytes into a block");
+
 /* The payload window a ring starts with (R4), or the task window if smaller. */
 #define PTO2__PAYLOAD_WINDOW 512
 
