@@ -324,14 +324,20 @@ class Orchestrator:
         return tensor(array)
 
     def view(self, t, shape, offsets):
-        """A view of `t` (pto2_tensor_view): `shape` extents from `offsets`;
-        an invalid tensor if it does not fit in `t`."""
+        """A view of `t` (pto2_tensor_view): `shape` extents from `offsets`.
+        Raises ArgumentError if it does not fit in `t`."""
         if len(shape) != t.ndims or len(offsets) != t.ndims:
             raise ArgumentError(f"pto2: view of a {t.ndims}-D tensor needs {t.ndims} extents "
                                 "and offsets")
         dims = (ctypes.c_uint32 * len(shape))(*shape)
         offs = (ctypes.c_uint32 * len(offsets))(*offsets)
-        return _lib.pto2_tensor_view(ctypes.byref(t), dims, offs)
+        v = _lib.pto2_tensor_view(ctypes.byref(t), dims, offs)
+        if not _lib.pto2_tensor_is_valid(ctypes.byref(v)):
+            have = tuple(t.shapes[d] for d in range(t.ndims))
+            raise ArgumentError(f"pto2: Orchestrator.view: extents {tuple(shape)} at offsets "
+                                f"{tuple(offsets)} do not fit in a tensor of shape {have} "
+                                "(each extent 1 or more, offset + extent within the shape)")
+        return v
 
     def _submit(self, fn, kernel, args):
         tid = fn(self._rt, kernel, args._p)

@@ -616,7 +616,7 @@ def _in_scope(o, mode, fn):
     ("value_float_into_int", "1.5 is not a value of the tensor's dtype int8"),
     ("value_out_of_range", "128 is not a value"), ("value_not_scalar", "is not a value"),
     ("not_a_tensor", "expected a tensor"), ("non_contiguous", "C-contiguous"),
-    ("invalid_view", "not a valid tensor"),
+    ("invalid_view", "extents (4, 4) at offsets (1, 0) do not fit in a tensor of shape (4, 4)"),
     ("manual_scope", "get_tensor_data inside a MANUAL scope"),
     ("graph_scope", "set_tensor_data inside a GRAPH scope")])
 def test_tensor_data_bad_arguments(drt, demo, kind, words):
