@@ -43,10 +43,27 @@ for _code in range(-1, -128, -1):
     _ERROR_NAMES[_code] = _name
     globals()[_name[len("PTO2_"):]] = _code  # pto2.E_INVALID_ARGS, ...
 
-# Scope modes (pto2_scope_mode) and log levels.
-SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH, SCOPE_AUTO_STRICT = 0, 1, 2, 3
-_SCOPE_NAMES = {SCOPE_AUTO: "AUTO", SCOPE_MANUAL: "MANUAL", SCOPE_GRAPH: "GRAPH",
-                SCOPE_AUTO_STRICT: "AUTO_STRICT"}
+class _NamedInt(enum.IntEnum):
+    """An int whose str() and plain format are its name (f"{k:d}" the int)."""
+
+    def __str__(self):
+        return self.name
+
+    def __format__(self, spec):
+        return format(self.name, spec) if not spec else int.__format__(self, spec)
+
+
+class ScopeMode(_NamedInt):
+    """Scope modes (pto2_scope_mode): Orchestrator.scope(), HazardAccess.scope_mode."""
+    AUTO = 0
+    MANUAL = 1
+    GRAPH = 2
+    AUTO_STRICT = 3
+
+
+SCOPE_AUTO, SCOPE_MANUAL, SCOPE_GRAPH, SCOPE_AUTO_STRICT = ScopeMode
+_SCOPE_NAMES = {m: m.name for m in ScopeMode}
+# Log levels.
 LOG_DEFAULT, LOG_SILENT, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3, 4, 5
 # worker_threads=WORKERS_NONE: no worker thread, the calling thread runs every
 # task (PTO2_WORKERS_NONE; 0 selects the default).
@@ -56,18 +73,12 @@ WORKERS_NONE = 0xFFFFFFFF
 HAZARD_CHECK_DEFAULT, HAZARD_CHECK_OFF, HAZARD_CHECK_FAIL, HAZARD_CHECK_WARN = 0, 1, 2, 3
 
 
-class HazardKind(enum.IntEnum):
+class HazardKind(_NamedInt):
     """Hazard.kind (pto2_hazard_kind): an int (HAZARD_RAW == 0 ...) whose
     str() is its name."""
     RAW = 0  # the later access reads what the earlier one writes
     WAR = 1  # the later access overwrites what the earlier one reads
     WAW = 2  # both write
-
-    def __str__(self):
-        return self.name
-
-    def __format__(self, spec):
-        return format(self.name, spec) if not spec else int.__format__(self, spec)
 
 
 HAZARD_RAW, HAZARD_WAR, HAZARD_WAW = HazardKind.RAW, HazardKind.WAR, HazardKind.WAW
@@ -75,8 +86,24 @@ HAZARD_RAW, HAZARD_WAR, HAZARD_WAW = HazardKind.RAW, HazardKind.WAR, HazardKind.
 TaskId = _ffi.TaskId
 # The unused lane of Orchestrator.submit_task (PTO2_NO_KERNEL).
 NO_KERNEL = -1
-# HazardAccess.arg_kind (pto2_arg_kind).
-ARG_INPUT, ARG_OUTPUT, ARG_INOUT, ARG_OUTPUT_EXISTING, ARG_NO_DEP = range(5)
+class ArgKind(_NamedInt):
+    """HazardAccess.arg_kind (pto2_arg_kind)."""
+    INPUT = 0
+    OUTPUT = 1
+    INOUT = 2
+    OUTPUT_EXISTING = 3
+    NO_DEP = 4
+
+
+ARG_INPUT, ARG_OUTPUT, ARG_INOUT, ARG_OUTPUT_EXISTING, ARG_NO_DEP = ArgKind
+
+
+def _as(enum_type, value):
+    """value as a member of enum_type, or the plain int if it names none."""
+    try:
+        return enum_type(value)
+    except ValueError:
+        return value
 
 # pto2_dtype numbering (part of the ABI).
 FLOAT32, FLOAT16, INT32, INT16, INT8, UINT8, BFLOAT16, INT64, UINT64 = range(9)
@@ -586,10 +613,10 @@ class HazardAccess:
     def __init__(self, a):
         self.task = TaskId(a.task.raw)  # a copy: the hazard's memory lives one run
         self.kernel = a.kernel.decode(errors="replace")
-        self.scope_mode = a.scope_mode
+        self.scope_mode = _as(ScopeMode, a.scope_mode)
         self.scope_depth = a.scope_depth
         self.scope_seq = a.scope_seq
-        self.arg_kind = a.arg_kind
+        self.arg_kind = _as(ArgKind, a.arg_kind)
         self.arg_index = a.arg_index
         self.manual_dep = a.manual_dep
         n = a.ndims
@@ -938,5 +965,5 @@ class Runtime:
 
 __all__ = ["Runtime", "Plugin", "Args", "Orchestrator", "RunStats", "Error", "ArgumentError",
            "ArgumentTypeError", "ArgumentOverflowError", "Hazard",
-           "HazardAccess", "HazardKind", "TaskId", "tensor", "plugin_path", "strerror", "task_id_is_valid",
-           "library_path"]
+           "HazardAccess", "HazardKind", "ScopeMode", "ArgKind", "TaskId", "tensor",
+           "plugin_path", "strerror", "task_id_is_valid", "library_path"]

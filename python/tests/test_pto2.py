@@ -764,6 +764,13 @@ def test_hazard_ids_and_kinds_print_as_the_text_does(demo):
     assert h.kind == pto2.HAZARD_RAW == pto2.HazardKind.RAW == 0
     assert str(h.kind) == f"{h.kind}" == "RAW" and f"{h.kind:d}" == "0"
     assert [str(k) for k in pto2.HazardKind] == ["RAW", "WAR", "WAW"]
+    # scope modes and argument kinds: IntEnums too, equal to the module constants
+    assert isinstance(h.first.scope_mode, pto2.ScopeMode) and isinstance(h.first.arg_kind,
+                                                                         pto2.ArgKind)
+    assert h.first.scope_mode == pto2.SCOPE_MANUAL == pto2.ScopeMode.MANUAL == 1
+    assert str(h.first.scope_mode) == "MANUAL" and f"{h.first.scope_mode:d}" == "1"
+    assert h.first.arg_kind == pto2.ARG_OUTPUT == pto2.ArgKind.OUTPUT
+    assert str(h.first.arg_kind) == "OUTPUT" and str(h.second.arg_kind) == "INPUT"
     assert pto2.HAZARD_WAR == 1 and pto2.HAZARD_WAW == 2
     # task ids: "ring:local" as in the text, for .owner and both sides
     first, second = h.first.task, h.second.task
